@@ -1,0 +1,314 @@
+package specs
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+)
+
+// Condition is an expr-lang expression over a response, compiled once at load. It sees:
+//
+//	status     int            the HTTP status code
+//	headers    map            first value of each header, canonical names ("Content-Type")
+//	body       string         the response body
+//	json       any            the body parsed as JSON (null if it is not JSON)
+//	duration   duration       time to the full response; compare with literals: duration < 300ms
+//	vars, captures, env       as in templates
+//	header("name")            a header, case-insensitively ("" when absent)
+//	schema("file.json")       whether the body validates against a JSON Schema file
+//
+// Field access on json is strict: json.token fails with a clear error when the body has no
+// "token" field, so `json.token != ""` cannot pass on a response that lacks it. Write json?.token
+// to allow absence.
+type Condition struct {
+	Source  string
+	program *vm.Program
+	explain *explainNode
+	schemas map[string]*compiledSchema
+}
+
+// Response is what conditions and captures evaluate against.
+type Response struct {
+	Status   int
+	Headers  http.Header
+	Body     []byte
+	JSON     any // nil when the body is not JSON
+	Duration time.Duration
+	Vars     map[string]string
+	Captures map[string]any
+	Env      EnvData
+}
+
+// exprEnv builds the variables a compiled program sees. schemaErr collects the reason a
+// schema() call failed, for the condition's detail.
+func exprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *string) map[string]any {
+	headers := make(map[string]string, len(r.Headers))
+	for k, v := range r.Headers {
+		if len(v) > 0 {
+			headers[k] = v[0]
+		}
+	}
+	return map[string]any{
+		"status":   r.Status,
+		"headers":  headers,
+		"body":     string(r.Body),
+		"json":     r.JSON,
+		"duration": r.Duration,
+		"vars":     r.Vars,
+		"captures": r.Captures,
+		"env":      map[string]any{"name": r.Env.Name, "url": r.Env.URL, "labels": r.Env.Labels},
+		"header":   func(name string) string { return r.Headers.Get(name) },
+		"schema": func(name string) bool {
+			s, ok := schemas[name]
+			if !ok {
+				*schemaErr = fmt.Sprintf("schema %q was not compiled", name)
+				return false
+			}
+			if err := s.validate(r.JSON, r.Body); err != nil {
+				*schemaErr = err.Error()
+				return false
+			}
+			return true
+		},
+	}
+}
+
+// envPrototype gives the checker the types of the variables.
+var envPrototype = exprEnv(&Response{}, nil, new(string))
+
+func exprOptions(extra ...expr.Option) []expr.Option {
+	opts := []expr.Option{
+		expr.Env(envPrototype),
+		expr.DisableBuiltin("duration"), // "duration" is the response time here
+		expr.Function("_dur", func(p ...any) (any, error) { return time.ParseDuration(p[0].(string)) },
+			new(func(string) time.Duration)),
+		expr.Function("_field", strictField),
+		expr.Patch(strictJSON{}),
+	}
+	return append(opts, extra...)
+}
+
+// Eval reports whether the condition holds for r and, when it does not, the resolved values that
+// explain why ("status (500) == 200").
+func (c *Condition) Eval(r *Response) (ok bool, detail string) {
+	var schemaErr string
+	out, err := expr.Run(c.program, exprEnv(r, c.schemas, &schemaErr))
+	if err != nil {
+		return false, fmt.Sprintf("%s: %s", displaySource(c.Source), runtimeErr(err))
+	}
+	if b, _ := out.(bool); b {
+		return true, ""
+	}
+	d := c.explain.explain(exprEnv(r, c.schemas, &schemaErr))
+	if schemaErr != "" {
+		d += ": " + schemaErr
+	}
+	return false, d
+}
+
+func (c Condition) MarshalYAML() (any, error) { return c.Source, nil }
+func (c Condition) String() string           { return c.Source }
+
+func (c *Condition) decodeNode(d *decoder, n *yaml.Node) {
+	s, ok := d.scalar(n, "an expression")
+	if !ok {
+		return
+	}
+	if strings.TrimSpace(s) == "" {
+		d.errorf(n, "empty expression")
+		return
+	}
+	cond, err := d.compileCondition(n, s, expr.AsBool())
+	if err != nil {
+		return
+	}
+	*c = *cond
+}
+
+// compileCondition compiles s; on error it reports at the expression's own line and column.
+func (d *decoder) compileCondition(n *yaml.Node, s string, kind expr.Option) (*Condition, error) {
+	src, back := rewriteDurations(s)
+	c := &Condition{Source: s}
+	tree, err := parser.Parse(src)
+	if err == nil {
+		c.schemas = d.compileSchemas(n, tree.Node)
+		c.program, err = expr.Compile(src, exprOptions(kind)...)
+	}
+	if err != nil {
+		d.exprError(n, s, err, back)
+		return nil, err
+	}
+	c.explain = buildExplain(tree.Node)
+	return c, nil
+}
+
+func (d *decoder) exprError(n *yaml.Node, s string, err error, back func(int) int) {
+	msg := err.Error()
+	pos := d.pos(n)
+	if fe, ok := err.(*file.Error); ok {
+		msg = fe.Message
+		if n.Line > 0 && !strings.Contains(s, "\n") && (n.Style == 0 || n.Style == yaml.SingleQuotedStyle || n.Style == yaml.DoubleQuotedStyle) {
+			pos.Column += back(fe.From)
+			if n.Style != 0 {
+				pos.Column++ // the opening quote
+			}
+		}
+	}
+	d.errs.add(pos, "invalid expression %q: %s", s, msg)
+}
+
+func runtimeErr(err error) string {
+	if fe, ok := err.(*file.Error); ok {
+		return fe.Message
+	}
+	s := err.Error()
+	if i := strings.Index(s, " (1:"); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// durationLiteral matches Go duration text such as 300ms, 1.5s, 1m30s at a token boundary.
+var durationLiteral = regexp.MustCompile(`^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|h|m|s))+`)
+
+// rewriteDurations turns duration literals into _dur("300ms") calls outside string literals, and
+// returns a function mapping a rune offset in the result back to one in s (for error columns).
+func rewriteDurations(s string) (string, func(int) int) {
+	var b strings.Builder
+	type shift struct{ at, delta int } // from rune offset `at` in the output, subtract delta
+	var shifts []shift
+	outRunes, delta := 0, 0
+	var quote rune
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case quote != 0:
+			if r == '\\' && quote != '`' && i+size < len(s) {
+				_, size2 := utf8.DecodeRuneInString(s[i+size:])
+				b.WriteString(s[i : i+size+size2])
+				i += size + size2
+				outRunes += 2
+				continue
+			}
+			if r == quote {
+				quote = 0
+			}
+		case r == '"' || r == '\'' || r == '`':
+			quote = r
+		case r >= '0' && r <= '9' && (i == 0 || !isIdentByte(s[i-1])):
+			if m := durationLiteral.FindString(s[i:]); m != "" && (i+len(m) == len(s) || !isIdentByte(s[i+len(m)])) && strings.ContainsAny(m, "nuµmhs") {
+				lit := `_dur("` + m + `")`
+				b.WriteString(lit)
+				added := utf8.RuneCountInString(lit) - utf8.RuneCountInString(m)
+				outRunes += utf8.RuneCountInString(lit)
+				delta += added
+				shifts = append(shifts, shift{outRunes, delta})
+				i += len(m)
+				continue
+			}
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+		outRunes++
+	}
+	back := func(off int) int {
+		d := 0
+		for _, sh := range shifts {
+			if off >= sh.at {
+				d = sh.delta
+			}
+		}
+		return off - d
+	}
+	return b.String(), back
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+var durCall = regexp.MustCompile(`_dur\("([^"]*)"\)`)
+
+// displaySource shows an expression as the user wrote it, without internal rewrites.
+func displaySource(s string) string {
+	s = durCall.ReplaceAllString(s, "$1")
+	return strings.ReplaceAll(s, "_field(", "(")
+}
+
+// strictJSON rewrites member access rooted at `json` into _field calls, which fail on a missing
+// field instead of yielding nil. Optional access (json?.x) keeps expr's lenient behaviour.
+type strictJSON struct{}
+
+func (strictJSON) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok || m.Optional || !rootedAtJSON(m.Node) {
+		return
+	}
+	ast.Patch(node, &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "_field"},
+		Arguments: []ast.Node{m.Node, m.Property},
+	})
+}
+
+func rootedAtJSON(n ast.Node) bool {
+	for {
+		switch x := n.(type) {
+		case *ast.IdentifierNode:
+			return x.Value == "json"
+		case *ast.MemberNode:
+			if x.Optional {
+				return false
+			}
+			n = x.Node
+		case *ast.CallNode:
+			id, ok := x.Callee.(*ast.IdentifierNode)
+			if !ok || id.Value != "_field" || len(x.Arguments) == 0 {
+				return false
+			}
+			n = x.Arguments[0]
+		default:
+			return false
+		}
+	}
+}
+
+func strictField(p ...any) (any, error) {
+	obj, key := p[0], p[1]
+	switch o := obj.(type) {
+	case map[string]any:
+		k, ok := key.(string)
+		if !ok {
+			return nil, fmt.Errorf("cannot index a JSON object with %v", key)
+		}
+		v, ok := o[k]
+		if !ok {
+			return nil, fmt.Errorf("JSON has no field %q", k)
+		}
+		return v, nil
+	case []any:
+		i, ok := key.(int)
+		if !ok {
+			return nil, fmt.Errorf("cannot index a JSON array with %v", key)
+		}
+		if i < 0 {
+			i += len(o)
+		}
+		if i < 0 || i >= len(o) {
+			return nil, fmt.Errorf("JSON array index %d out of range (length %d)", i, len(o))
+		}
+		return o[i], nil
+	case nil:
+		return nil, fmt.Errorf("cannot read field %v of null (is the body JSON?)", key)
+	}
+	return nil, fmt.Errorf("cannot read field %v of a %T", key, obj)
+}

@@ -1,0 +1,120 @@
+package specs
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+)
+
+// explainNode mirrors the shape of a condition so that a failure can be explained with resolved
+// values, Gatus-style: `status (500) == 200`, `json.username ("bob") == "testuser"`. Sub-programs
+// are compiled at load with the condition; they run only when the condition has failed.
+type explainNode struct {
+	op          string // "&&", "||", "!", a comparison operator, or "" for anything else
+	src         string
+	prog        *vm.Program
+	left, right *explainNode
+	literal     bool
+}
+
+var comparisonOps = map[string]bool{
+	"==": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true,
+	"in": true, "not in": true, "matches": true, "contains": true, "startsWith": true, "endsWith": true,
+}
+
+func buildExplain(n ast.Node) *explainNode {
+	e := &explainNode{src: displaySource(n.String())}
+	switch x := n.(type) {
+	case *ast.BinaryNode:
+		switch {
+		case x.Operator == "&&" || x.Operator == "and":
+			e.op, e.left, e.right = "&&", buildExplain(x.Left), buildExplain(x.Right)
+		case x.Operator == "||" || x.Operator == "or":
+			e.op, e.left, e.right = "||", buildExplain(x.Left), buildExplain(x.Right)
+		case comparisonOps[x.Operator]:
+			e.op, e.left, e.right = x.Operator, buildExplain(x.Left), buildExplain(x.Right)
+		}
+	case *ast.UnaryNode:
+		if x.Operator == "!" || x.Operator == "not" {
+			e.op, e.left = "!", buildExplain(x.Node)
+		}
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode:
+		e.literal = true
+	case *ast.CallNode:
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "_dur" {
+			e.literal = true
+		}
+	}
+	if !e.literal {
+		// A sub-expression that does not compile on its own is explained by its source alone.
+		e.prog, _ = expr.Compile(n.String(), exprOptions()...)
+	}
+	return e
+}
+
+func (e *explainNode) eval(env map[string]any) (any, error) {
+	if e.prog == nil {
+		return nil, fmt.Errorf("not evaluable")
+	}
+	return expr.Run(e.prog, env)
+}
+
+// explain says why this node evaluated to false.
+func (e *explainNode) explain(env map[string]any) string {
+	switch e.op {
+	case "&&":
+		if v, err := e.left.eval(env); err != nil || v != true {
+			return e.left.explain(env)
+		}
+		return e.right.explain(env)
+	case "||":
+		return e.left.explain(env) + " and " + e.right.explain(env)
+	case "!":
+		return fmt.Sprintf("not %s", e.left.resolved(env))
+	case "":
+		return e.resolved(env)
+	}
+	return fmt.Sprintf("%s %s %s", e.left.resolved(env), e.op, e.right.resolved(env))
+}
+
+// resolved prints the node's source followed by its value: `status (500)`; literals print as is.
+func (e *explainNode) resolved(env map[string]any) string {
+	if e.literal {
+		return e.src
+	}
+	v, err := e.eval(env)
+	if err != nil {
+		return fmt.Sprintf("%s (error: %s)", e.src, runtimeErr(err))
+	}
+	return fmt.Sprintf("%s (%s)", e.src, formatValue(v))
+}
+
+func formatValue(v any) string {
+	const max = 120
+	var s string
+	switch x := v.(type) {
+	case nil:
+		s = "null"
+	case string:
+		s = fmt.Sprintf("%q", truncate(x, max))
+	case time.Duration:
+		s = x.String()
+	case map[string]any, []any:
+		b, _ := json.Marshal(x)
+		s = truncate(string(b), max)
+	default:
+		s = fmt.Sprint(x)
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,272 @@
+package specs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadOptions tune loading.
+type LoadOptions struct {
+	// LookupEnv reads environment variables for ${VAR}, secrets and env "NAME"; default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Vars override suite vars (--var NAME=VALUE).
+	Vars map[string]string
+}
+
+// Documents is everything loaded from a set of files.
+type Documents struct {
+	Suites []*Suite
+}
+
+// Suite returns the suite with the given name, or nil.
+func (ds *Documents) Suite(name string) *Suite {
+	for _, s := range ds.Suites {
+		if s.Metadata.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Load reads spec files; a path may be a file or a folder (its *.yaml and *.yml files, recursively,
+// in name order). The error, if any, is an Errors holding every problem found.
+func Load(paths []string, opts LoadOptions) (*Documents, error) {
+	var files []string
+	var errs Errors
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs.add(Position{File: p}, "%s", describeFSError(err))
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		_ = filepath.WalkDir(p, func(path string, de fs.DirEntry, err error) error {
+			if err != nil {
+				errs.add(Position{File: path}, "%s", describeFSError(err))
+				return nil
+			}
+			if !de.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if len(found) == 0 {
+			errs.add(Position{File: p}, "no .yaml or .yml files in this folder")
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	docs := &Documents{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs.add(Position{File: f}, "%s", describeFSError(err))
+			continue
+		}
+		d, err := Parse(f, data, opts)
+		var es Errors
+		if errors.As(err, &es) {
+			errs = append(errs, es...)
+		}
+		if d != nil {
+			docs.Suites = append(docs.Suites, d.Suites...)
+		}
+	}
+	checkUnique(docs, &errs)
+	if err := errs.err(); err != nil {
+		return docs, err
+	}
+	return docs, nil
+}
+
+func describeFSError(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file or folder"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func checkUnique(docs *Documents, errs *Errors) {
+	seen := map[string]*Suite{}
+	for _, s := range docs.Suites {
+		if first, ok := seen[s.Metadata.Name]; ok && s.Metadata.Name != "" {
+			errs.add(s.Metadata.Pos, "duplicate suite name %q (first in %s)", s.Metadata.Name, first.Metadata.Pos)
+			continue
+		}
+		seen[s.Metadata.Name] = s
+	}
+}
+
+// Parse decodes the YAML documents in data, which came from file (used in positions and to
+// resolve relative paths).
+func Parse(file string, data []byte, opts LoadOptions) (*Documents, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	var errs Errors
+	docs := &Documents{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, syntaxError(file, err))
+			break // the YAML parser cannot resume after a syntax error
+		}
+		if len(n.Content) == 0 || isNull(n.Content[0]) {
+			continue
+		}
+		if s := parseDocument(file, n.Content[0], opts, &errs); s != nil {
+			docs.Suites = append(docs.Suites, s)
+		}
+	}
+	return docs, errs.err()
+}
+
+// docKinds lists the document kinds; later issues add Analysis and Config.
+var docKinds = []string{"Suite"}
+
+func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs *Errors) *Suite {
+	ctx := newLoadContext(file, opts)
+	d := &decoder{file: file, errs: errs, ctx: ctx}
+	d.expandEnv(root, opts.LookupEnv)
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a document must be a mapping with apiVersion, kind and metadata, got %s", describe(root))
+		return nil
+	}
+	kind := mappingValue(root, "kind")
+	switch {
+	case kind == nil:
+		d.errorf(root, "missing kind (one of %s)", strings.Join(docKinds, ", "))
+		return nil
+	case kind.Value != "Suite":
+		d.errorf(kind, "unknown kind %q (one of %s)", kind.Value, strings.Join(docKinds, ", "))
+		return nil
+	}
+	s := &Suite{File: file, ctx: ctx}
+	s.decodeNode(d, root)
+	s.Vars = ctx.vars
+	s.validate(d, root)
+	s.applyDefaults()
+	return s
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) *Error {
+	msg := err.Error()
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{Pos: Position{File: file, Line: line}, Msg: "invalid YAML: " + m[2]}
+	}
+	return &Error{Pos: Position{File: file}, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// loadContext is what templates and conditions see while one document loads.
+type loadContext struct {
+	file       string
+	lookup     func(string) (string, bool)
+	overrides  map[string]string
+	vars       map[string]string
+	captures   map[string]bool
+	secretRefs map[string]SecretRef
+	secrets    map[string]Secret
+	envSecrets map[string]Secret
+}
+
+func newLoadContext(file string, opts LoadOptions) *loadContext {
+	return &loadContext{
+		file:       file,
+		lookup:     opts.LookupEnv,
+		overrides:  opts.Vars,
+		vars:       map[string]string{},
+		captures:   map[string]bool{},
+		secretRefs: map[string]SecretRef{},
+		secrets:    map[string]Secret{},
+		envSecrets: map[string]Secret{},
+	}
+}
+
+func (c *loadContext) dir() string {
+	if c == nil || c.file == "" {
+		return ""
+	}
+	return filepath.Dir(c.file)
+}
+
+func (c *loadContext) setVars(vars map[string]string) {
+	for k, v := range vars {
+		c.vars[k] = v
+	}
+	for k, v := range c.overrides {
+		c.vars[k] = v
+	}
+}
+
+func (c *loadContext) hasVar(name string) bool {
+	_, ok := c.vars[name]
+	return ok
+}
+
+func (c *loadContext) resolveSecrets(d *decoder, n *yaml.Node) {
+	names := make([]string, 0, len(c.secretRefs))
+	for name := range c.secretRefs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ref := c.secretRefs[name]
+		v, problem := ref.resolve(c.dir(), c.lookup)
+		if problem != "" {
+			pos := ref.Pos
+			if pos.Line == 0 {
+				pos = d.pos(n)
+			}
+			d.errs.add(pos, "secret %q: %s", name, problem)
+			continue
+		}
+		c.secrets[name] = v
+	}
+}
+
+func statFile(path string) (fs.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s", describeFSError(err))
+	}
+	return fi, nil
+}

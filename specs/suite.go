@@ -1,0 +1,353 @@
+package specs
+
+import (
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// APIVersion is the only version of the language so far.
+const APIVersion = "greenlight/v1"
+
+// Built-in defaults, applied in one place (applyDefaults).
+const (
+	DefaultStepTimeout     = 10 * time.Second
+	DefaultSuiteTimeout    = 5 * time.Minute
+	DefaultMaxBodySize     = 10 << 20
+	DefaultMaxRedirects    = 10
+	DefaultSyntheticHeader = "X-Greenlight-Synthetic"
+	DefaultSyntheticValue  = "1"
+)
+
+// Metadata names a document.
+type Metadata struct {
+	Name        string            `yaml:"name" doc:"Name of the document, unique per kind; suites are referenced by it."`
+	Description string            `yaml:"description" doc:"Free text shown in reports."`
+	Labels      map[string]string `yaml:"labels" doc:"Arbitrary key/value labels."`
+	Pos         Position          `yaml:"-"`
+}
+
+// Suite is an ordered list of steps run as one pass against one environment.
+type Suite struct {
+	APIVersion string               `yaml:"apiVersion" doc:"Always greenlight/v1."`
+	Kind       string               `yaml:"kind" doc:"Suite."`
+	Metadata   Metadata             `yaml:"metadata"`
+	Env        string               `yaml:"env" doc:"Run this suite only against this environment (e.g. green); steps may still name another one. Empty: run against every environment given."`
+	Vars       map[string]string    `yaml:"vars" doc:"Variables for templates ({{ .vars.NAME }}); --var NAME=VALUE overrides."`
+	Secrets    map[string]SecretRef `yaml:"secrets" doc:"Named secrets ({{ secret \"NAME\" }}), read from an environment variable or a file. Never printed."`
+	Defaults   Defaults             `yaml:"defaults" doc:"Settings every step inherits unless it sets its own."`
+	Timeout    Duration             `yaml:"timeout" doc:"Limit for the whole suite (default 5m); always steps still run after it."`
+	Steps      []Step               `yaml:"steps" doc:"The steps, run in order. After a failure the remaining steps are skipped except always steps."`
+
+	File string   `yaml:"-"`
+	Pos  Position `yaml:"-"`
+
+	ctx *loadContext
+}
+
+// Defaults are suite-wide step settings.
+type Defaults struct {
+	Timeout         Duration            `yaml:"timeout" doc:"Per-step timeout (default 10s)."`
+	Headers         map[string]Template `yaml:"headers" doc:"Headers added to every request; a step's own headers win."`
+	Retries         *Retries            `yaml:"retries"`
+	TLS             *TLS                `yaml:"tls"`
+	FollowRedirects *bool               `yaml:"followRedirects" doc:"Follow redirects (default true)."`
+	MaxRedirects    *int                `yaml:"maxRedirects" doc:"Most redirects followed (default 10)."`
+	MaxBodySize     ByteSize            `yaml:"maxBodySize" doc:"Largest response body read (default 10MiB); a larger body fails the step."`
+	Synthetic       *Synthetic          `yaml:"synthetic"`
+}
+
+// Synthetic names the header that labels greenlight's traffic so apps can skip side effects.
+type Synthetic struct {
+	Header string `yaml:"header" doc:"Header name (default X-Greenlight-Synthetic)."`
+	Value  string `yaml:"value" doc:"Header value (default 1)."`
+}
+
+// Retries retries a step on transient failures with exponential backoff.
+type Retries struct {
+	Attempts   int      `yaml:"attempts" doc:"Total attempts including the first (default 3)."`
+	Backoff    Duration `yaml:"backoff" doc:"Wait before the second attempt, doubled each time (default 200ms)."`
+	MaxBackoff Duration `yaml:"maxBackoff" doc:"Longest wait between attempts (default 5s)."`
+	On         []string `yaml:"on" doc:"What counts as transient: connection, timeout, 5xx, 429 (default [connection])."`
+	Pos        Position `yaml:"-"`
+}
+
+// RetryOn values.
+var retryOnValues = map[string]bool{"connection": true, "timeout": true, "5xx": true, "429": true}
+
+// TLS configures the client side of TLS.
+type TLS struct {
+	CAFile     string   `yaml:"caFile" doc:"PEM file of CAs to trust, relative to the spec file."`
+	CertFile   string   `yaml:"certFile" doc:"Client certificate (PEM) for mutual TLS."`
+	KeyFile    string   `yaml:"keyFile" doc:"Client key (PEM) for mutual TLS."`
+	ServerName string   `yaml:"serverName" doc:"Server name to verify instead of the URL's host."`
+	Insecure   bool     `yaml:"insecure" doc:"Skip certificate verification. Explicit, never a default."`
+	Pos        Position `yaml:"-"`
+}
+
+// Step is one step of a suite: a kind-specific action (http: …) plus what to expect of it and
+// what to capture from it.
+type Step struct {
+	Name    string             `yaml:"name" doc:"Unique within the suite."`
+	Env     string             `yaml:"env" doc:"Run this step on another environment than the suite's (rollback rehearsal: write on green, read on blue)."`
+	Always  bool               `yaml:"always" doc:"Run even after an earlier step failed or the suite timed out (cleanup)."`
+	Timeout Duration           `yaml:"timeout" doc:"Overrides defaults.timeout."`
+	Retries *Retries           `yaml:"retries" doc:"Overrides defaults.retries."`
+	Expect  []Condition        `yaml:"expect" doc:"Conditions (expr-lang) that must all hold, e.g. status == 200, json.token != \"\", duration < 300ms."`
+	Capture map[string]Capture `yaml:"capture" doc:"Values to keep for later steps: NAME: expression, or NAME: {json|header|regex|status|body: …}."`
+
+	// Kind is the step kind's key (http); Config its decoded configuration.
+	Kind   string     `yaml:"-"`
+	Config StepConfig `yaml:"-"`
+	Pos    Position   `yaml:"-"`
+}
+
+// HTTP returns the step's HTTP configuration, or nil for another kind.
+func (s *Step) HTTP() *HTTPStep {
+	h, _ := s.Config.(*HTTPStep)
+	return h
+}
+
+var (
+	nameRe       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	identifierRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// decodeNode decodes vars and secrets before anything else, whatever their order in the file, so
+// that templates in steps can be checked against them.
+func (s *Suite) decodeNode(d *decoder, n *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "expected a mapping, got %s", describe(n))
+		return
+	}
+	rest := *n
+	rest.Content = nil
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "vars":
+			d.value(v, reflectValue(&s.Vars))
+		case "secrets":
+			d.value(v, reflectValue(&s.Secrets))
+		default:
+			rest.Content = append(rest.Content, k, v)
+		}
+	}
+	d.ctx.setVars(s.Vars)
+	for name, ref := range s.Secrets {
+		d.ctx.secretRefs[name] = ref
+	}
+	d.ctx.resolveSecrets(d, n)
+	d.structValue(&rest, reflectValue(s).Elem(), nil)
+	s.Pos = d.pos(n)
+}
+
+func (s *Step) decodeNode(d *decoder, n *yaml.Node) {
+	s.Pos = d.pos(n)
+	var kindKey *yaml.Node
+	d.structValue(n, reflectValue(s).Elem(), func(k, v *yaml.Node) bool {
+		kind, ok := stepKinds[k.Value]
+		if !ok {
+			if hint := suggest(k.Value, StepKinds()); hint != "" {
+				d.errorf(k, "unknown field %q%s", k.Value, hint)
+				return true
+			}
+			return false
+		}
+		if kindKey != nil {
+			d.errorf(k, "step has two kinds, %q and %q: one step does one thing", kindKey.Value, k.Value)
+			return true
+		}
+		kindKey = k
+		s.Kind = k.Value
+		s.Config = kind.New()
+		d.value(v, reflectValue(s.Config).Elem())
+		return true
+	})
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	if kindKey == nil {
+		d.errorf(n, "step %q has no kind: add one of %s", s.Name, kindList())
+	}
+	// Captures become visible to the steps after this one.
+	for name := range s.Capture {
+		d.ctx.captures[name] = true
+	}
+}
+
+// validate checks what the decoder cannot: required fields, uniqueness, cross-references.
+func (s *Suite) validate(d *decoder, n *yaml.Node) {
+	if s.APIVersion != APIVersion {
+		d.errs.add(s.Pos, "apiVersion must be %q, got %q", APIVersion, s.APIVersion)
+	}
+	if s.Metadata.Name == "" {
+		d.errs.add(s.Pos, "metadata.name is required")
+	} else if !nameRe.MatchString(s.Metadata.Name) {
+		d.errs.add(s.Metadata.Pos, "metadata.name %q may use letters, digits, '.', '_' and '-' only", s.Metadata.Name)
+	}
+	if len(s.Steps) == 0 {
+		d.errs.add(s.Pos, "suite %q has no steps", s.Metadata.Name)
+	}
+	s.Defaults.validate(d)
+	seen := map[string]Position{}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		if st.Name == "" {
+			d.errs.add(st.Pos, "step %d has no name", i+1)
+		} else if first, dup := seen[st.Name]; dup {
+			d.errs.add(st.Pos, "duplicate step name %q (first at line %d)", st.Name, first.Line)
+		} else {
+			seen[st.Name] = st.Pos
+		}
+		if st.Retries != nil {
+			st.Retries.validate(d)
+		}
+		if st.Config != nil {
+			st.Config.validate(d, st)
+		}
+		for name, c := range st.Capture {
+			if !identifierRe.MatchString(name) || reservedData[name] {
+				d.errs.add(c.Pos, "capture name %q must be an identifier (letters, digits, _) and not vars, captures or env", name)
+			}
+		}
+	}
+}
+
+func (df *Defaults) validate(d *decoder) {
+	if df.Retries != nil {
+		df.Retries.validate(d)
+	}
+	if df.MaxRedirects != nil && *df.MaxRedirects < 0 {
+		d.errs.add(Position{File: d.file}, "defaults.maxRedirects must not be negative")
+	}
+	if df.Synthetic != nil && df.Synthetic.Header != "" && !validHeaderName(df.Synthetic.Header) {
+		d.errs.add(Position{File: d.file}, "defaults.synthetic.header %q is not a valid header name", df.Synthetic.Header)
+	}
+	if df.TLS != nil {
+		df.TLS.validate(d)
+	}
+}
+
+func (r *Retries) validate(d *decoder) {
+	if r.Attempts < 0 {
+		d.errs.add(r.Pos, "retries.attempts must be at least 1, got %d", r.Attempts)
+	}
+	for _, on := range r.On {
+		if !retryOnValues[on] {
+			d.errs.add(r.Pos, "retries.on: unknown value %q (use connection, timeout, 5xx, 429)", on)
+		}
+	}
+	if r.MaxBackoff != 0 && r.Backoff > r.MaxBackoff {
+		d.errs.add(r.Pos, "retries.backoff (%s) is larger than retries.maxBackoff (%s)", r.Backoff, r.MaxBackoff)
+	}
+}
+
+func (t *TLS) validate(d *decoder) {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		d.errs.add(t.Pos, "tls: certFile and keyFile go together")
+	}
+	// Paths are made relative to the spec file here, once, so the runner reads them as they are.
+	for _, f := range []*string{&t.CAFile, &t.CertFile, &t.KeyFile} {
+		if *f == "" {
+			continue
+		}
+		p := resolvePath(d.ctx.dir(), *f)
+		if _, err := statFile(p); err != nil {
+			d.errs.add(t.Pos, "tls: cannot read %q: %s", *f, err)
+		}
+		*f = p
+	}
+}
+
+// applyDefaults fills every unset step setting from the suite's defaults and the built-in ones.
+// It is the only place defaults are decided.
+func (s *Suite) applyDefaults() {
+	df := &s.Defaults
+	if df.Timeout == 0 {
+		df.Timeout = Duration(DefaultStepTimeout)
+	}
+	if s.Timeout == 0 {
+		s.Timeout = Duration(DefaultSuiteTimeout)
+	}
+	if df.MaxBodySize == 0 {
+		df.MaxBodySize = DefaultMaxBodySize
+	}
+	if df.FollowRedirects == nil {
+		df.FollowRedirects = ptr(true)
+	}
+	if df.MaxRedirects == nil {
+		df.MaxRedirects = ptr(DefaultMaxRedirects)
+	}
+	if df.Synthetic == nil {
+		df.Synthetic = &Synthetic{}
+	}
+	if df.Synthetic.Header == "" {
+		df.Synthetic.Header = DefaultSyntheticHeader
+	}
+	if df.Synthetic.Value == "" {
+		df.Synthetic.Value = DefaultSyntheticValue
+	}
+	if df.Retries != nil {
+		df.Retries.applyDefaults()
+	}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		if st.Timeout == 0 {
+			st.Timeout = df.Timeout
+		}
+		if st.Retries == nil {
+			st.Retries = df.Retries
+		} else {
+			st.Retries.applyDefaults()
+		}
+		if st.Config != nil {
+			st.Config.applyDefaults(df)
+		}
+	}
+}
+
+func (r *Retries) applyDefaults() {
+	if r.Attempts == 0 {
+		r.Attempts = 3
+	}
+	if r.Backoff == 0 {
+		r.Backoff = Duration(200 * time.Millisecond)
+	}
+	if r.MaxBackoff == 0 {
+		r.MaxBackoff = Duration(5 * time.Second)
+	}
+	if len(r.On) == 0 {
+		r.On = []string{"connection"}
+	}
+}
+
+// RetriesOn reports whether r retries the given kind of failure.
+func (r *Retries) RetriesOn(kind string) bool {
+	if r == nil {
+		return false
+	}
+	for _, on := range r.On {
+		if on == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Redactor returns a redactor for every secret the suite can reveal.
+func (s *Suite) Redactor() *Redactor {
+	rd := NewRedactor()
+	if s.ctx != nil {
+		for _, v := range s.ctx.secrets {
+			rd.Add(v)
+		}
+		for _, v := range s.ctx.envSecrets {
+			rd.Add(v)
+		}
+	}
+	return rd
+}
+
+func ptr[T any](v T) *T { return &v }
