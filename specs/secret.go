@@ -108,3 +108,15 @@ func (rd *Redactor) Redact(s string) string {
 
 // Empty reports whether there is nothing to redact.
 func (rd *Redactor) Empty() bool { return rd == nil || len(rd.values) == 0 }
+
+// Secrets returns the secrets the redactor knows, for merging redactors.
+func (rd *Redactor) Secrets() []Secret {
+	if rd == nil {
+		return nil
+	}
+	out := make([]Secret, len(rd.values))
+	for i, v := range rd.values {
+		out[i] = Secret(v)
+	}
+	return out
+}
