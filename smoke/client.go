@@ -24,7 +24,8 @@ func keyOf(t *specs.TLS) transportKey {
 	if t == nil {
 		return transportKey{}
 	}
-	return transportKey{t.CAFile, t.CertFile, t.KeyFile, t.ServerName, t.Insecure}
+	ca, cert, key := t.Paths()
+	return transportKey{ca, cert, key, t.ServerName, t.Insecure}
 }
 
 // transport returns the shared keep-alive transport for a TLS configuration.
@@ -61,8 +62,9 @@ func tlsConfig(t *specs.TLS) (*tls.Config, error) {
 	}
 	c.ServerName = t.ServerName
 	c.InsecureSkipVerify = t.Insecure //nolint:gosec // explicit opt-in in the spec, never a default
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+	ca, cert, key := t.Paths()
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
 		if err != nil {
 			return nil, fmt.Errorf("read tls.caFile: %w", err)
 		}
@@ -72,12 +74,12 @@ func tlsConfig(t *specs.TLS) (*tls.Config, error) {
 		}
 		c.RootCAs = pool
 	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
 		if err != nil {
 			return nil, fmt.Errorf("load tls client certificate: %w", err)
 		}
-		c.Certificates = []tls.Certificate{cert}
+		c.Certificates = []tls.Certificate{pair}
 	}
 	return c, nil
 }

@@ -31,12 +31,12 @@ type Capture struct {
 }
 
 type captureForm struct {
-	JSON   string `yaml:"json"`
-	Header string `yaml:"header"`
-	Regex  string `yaml:"regex"`
-	Group  *int   `yaml:"group"`
-	Status bool   `yaml:"status"`
-	Body   bool   `yaml:"body"`
+	JSON   string `yaml:"json,omitempty"`
+	Header string `yaml:"header,omitempty"`
+	Regex  string `yaml:"regex,omitempty"`
+	Group  *int   `yaml:"group,omitempty"`
+	Status bool   `yaml:"status,omitempty"`
+	Body   bool   `yaml:"body,omitempty"`
 }
 
 func (c *Capture) decodeNode(d *decoder, n *yaml.Node) {
@@ -119,7 +119,7 @@ func (c *Capture) Extract(r *Response) (any, error) {
 		return string(m[c.Group]), nil
 	case c.program != nil:
 		var schemaErr string
-		v, err := expr.Run(c.program, exprEnv(r, nil, &schemaErr))
+		v, err := expr.Run(c.program, newExprEnv(r, nil, &schemaErr))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", displaySource(c.Source), runtimeErr(err))
 		}
@@ -146,4 +146,17 @@ func normalizeNumber(v any) any {
 	return v
 }
 
-func (c Capture) MarshalYAML() (any, error) { return c.Source, nil }
+// MarshalYAML writes the capture in the form it was written in.
+func (c Capture) MarshalYAML() (any, error) {
+	switch {
+	case c.Header != "":
+		return map[string]string{"header": c.Header}, nil
+	case c.Regex != nil:
+		return map[string]any{"regex": c.Regex.String(), "group": c.Group}, nil
+	case c.Status:
+		return map[string]bool{"status": true}, nil
+	case c.Body:
+		return map[string]bool{"body": true}, nil
+	}
+	return c.Source, nil
+}

@@ -49,26 +49,41 @@ type Response struct {
 	Env      EnvData
 }
 
-// exprEnv builds the variables a compiled program sees. schemaErr collects the reason a
+// exprEnv is what compiled programs see. A struct (not a map) so that the checker knows json
+// is of type any even when the prototype's value is nil.
+type exprEnv struct {
+	Status   int                 `expr:"status"`
+	Headers  map[string]string   `expr:"headers"`
+	Body     string              `expr:"body"`
+	JSON     any                 `expr:"json"`
+	Duration time.Duration       `expr:"duration"`
+	Vars     map[string]string   `expr:"vars"`
+	Captures map[string]any      `expr:"captures"`
+	Env      map[string]any      `expr:"env"`
+	Header   func(string) string `expr:"header"`
+	Schema   func(string) bool   `expr:"schema"`
+}
+
+// newExprEnv builds the environment for one evaluation. schemaErr collects the reason a
 // schema() call failed, for the condition's detail.
-func exprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *string) map[string]any {
+func newExprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *string) *exprEnv {
 	headers := make(map[string]string, len(r.Headers))
 	for k, v := range r.Headers {
 		if len(v) > 0 {
 			headers[k] = v[0]
 		}
 	}
-	return map[string]any{
-		"status":   r.Status,
-		"headers":  headers,
-		"body":     string(r.Body),
-		"json":     r.JSON,
-		"duration": r.Duration,
-		"vars":     r.Vars,
-		"captures": r.Captures,
-		"env":      map[string]any{"name": r.Env.Name, "url": r.Env.URL, "labels": r.Env.Labels},
-		"header":   func(name string) string { return r.Headers.Get(name) },
-		"schema": func(name string) bool {
+	return &exprEnv{
+		Status:   r.Status,
+		Headers:  headers,
+		Body:     string(r.Body),
+		JSON:     r.JSON,
+		Duration: r.Duration,
+		Vars:     r.Vars,
+		Captures: r.Captures,
+		Env:      map[string]any{"name": r.Env.Name, "url": r.Env.URL, "labels": r.Env.Labels},
+		Header:   func(name string) string { return r.Headers.Get(name) },
+		Schema: func(name string) bool {
 			s, ok := schemas[name]
 			if !ok {
 				*schemaErr = fmt.Sprintf("schema %q was not compiled", name)
@@ -83,12 +98,9 @@ func exprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *string)
 	}
 }
 
-// envPrototype gives the checker the types of the variables.
-var envPrototype = exprEnv(&Response{}, nil, new(string))
-
 func exprOptions(extra ...expr.Option) []expr.Option {
 	opts := []expr.Option{
-		expr.Env(envPrototype),
+		expr.Env(&exprEnv{}),
 		expr.DisableBuiltin("duration"), // "duration" is the response time here
 		expr.Function("_dur", func(p ...any) (any, error) { return time.ParseDuration(p[0].(string)) },
 			new(func(string) time.Duration)),
@@ -102,14 +114,14 @@ func exprOptions(extra ...expr.Option) []expr.Option {
 // explain why ("status (500) == 200").
 func (c *Condition) Eval(r *Response) (ok bool, detail string) {
 	var schemaErr string
-	out, err := expr.Run(c.program, exprEnv(r, c.schemas, &schemaErr))
+	out, err := expr.Run(c.program, newExprEnv(r, c.schemas, &schemaErr))
 	if err != nil {
 		return false, fmt.Sprintf("%s: %s", displaySource(c.Source), runtimeErr(err))
 	}
 	if b, _ := out.(bool); b {
 		return true, ""
 	}
-	d := c.explain.explain(exprEnv(r, c.schemas, &schemaErr))
+	d := c.explain.explain(newExprEnv(r, c.schemas, &schemaErr))
 	if schemaErr != "" {
 		d += ": " + schemaErr
 	}
@@ -117,7 +129,7 @@ func (c *Condition) Eval(r *Response) (ok bool, detail string) {
 }
 
 func (c Condition) MarshalYAML() (any, error) { return c.Source, nil }
-func (c Condition) String() string           { return c.Source }
+func (c Condition) String() string            { return c.Source }
 
 func (c *Condition) decodeNode(d *decoder, n *yaml.Node) {
 	s, ok := d.scalar(n, "an expression")

@@ -23,8 +23,19 @@ type nodeDecoder interface {
 type decoder struct {
 	file string
 	errs *Errors
-	// loaded carries load-time context (secrets, captures in scope) to nodeDecoders.
+	// ctx carries load-time context (secrets, captures in scope) to nodeDecoders.
 	ctx *loadContext
+	// field is the key being decoded, named in type errors ("always: expected a boolean").
+	field string
+}
+
+// typeErrorf reports a value of the wrong type, naming the field it belongs to.
+func (d *decoder) typeErrorf(n *yaml.Node, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if d.field != "" {
+		msg = d.field + ": " + msg
+	}
+	d.errs.add(d.pos(n), "%s", msg)
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -64,7 +75,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 		d.structValue(n, v, nil)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, "expected a list, got %s", describe(n))
+			d.typeErrorf(n, "expected a list, got %s", describe(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -84,7 +95,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 			return
 		}
 		if n.ShortTag() != "!!bool" {
-			d.errorf(n, "expected a boolean (true or false), got %q", s)
+			d.typeErrorf(n, "expected a boolean (true or false), got %q", s)
 			return
 		}
 		b, _ := strconv.ParseBool(strings.ToLower(s))
@@ -96,7 +107,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 		}
 		i, err := strconv.ParseInt(s, 0, 64)
 		if n.ShortTag() != "!!int" || err != nil || v.OverflowInt(i) {
-			d.errorf(n, "expected an integer, got %q", s)
+			d.typeErrorf(n, "expected an integer, got %q", s)
 			return
 		}
 		v.SetInt(i)
@@ -107,7 +118,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || err != nil {
-			d.errorf(n, "expected a number, got %q", s)
+			d.typeErrorf(n, "expected a number, got %q", s)
 			return
 		}
 		v.SetFloat(f)
@@ -126,7 +137,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 // scalar returns the text of a scalar node, or reports what was found instead.
 func (d *decoder) scalar(n *yaml.Node, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
-		d.errorf(n, "expected %s, got %s", want, describe(n))
+		d.typeErrorf(n, "expected %s, got %s", want, describe(n))
 		return "", false
 	}
 	return n.Value, true
@@ -134,7 +145,7 @@ func (d *decoder) scalar(n *yaml.Node, want string) (string, bool) {
 
 func (d *decoder) mapValue(n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "expected a mapping, got %s", describe(n))
+		d.typeErrorf(n, "expected a mapping, got %s", describe(n))
 		return
 	}
 	if v.Type().Key().Kind() != reflect.String {
@@ -167,7 +178,7 @@ func (d *decoder) mapValue(n *yaml.Node, v reflect.Value) {
 // whether it took the key.
 func (d *decoder) structValue(n *yaml.Node, v reflect.Value, extra func(k, val *yaml.Node) bool) {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "expected a mapping, got %s", describe(n))
+		d.typeErrorf(n, "expected a mapping, got %s", describe(n))
 		return
 	}
 	fields := fieldsOf(v.Type())
@@ -194,7 +205,10 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, extra func(k, val *
 			d.errorf(k, "unknown field %q%s", k.Value, suggest(k.Value, fields.names))
 			continue
 		}
+		saved := d.field
+		d.field = k.Value
 		d.value(val, v.FieldByIndex(f.index))
+		d.field = saved
 	}
 }
 

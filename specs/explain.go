@@ -56,7 +56,7 @@ func buildExplain(n ast.Node) *explainNode {
 	return e
 }
 
-func (e *explainNode) eval(env map[string]any) (any, error) {
+func (e *explainNode) eval(env *exprEnv) (any, error) {
 	if e.prog == nil {
 		return nil, fmt.Errorf("not evaluable")
 	}
@@ -64,7 +64,7 @@ func (e *explainNode) eval(env map[string]any) (any, error) {
 }
 
 // explain says why this node evaluated to false.
-func (e *explainNode) explain(env map[string]any) string {
+func (e *explainNode) explain(env *exprEnv) string {
 	switch e.op {
 	case "&&":
 		if v, err := e.left.eval(env); err != nil || v != true {
@@ -82,7 +82,7 @@ func (e *explainNode) explain(env map[string]any) string {
 }
 
 // resolved prints the node's source followed by its value: `status (500)`; literals print as is.
-func (e *explainNode) resolved(env map[string]any) string {
+func (e *explainNode) resolved(env *exprEnv) string {
 	if e.literal {
 		return e.src
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -25,12 +26,15 @@ func (c *compiledSchema) validate(_ any, body []byte) error {
 	if err := c.s.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
 		if errors.As(err, &ve) {
-			return errors.New(oneLine(ve.Error()))
+			return errors.New(schemaPrefix.ReplaceAllString(oneLine(ve.Error()), ""))
 		}
 		return err
 	}
 	return nil
 }
+
+// schemaPrefix is the validator's "which schema file" preamble; the condition already names it.
+var schemaPrefix = regexp.MustCompile(`jsonschema validation failed with '[^']*' - `)
 
 func oneLine(s string) string {
 	fields := strings.Fields(strings.ReplaceAll(s, "\n", " "))

@@ -14,18 +14,18 @@ type Secret string
 
 const redacted = "<secret>"
 
-func (s Secret) String() string                  { return redacted }
-func (s Secret) GoString() string                { return redacted }
-func (s Secret) MarshalJSON() ([]byte, error)    { return json.Marshal(redacted) }
-func (s Secret) MarshalYAML() (any, error)       { return redacted, nil }
-func (s Secret) MarshalText() ([]byte, error)    { return []byte(redacted), nil }
-func (s Secret) Reveal() string                  { return string(s) }
+func (s Secret) String() string               { return redacted }
+func (s Secret) GoString() string             { return redacted }
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
+func (s Secret) MarshalYAML() (any, error)    { return redacted, nil }
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func (s Secret) Reveal() string               { return string(s) }
 
 // SecretRef says where a secret comes from: an environment variable or a file (whose trailing
 // newline is dropped, as Kubernetes secret mounts and `echo` leave one).
 type SecretRef struct {
-	Env  string `yaml:"env" doc:"Environment variable holding the secret."`
-	File string `yaml:"file" doc:"File holding the secret, relative to the spec file; a trailing newline is dropped."`
+	Env  string   `yaml:"env,omitempty" doc:"Environment variable holding the secret."`
+	File string   `yaml:"file,omitempty" doc:"File holding the secret, relative to the spec file; a trailing newline is dropped."`
 	Pos  Position `yaml:"-"`
 }
 

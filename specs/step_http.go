@@ -10,17 +10,17 @@ import (
 
 // HTTPStep is one HTTP request.
 type HTTPStep struct {
-	Method          string              `yaml:"method" doc:"HTTP method (default GET)."`
-	URL             Template            `yaml:"url" doc:"Path relative to the environment's base URL (/api/orders), or an absolute URL."`
-	Query           map[string]Template `yaml:"query" doc:"Query parameters, added to any in url."`
-	Headers         map[string]Template `yaml:"headers" doc:"Request headers; templates allowed."`
-	Body            *Template           `yaml:"body" doc:"Raw request body (a template)."`
-	JSON            *JSONBody           `yaml:"json" doc:"Request body as YAML turned into JSON; strings may be templates. Sets Content-Type: application/json."`
-	Form            map[string]Template `yaml:"form" doc:"URL-encoded form body. Sets Content-Type: application/x-www-form-urlencoded."`
-	FollowRedirects *bool               `yaml:"followRedirects" doc:"Overrides defaults.followRedirects."`
-	MaxRedirects    *int                `yaml:"maxRedirects" doc:"Overrides defaults.maxRedirects."`
-	TLS             *TLS                `yaml:"tls" doc:"Overrides defaults.tls."`
-	MaxBodySize     ByteSize            `yaml:"maxBodySize" doc:"Overrides defaults.maxBodySize."`
+	Method          string              `yaml:"method,omitempty" doc:"HTTP method (default GET)."`
+	URL             Template            `yaml:"url,omitempty" doc:"Path relative to the environment's base URL (/api/orders), or an absolute URL."`
+	Query           map[string]Template `yaml:"query,omitempty" doc:"Query parameters, added to any in url."`
+	Headers         map[string]Template `yaml:"headers,omitempty" doc:"Request headers; templates allowed."`
+	Body            *Template           `yaml:"body,omitempty" doc:"Raw request body (a template)."`
+	JSON            *JSONBody           `yaml:"json,omitempty" doc:"Request body as YAML turned into JSON; strings may be templates. Sets Content-Type: application/json."`
+	Form            map[string]Template `yaml:"form,omitempty" doc:"URL-encoded form body. Sets Content-Type: application/x-www-form-urlencoded."`
+	FollowRedirects *bool               `yaml:"followRedirects,omitempty" doc:"Overrides defaults.followRedirects."`
+	MaxRedirects    *int                `yaml:"maxRedirects,omitempty" doc:"Overrides defaults.maxRedirects."`
+	TLS             *TLS                `yaml:"tls,omitempty" doc:"Overrides defaults.tls."`
+	MaxBodySize     ByteSize            `yaml:"maxBodySize,omitempty" doc:"Overrides defaults.maxBodySize."`
 	Pos             Position            `yaml:"-"`
 }
 

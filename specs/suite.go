@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"fmt"
 	"regexp"
 	"time"
 
@@ -22,9 +23,9 @@ const (
 
 // Metadata names a document.
 type Metadata struct {
-	Name        string            `yaml:"name" doc:"Name of the document, unique per kind; suites are referenced by it."`
-	Description string            `yaml:"description" doc:"Free text shown in reports."`
-	Labels      map[string]string `yaml:"labels" doc:"Arbitrary key/value labels."`
+	Name        string            `yaml:"name,omitempty" doc:"Name of the document, unique per kind; suites are referenced by it."`
+	Description string            `yaml:"description,omitempty" doc:"Free text shown in reports."`
+	Labels      map[string]string `yaml:"labels,omitempty" doc:"Arbitrary key/value labels."`
 	Pos         Position          `yaml:"-"`
 }
 
@@ -33,12 +34,12 @@ type Suite struct {
 	APIVersion string               `yaml:"apiVersion" doc:"Always greenlight/v1."`
 	Kind       string               `yaml:"kind" doc:"Suite."`
 	Metadata   Metadata             `yaml:"metadata"`
-	Env        string               `yaml:"env" doc:"Run this suite only against this environment (e.g. green); steps may still name another one. Empty: run against every environment given."`
-	Vars       map[string]string    `yaml:"vars" doc:"Variables for templates ({{ .vars.NAME }}); --var NAME=VALUE overrides."`
-	Secrets    map[string]SecretRef `yaml:"secrets" doc:"Named secrets ({{ secret \"NAME\" }}), read from an environment variable or a file. Never printed."`
-	Defaults   Defaults             `yaml:"defaults" doc:"Settings every step inherits unless it sets its own."`
-	Timeout    Duration             `yaml:"timeout" doc:"Limit for the whole suite (default 5m); always steps still run after it."`
-	Steps      []Step               `yaml:"steps" doc:"The steps, run in order. After a failure the remaining steps are skipped except always steps."`
+	Env        string               `yaml:"env,omitempty" doc:"Run this suite only against this environment (e.g. green); steps may still name another one. Empty: run against every environment given."`
+	Vars       map[string]string    `yaml:"vars,omitempty" doc:"Variables for templates ({{ .vars.NAME }}); --var NAME=VALUE overrides."`
+	Secrets    map[string]SecretRef `yaml:"secrets,omitempty" doc:"Named secrets ({{ secret \"NAME\" }}), read from an environment variable or a file. Never printed."`
+	Defaults   Defaults             `yaml:"defaults,omitempty" doc:"Settings every step inherits unless it sets its own."`
+	Timeout    Duration             `yaml:"timeout,omitempty" doc:"Limit for the whole suite (default 5m); always steps still run after it."`
+	Steps      []Step               `yaml:"steps,omitempty" doc:"The steps, run in order. After a failure the remaining steps are skipped except always steps."`
 
 	File string   `yaml:"-"`
 	Pos  Position `yaml:"-"`
@@ -48,28 +49,28 @@ type Suite struct {
 
 // Defaults are suite-wide step settings.
 type Defaults struct {
-	Timeout         Duration            `yaml:"timeout" doc:"Per-step timeout (default 10s)."`
-	Headers         map[string]Template `yaml:"headers" doc:"Headers added to every request; a step's own headers win."`
-	Retries         *Retries            `yaml:"retries"`
-	TLS             *TLS                `yaml:"tls"`
-	FollowRedirects *bool               `yaml:"followRedirects" doc:"Follow redirects (default true)."`
-	MaxRedirects    *int                `yaml:"maxRedirects" doc:"Most redirects followed (default 10)."`
-	MaxBodySize     ByteSize            `yaml:"maxBodySize" doc:"Largest response body read (default 10MiB); a larger body fails the step."`
-	Synthetic       *Synthetic          `yaml:"synthetic"`
+	Timeout         Duration            `yaml:"timeout,omitempty" doc:"Per-step timeout (default 10s)."`
+	Headers         map[string]Template `yaml:"headers,omitempty" doc:"Headers added to every request; a step's own headers win."`
+	Retries         *Retries            `yaml:"retries,omitempty"`
+	TLS             *TLS                `yaml:"tls,omitempty"`
+	FollowRedirects *bool               `yaml:"followRedirects,omitempty" doc:"Follow redirects (default true)."`
+	MaxRedirects    *int                `yaml:"maxRedirects,omitempty" doc:"Most redirects followed (default 10)."`
+	MaxBodySize     ByteSize            `yaml:"maxBodySize,omitempty" doc:"Largest response body read (default 10MiB); a larger body fails the step."`
+	Synthetic       *Synthetic          `yaml:"synthetic,omitempty"`
 }
 
 // Synthetic names the header that labels greenlight's traffic so apps can skip side effects.
 type Synthetic struct {
-	Header string `yaml:"header" doc:"Header name (default X-Greenlight-Synthetic)."`
-	Value  string `yaml:"value" doc:"Header value (default 1)."`
+	Header string `yaml:"header,omitempty" doc:"Header name (default X-Greenlight-Synthetic)."`
+	Value  string `yaml:"value,omitempty" doc:"Header value (default 1)."`
 }
 
 // Retries retries a step on transient failures with exponential backoff.
 type Retries struct {
-	Attempts   int      `yaml:"attempts" doc:"Total attempts including the first (default 3)."`
-	Backoff    Duration `yaml:"backoff" doc:"Wait before the second attempt, doubled each time (default 200ms)."`
-	MaxBackoff Duration `yaml:"maxBackoff" doc:"Longest wait between attempts (default 5s)."`
-	On         []string `yaml:"on" doc:"What counts as transient: connection, timeout, 5xx, 429 (default [connection])."`
+	Attempts   int      `yaml:"attempts,omitempty" doc:"Total attempts including the first (default 3)."`
+	Backoff    Duration `yaml:"backoff,omitempty" doc:"Wait before the second attempt, doubled each time (default 200ms)."`
+	MaxBackoff Duration `yaml:"maxBackoff,omitempty" doc:"Longest wait between attempts (default 5s)."`
+	On         []string `yaml:"on,omitempty" doc:"What counts as transient: connection, timeout, 5xx, 429 (default [connection])."`
 	Pos        Position `yaml:"-"`
 }
 
@@ -78,24 +79,30 @@ var retryOnValues = map[string]bool{"connection": true, "timeout": true, "5xx": 
 
 // TLS configures the client side of TLS.
 type TLS struct {
-	CAFile     string   `yaml:"caFile" doc:"PEM file of CAs to trust, relative to the spec file."`
-	CertFile   string   `yaml:"certFile" doc:"Client certificate (PEM) for mutual TLS."`
-	KeyFile    string   `yaml:"keyFile" doc:"Client key (PEM) for mutual TLS."`
-	ServerName string   `yaml:"serverName" doc:"Server name to verify instead of the URL's host."`
-	Insecure   bool     `yaml:"insecure" doc:"Skip certificate verification. Explicit, never a default."`
+	CAFile     string   `yaml:"caFile,omitempty" doc:"PEM file of CAs to trust, relative to the spec file."`
+	CertFile   string   `yaml:"certFile,omitempty" doc:"Client certificate (PEM) for mutual TLS."`
+	KeyFile    string   `yaml:"keyFile,omitempty" doc:"Client key (PEM) for mutual TLS."`
+	ServerName string   `yaml:"serverName,omitempty" doc:"Server name to verify instead of the URL's host."`
+	Insecure   bool     `yaml:"insecure,omitempty" doc:"Skip certificate verification. Explicit, never a default."`
 	Pos        Position `yaml:"-"`
+
+	// Paths resolved against the spec file's folder at load; the fields keep what was written.
+	caPath, certPath, keyPath string
 }
+
+// Paths returns the CA, certificate and key files resolved against the spec file's folder.
+func (t *TLS) Paths() (ca, cert, key string) { return t.caPath, t.certPath, t.keyPath }
 
 // Step is one step of a suite: a kind-specific action (http: …) plus what to expect of it and
 // what to capture from it.
 type Step struct {
-	Name    string             `yaml:"name" doc:"Unique within the suite."`
-	Env     string             `yaml:"env" doc:"Run this step on another environment than the suite's (rollback rehearsal: write on green, read on blue)."`
-	Always  bool               `yaml:"always" doc:"Run even after an earlier step failed or the suite timed out (cleanup)."`
-	Timeout Duration           `yaml:"timeout" doc:"Overrides defaults.timeout."`
-	Retries *Retries           `yaml:"retries" doc:"Overrides defaults.retries."`
-	Expect  []Condition        `yaml:"expect" doc:"Conditions (expr-lang) that must all hold, e.g. status == 200, json.token != \"\", duration < 300ms."`
-	Capture map[string]Capture `yaml:"capture" doc:"Values to keep for later steps: NAME: expression, or NAME: {json|header|regex|status|body: …}."`
+	Name    string             `yaml:"name,omitempty" doc:"Unique within the suite."`
+	Env     string             `yaml:"env,omitempty" doc:"Run this step on another environment than the suite's (rollback rehearsal: write on green, read on blue)."`
+	Always  bool               `yaml:"always,omitempty" doc:"Run even after an earlier step failed or the suite timed out (cleanup)."`
+	Timeout Duration           `yaml:"timeout,omitempty" doc:"Overrides defaults.timeout."`
+	Retries *Retries           `yaml:"retries,omitempty" doc:"Overrides defaults.retries."`
+	Expect  []Condition        `yaml:"expect,omitempty" doc:"Conditions (expr-lang) that must all hold, e.g. status == 200, json.token != \"\", duration < 300ms."`
+	Capture map[string]Capture `yaml:"capture,omitempty" doc:"Values to keep for later steps: NAME: expression, or NAME: {json|header|regex|status|body: …}."`
 
 	// Kind is the step kind's key (http); Config its decoded configuration.
 	Kind   string     `yaml:"-"`
@@ -146,14 +153,19 @@ func (s *Suite) decodeNode(d *decoder, n *yaml.Node) {
 func (s *Step) decodeNode(d *decoder, n *yaml.Node) {
 	s.Pos = d.pos(n)
 	var kindKey *yaml.Node
+	unknown := false
 	d.structValue(n, reflectValue(s).Elem(), func(k, v *yaml.Node) bool {
 		kind, ok := stepKinds[k.Value]
 		if !ok {
-			if hint := suggest(k.Value, StepKinds()); hint != "" {
-				d.errorf(k, "unknown field %q%s", k.Value, hint)
-				return true
+			// Most likely a misspelt or not-yet-supported kind: say so once, instead of also
+			// complaining that the step has no kind.
+			unknown = true
+			hint := suggest(k.Value, append(StepKinds(), fieldsOf(reflectValue(s).Elem().Type()).names...))
+			if hint == "" {
+				hint = fmt.Sprintf(" (step kinds: %s)", kindList())
 			}
-			return false
+			d.errorf(k, "unknown field %q%s", k.Value, hint)
+			return true
 		}
 		if kindKey != nil {
 			d.errorf(k, "step has two kinds, %q and %q: one step does one thing", kindKey.Value, k.Value)
@@ -168,7 +180,7 @@ func (s *Step) decodeNode(d *decoder, n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
 		return
 	}
-	if kindKey == nil {
+	if kindKey == nil && !unknown {
 		d.errorf(n, "step %q has no kind: add one of %s", s.Name, kindList())
 	}
 	// Captures become visible to the steps after this one.
@@ -179,16 +191,28 @@ func (s *Step) decodeNode(d *decoder, n *yaml.Node) {
 
 // validate checks what the decoder cannot: required fields, uniqueness, cross-references.
 func (s *Suite) validate(d *decoder, n *yaml.Node) {
-	if s.APIVersion != APIVersion {
-		d.errs.add(s.Pos, "apiVersion must be %q, got %q", APIVersion, s.APIVersion)
+	// Point at the field when it is there, else at the document.
+	at := func(key string) Position {
+		if v := mappingValue(n, key); v != nil {
+			return d.pos(v)
+		}
+		return s.Pos
+	}
+	switch {
+	case mappingValue(n, "apiVersion") == nil:
+		d.errs.add(s.Pos, "apiVersion is required (%s)", APIVersion)
+	case s.APIVersion != APIVersion:
+		d.errs.add(at("apiVersion"), "apiVersion must be %q, got %q", APIVersion, s.APIVersion)
 	}
 	if s.Metadata.Name == "" {
-		d.errs.add(s.Pos, "metadata.name is required")
+		d.errs.add(at("metadata"), "metadata.name is required")
 	} else if !nameRe.MatchString(s.Metadata.Name) {
 		d.errs.add(s.Metadata.Pos, "metadata.name %q may use letters, digits, '.', '_' and '-' only", s.Metadata.Name)
 	}
-	if len(s.Steps) == 0 {
+	if steps := mappingValue(n, "steps"); steps == nil {
 		d.errs.add(s.Pos, "suite %q has no steps", s.Metadata.Name)
+	} else if len(s.Steps) == 0 && steps.Kind == yaml.SequenceNode {
+		d.errs.add(d.pos(steps), "suite %q has no steps", s.Metadata.Name)
 	}
 	s.Defaults.validate(d)
 	seen := map[string]Position{}
@@ -248,16 +272,20 @@ func (t *TLS) validate(d *decoder) {
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		d.errs.add(t.Pos, "tls: certFile and keyFile go together")
 	}
-	// Paths are made relative to the spec file here, once, so the runner reads them as they are.
-	for _, f := range []*string{&t.CAFile, &t.CertFile, &t.KeyFile} {
-		if *f == "" {
+	// Paths are resolved against the spec file here, once, so the runner reads them as they are.
+	for _, f := range []struct {
+		written  string
+		resolved *string
+	}{
+		{t.CAFile, &t.caPath}, {t.CertFile, &t.certPath}, {t.KeyFile, &t.keyPath},
+	} {
+		if f.written == "" {
 			continue
 		}
-		p := resolvePath(d.ctx.dir(), *f)
-		if _, err := statFile(p); err != nil {
-			d.errs.add(t.Pos, "tls: cannot read %q: %s", *f, err)
+		*f.resolved = resolvePath(d.ctx.dir(), f.written)
+		if _, err := statFile(*f.resolved); err != nil {
+			d.errs.add(t.Pos, "tls: cannot read %q: %s", f.written, err)
 		}
-		*f = p
 	}
 }
 
@@ -351,3 +379,20 @@ func (s *Suite) Redactor() *Redactor {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// MarshalYAML writes the step with its kind key, so that a marshalled suite loads again.
+func (s Step) MarshalYAML() (any, error) {
+	type plain Step // drops this method, avoiding recursion
+	var n yaml.Node
+	if err := n.Encode(plain(s)); err != nil {
+		return nil, err
+	}
+	if s.Config != nil {
+		var c yaml.Node
+		if err := c.Encode(s.Config); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s.Kind}, &c)
+	}
+	return &n, nil
+}

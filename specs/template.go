@@ -49,8 +49,8 @@ func (t Template) IsZero() bool { return t.Source == "" && t.tmpl == nil }
 // IsLiteral reports whether rendering returns Source unchanged.
 func (t Template) IsLiteral() bool { return t.tmpl == nil }
 
-func (t Template) String() string              { return t.Source }
-func (t Template) MarshalYAML() (any, error)   { return t.Source, nil }
+func (t Template) String() string               { return t.Source }
+func (t Template) MarshalYAML() (any, error)    { return t.Source, nil }
 func (t Template) MarshalJSON() ([]byte, error) { return json.Marshal(t.Source) }
 
 // Render executes the template. Literals return their source.
