@@ -1,0 +1,68 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/greenlight/greenlight/smoke"
+)
+
+// parseVars turns NAME=VALUE flags into a map.
+func parseVars(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, invalid("--var %q: want NAME=VALUE", f)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parseTargets reads --target URL or --env NAME=URL flags, keeping their order.
+func parseTargets(target string, envs []string) ([]smoke.Target, error) {
+	if target != "" && len(envs) > 0 {
+		return nil, invalid("use either --target or --env, not both")
+	}
+	if target != "" {
+		envs = []string{"target=" + target}
+	}
+	if len(envs) == 0 {
+		return nil, invalid("no environment: give --target URL or --env NAME=URL (e.g. --env blue=http://blue.internal --env green=http://green.internal)")
+	}
+	var out []smoke.Target
+	seen := map[string]bool{}
+	for _, e := range envs {
+		name, raw, ok := strings.Cut(e, "=")
+		if !ok || name == "" {
+			return nil, invalid("--env %q: want NAME=URL", e)
+		}
+		if seen[name] {
+			return nil, invalid("--env %s given twice", name)
+		}
+		seen[name] = true
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, invalid("environment %s: %q is not an http(s) URL", name, raw)
+		}
+		out = append(out, smoke.Target{Name: name, URL: raw})
+	}
+	return out, nil
+}
+
+// parseReports reads --report FORMAT=FILE flags.
+func parseReports(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		format, file, ok := strings.Cut(f, "=")
+		if !ok || file == "" {
+			return nil, invalid("--report %q: want FORMAT=FILE (junit, json or markdown)", f)
+		}
+		if _, known := reportWriters[format]; !known {
+			return nil, invalid("--report %q: unknown format %q (junit, json or markdown)", f, format)
+		}
+		out[format] = file
+	}
+	return out, nil
+}
