@@ -264,3 +264,12 @@ func readFile(t *testing.T, p string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestPublishedSchemaIsCurrent keeps docs/greenlight.schema.json (what the example specs'
+// yaml-language-server modelines point at) equal to `greenlight schema`.
+func TestPublishedSchemaIsCurrent(t *testing.T) {
+	code, out, _ := cli(t, "schema")
+	require.Equal(t, verdict.ExitPass, code)
+	assert.Equal(t, out, string(readFile(t, "../../docs/greenlight.schema.json")),
+		"regenerate with: go run ./cmd/greenlight schema > docs/greenlight.schema.json")
+}
