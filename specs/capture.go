@@ -93,7 +93,7 @@ func (c *Capture) decodeNode(d *decoder, n *yaml.Node) {
 }
 
 func (c *Capture) compile(d *decoder, n *yaml.Node, src string) {
-	cond, err := d.compileCondition(n, src, expr.AsAny())
+	cond, err := d.compileCondition(n, src, false)
 	if err == nil {
 		c.program = cond.program
 	}

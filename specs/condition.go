@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -140,27 +141,55 @@ func (c *Condition) decodeNode(d *decoder, n *yaml.Node) {
 		d.errorf(n, "empty expression")
 		return
 	}
-	cond, err := d.compileCondition(n, s, expr.AsBool())
+	cond, err := d.compileCondition(n, s, true)
 	if err != nil {
 		return
 	}
 	*c = *cond
 }
 
+// compiled is the part of a condition that depends only on its source: shared by every
+// condition with the same text (a suite often repeats "status == 200" dozens of times), and
+// immutable once built, so safe to share across goroutines.
+type compiled struct {
+	program *vm.Program
+	explain *explainNode
+}
+
+var compileCache sync.Map // cacheKey → *compiled
+
+type cacheKey struct {
+	src    string
+	asBool bool
+}
+
 // compileCondition compiles s; on error it reports at the expression's own line and column.
-func (d *decoder) compileCondition(n *yaml.Node, s string, kind expr.Option) (*Condition, error) {
+// asBool says whether the expression must be a boolean (a condition) or any value (a capture).
+func (d *decoder) compileCondition(n *yaml.Node, s string, asBool bool) (*Condition, error) {
 	src, back := rewriteDurations(s)
 	c := &Condition{Source: s}
 	tree, err := parser.Parse(src)
-	if err == nil {
-		c.schemas = d.compileSchemas(n, tree.Node)
-		c.program, err = expr.Compile(src, exprOptions(kind)...)
+	if err != nil {
+		d.exprError(n, s, err, back)
+		return nil, err
 	}
+	c.schemas = d.compileSchemas(n, tree.Node)
+	key := cacheKey{src, asBool}
+	if hit, ok := compileCache.Load(key); ok {
+		c.program, c.explain = hit.(*compiled).program, hit.(*compiled).explain
+		return c, nil
+	}
+	kind := expr.AsAny()
+	if asBool {
+		kind = expr.AsBool()
+	}
+	c.program, err = expr.Compile(src, exprOptions(kind)...)
 	if err != nil {
 		d.exprError(n, s, err, back)
 		return nil, err
 	}
 	c.explain = buildExplain(tree.Node)
+	compileCache.Store(key, &compiled{program: c.program, explain: c.explain})
 	return c, nil
 }
 

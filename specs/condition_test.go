@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/expr-lang/expr"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -19,7 +18,7 @@ func compile(t *testing.T, dir, src string) *Condition {
 	t.Helper()
 	var errs Errors
 	d := &decoder{file: filepath.Join(dir, "t.yaml"), errs: &errs, ctx: newLoadContext(filepath.Join(dir, "t.yaml"), LoadOptions{LookupEnv: noEnv})}
-	c, err := d.compileCondition(&yaml.Node{Kind: yaml.ScalarNode, Value: src, Line: 1, Column: 1}, src, expr.AsBool())
+	c, err := d.compileCondition(&yaml.Node{Kind: yaml.ScalarNode, Value: src, Line: 1, Column: 1}, src, true)
 	require.NoError(t, err, "%v", errs)
 	require.Empty(t, errs)
 	return c

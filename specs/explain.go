@@ -3,6 +3,7 @@ package specs
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -15,10 +16,15 @@ import (
 // are compiled at load with the condition; they run only when the condition has failed.
 type explainNode struct {
 	op          string // "&&", "||", "!", a comparison operator, or "" for anything else
-	src         string
-	prog        *vm.Program
+	src         string // as displayed
+	code        string // as compiled
 	left, right *explainNode
 	literal     bool
+
+	// Sub-programs are compiled on the first failure that needs them: most conditions never
+	// fail, and compiling every sub-expression up front tripled load time.
+	once sync.Once
+	prog *vm.Program
 }
 
 var comparisonOps = map[string]bool{
@@ -50,13 +56,18 @@ func buildExplain(n ast.Node) *explainNode {
 		}
 	}
 	if !e.literal {
-		// A sub-expression that does not compile on its own is explained by its source alone.
-		e.prog, _ = expr.Compile(n.String(), exprOptions()...)
+		e.code = n.String()
 	}
 	return e
 }
 
 func (e *explainNode) eval(env *exprEnv) (any, error) {
+	e.once.Do(func() {
+		if e.code != "" {
+			// A sub-expression that does not compile on its own is explained by its source alone.
+			e.prog, _ = expr.Compile(e.code, exprOptions()...)
+		}
+	})
 	if e.prog == nil {
 		return nil, fmt.Errorf("not evaluable")
 	}
