@@ -49,6 +49,11 @@ compatible and the command exits 0. Nothing outside the machine is contacted.`,
 			if err != nil {
 				return &exitError{code: 4, err: err}
 			}
+			scenario := "green writes orders in a new format that blue cannot read (use --healthy for a compatible green)"
+			if healthy {
+				scenario = "green is compatible with blue"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "demo: blue v1 (serving users) at %s, green v2 (candidate) at %s, one shared database\ndemo: %s\n\n", blue.URL, green.URL, scenario)
 			run := &smokeRun{
 				docs:     docs,
 				targets:  []smoke.Target{{Name: "blue", URL: blue.URL}, {Name: "green", URL: green.URL}},
