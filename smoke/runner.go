@@ -117,6 +117,10 @@ func (r *Runner) Run(ctx context.Context, suite *specs.Suite, env string, target
 				stepCtx = context.WithoutCancel(ctx)
 			}
 			sr = r.runStep(stepCtx, suite, step, targets[stepEnv], res.TraceID, captures, redact)
+			if sr.Status == Errored && !step.Always && suiteCtx.Err() != nil {
+				// The step was cut short by the suite's limit or an interrupt, not by itself.
+				sr.Err = suiteStopReason(ctx, suite)
+			}
 		}
 		if sr.Status == Failed || sr.Status == Errored {
 			failed = true
