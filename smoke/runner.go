@@ -79,6 +79,13 @@ func CheckTargets(s *specs.Suite, targets map[string]Target) error {
 // problem that stops the suite is recorded in the result.
 func (r *Runner) Run(ctx context.Context, suite *specs.Suite, env string, targets map[string]Target) *SuiteResult {
 	redact := suite.Redactor()
+	// A target's name is its key, whatever a library caller put in Name.
+	named := make(map[string]Target, len(targets))
+	for k, t := range targets {
+		t.Name = k
+		named[k] = t
+	}
+	targets = named
 	base := targets[env]
 	res := &SuiteResult{
 		Suite:       suite,
@@ -132,7 +139,7 @@ func (r *Runner) Run(ctx context.Context, suite *specs.Suite, env string, target
 	}
 	if failed {
 		res.Status = Failed
-		if res.Err == "" && suiteCtx.Err() != nil && ctx.Err() == nil {
+		if res.Err == "" && suiteCtx.Err() != nil {
 			res.Err = suiteStopReason(ctx, suite)
 		}
 	}
@@ -178,6 +185,7 @@ func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.St
 	}
 	resp := a.response
 	resp.Vars, resp.Captures, resp.Env = data.Vars, captures, data.Env
+	resp.Redact = redact.Redact
 	sr.StatusCode = resp.Status
 	sr.Latency = resp.Duration
 	sr.Status = Passed

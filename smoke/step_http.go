@@ -128,6 +128,12 @@ func (r *Runner) buildRequest(ctx context.Context, h *specs.HTTPStep, a *attempt
 		}
 		req.Header.Set(k, v)
 	}
+	// net/http takes the Host from req.Host and ignores a Host header: honour one, as blue and
+	// green behind one ingress are often told apart by it.
+	if host := req.Header.Get("Host"); host != "" {
+		req.Host = host
+		req.Header.Del("Host")
+	}
 	// Labels go last so that no suite can send unlabelled synthetic traffic by accident.
 	req.Header.Set(a.header.Header, a.header.Value)
 	req.Header.Set("Traceparent", traceparent(a.traceID))
@@ -156,7 +162,8 @@ func resolveURL(base, ref string) (*url.URL, error) {
 	}
 	out := *b
 	out.Path = strings.TrimRight(b.Path, "/") + "/" + strings.TrimLeft(u.Path, "/")
-	out.RawPath = ""
+	// Keep escapes such as %2F as written: /items/a%2Fb must not become /items/a/b.
+	out.RawPath = strings.TrimRight(b.EscapedPath(), "/") + "/" + strings.TrimLeft(u.EscapedPath(), "/")
 	out.RawQuery = u.RawQuery
 	if b.RawQuery != "" && u.RawQuery != "" {
 		out.RawQuery = b.RawQuery + "&" + u.RawQuery

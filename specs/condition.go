@@ -48,6 +48,9 @@ type Response struct {
 	Vars     map[string]string
 	Captures map[string]any
 	Env      EnvData
+	// Redact, when set, is applied to every value shown in a failed condition's detail before
+	// it is quoted or truncated — after that a secret could no longer be recognised.
+	Redact func(string) string
 }
 
 // exprEnv is what compiled programs see. A struct (not a map) so that the checker knows json
@@ -63,6 +66,8 @@ type exprEnv struct {
 	Env      map[string]any      `expr:"env"`
 	Header   func(string) string `expr:"header"`
 	Schema   func(string) bool   `expr:"schema"`
+
+	redact func(string) string
 }
 
 // newExprEnv builds the environment for one evaluation. schemaErr collects the reason a
@@ -84,6 +89,7 @@ func newExprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *stri
 		Captures: r.Captures,
 		Env:      map[string]any{"name": r.Env.Name, "url": r.Env.URL, "labels": r.Env.Labels},
 		Header:   func(name string) string { return r.Headers.Get(name) },
+		redact:   r.Redact,
 		Schema: func(name string) bool {
 			s, ok := schemas[name]
 			if !ok {

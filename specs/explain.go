@@ -101,26 +101,28 @@ func (e *explainNode) resolved(env *exprEnv) string {
 	if err != nil {
 		return fmt.Sprintf("%s (error: %s)", e.src, runtimeErr(err))
 	}
-	return fmt.Sprintf("%s (%s)", e.src, formatValue(v))
+	return fmt.Sprintf("%s (%s)", e.src, formatValue(v, env.redact))
 }
 
-func formatValue(v any) string {
+// formatValue shows a value in a detail. Secrets are redacted first: once a value is quoted or
+// cut, a secret in it no longer matches the redactor.
+func formatValue(v any, redact func(string) string) string {
 	const max = 120
-	var s string
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
 	switch x := v.(type) {
 	case nil:
-		s = "null"
+		return "null"
 	case string:
-		s = fmt.Sprintf("%q", truncate(x, max))
+		return fmt.Sprintf("%q", truncate(redact(x), max))
 	case time.Duration:
-		s = x.String()
+		return x.String()
 	case map[string]any, []any:
 		b, _ := json.Marshal(x)
-		s = truncate(string(b), max)
-	default:
-		s = fmt.Sprint(x)
+		return truncate(redact(string(b)), max)
 	}
-	return s
+	return redact(fmt.Sprint(v))
 }
 
 func truncate(s string, n int) string {

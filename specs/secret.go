@@ -2,6 +2,7 @@ package specs
 
 import (
 	"encoding/json"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -88,8 +89,10 @@ func (rd *Redactor) Add(secrets ...Secret) {
 	for _, v := range rd.values {
 		pairs = append(pairs, v, redacted)
 		// Secrets also travel URL-encoded (in queries) and JSON-escaped (in bodies).
-		if e := urlEscape(v); e != v {
-			pairs = append(pairs, e, redacted)
+		for _, e := range []string{urlEscape(v), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath()} {
+			if e != v {
+				pairs = append(pairs, e, redacted)
+			}
 		}
 		if e := jsonEscape(v); e != v {
 			pairs = append(pairs, e, redacted)
