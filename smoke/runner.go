@@ -205,12 +205,7 @@ func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.St
 	if sr.Status != Passed {
 		return sr
 	}
-	names := make([]string, 0, len(step.Capture))
-	for name := range step.Capture {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(step.Capture) {
 		c := step.Capture[name]
 		v, err := c.Extract(resp)
 		if err != nil {
