@@ -122,6 +122,7 @@ func TestSmokeAgainstExampleApp(t *testing.T) {
 		assert.Contains(t, out, "✓ "+step)
 	}
 	assert.Contains(t, out, "5 passed")
+	assert.NotContains(t, out, "request: ", "request lines only with --verbose")
 
 	var suites struct {
 		Tests    int `xml:"tests,attr"`
@@ -139,6 +140,11 @@ func TestSmokeAgainstExampleApp(t *testing.T) {
 
 	assert.Contains(t, string(readFile(t, md)), "checkout-smoke")
 	assert.Equal(t, readFile(t, md), readFile(t, summary), "the step summary gets the same Markdown")
+
+	code, out, _ = cli(t, "smoke", checkout, "--target", url, "-v")
+	require.Equal(t, verdict.ExitPass, code)
+	assert.Contains(t, out, "request: POST "+url+"/auth/login")
+	assert.Contains(t, out, "✓ json.username == vars.user")
 }
 
 func TestSmokeFailureExplains(t *testing.T) {

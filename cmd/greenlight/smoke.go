@@ -24,6 +24,7 @@ func newSmokeCmd() *cobra.Command {
 		reports  []string
 		output   string
 		parallel int
+		verbose  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "smoke SUITE...",
@@ -60,7 +61,7 @@ side by side. Exit 0 when every step passed, 1 when one failed, 3 on invalid inp
 				return err
 			}
 			run := &smokeRun{docs: docs, targets: targets, parallel: parallel, output: output, reports: files,
-				stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr()}
+				verbose: verbose, stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr()}
 			return run.execute(cmd.Context())
 		},
 	}
@@ -70,6 +71,7 @@ side by side. Exit 0 when every step passed, 1 when one failed, 3 on invalid inp
 	f.StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
 	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE or markdown=FILE (repeatable)")
 	f.StringVarP(&output, "output", "o", "text", "standard output format: text or json")
+	f.BoolVarP(&verbose, "verbose", "v", false, "show every condition, the request line, trace id and captured names under each step")
 	f.IntVar(&parallel, "parallel", 1, "suites run at the same time (each suite runs on its environments concurrently)")
 	return cmd
 }
@@ -80,6 +82,7 @@ type smokeRun struct {
 	targets  []smoke.Target
 	parallel int
 	output   string
+	verbose  bool
 	reports  map[string]string
 	stdout   io.Writer
 	stderr   io.Writer
@@ -114,7 +117,7 @@ func (o *smokeRun) execute(ctx context.Context) error {
 	stdout := newRedactingWriter(o.stdout, redact)
 	defer stdout.Flush()
 
-	text := verdict.NewTextWriter(stdout, verdict.TextOptions{Color: useColor(o.stdout), Prefix: len(jobs) > 1})
+	text := verdict.NewTextWriter(stdout, verdict.TextOptions{Color: useColor(o.stdout), Verbose: o.verbose, Prefix: len(jobs) > 1})
 	logger := o.logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
