@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -184,26 +185,19 @@ func fmtPercent(v float64) string {
 	return fmt.Sprintf("%.2f%%", v*100)
 }
 
-// trimFloat prints 3 significant digits, no exponent for everyday magnitudes.
+// trimFloat prints 3 significant digits, without an exponent or trailing zeros.
 func trimFloat(v float64) string {
 	switch {
 	case math.IsInf(v, 1):
 		return "∞"
 	case math.IsInf(v, -1):
 		return "-∞"
-	case v == 0:
-		return "0"
+	case v == 0 || math.IsNaN(v):
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
-	a := math.Abs(v)
-	switch {
-	case a >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case a >= 10:
-		return fmt.Sprintf("%.1f", v)
-	case a >= 1:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3g", v)
+	mag := math.Floor(math.Log10(math.Abs(v)))
+	scale := math.Pow(10, 2-mag)
+	return strconv.FormatFloat(math.Round(v*scale)/scale, 'f', -1, 64)
 }
 
 func signed(v float64, f func(float64) string) string {
