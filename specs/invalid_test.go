@@ -121,7 +121,7 @@ func TestInvalid(t *testing.T) {
 			`6:26: unknown field "metod" (did you mean "method"?)`,
 		}},
 		{"unknown-kind", []string{
-			`2:7: unknown kind "Suit" (one of Suite)`,
+			`2:7: unknown kind "Suit" (one of Suite, Analysis)`,
 		}},
 		{"unknown-step-kind", []string{
 			`6:5: unknown field "grpc" (step kinds: http)`,

@@ -26,7 +26,18 @@ type LoadOptions struct {
 
 // Documents is everything loaded from a set of files.
 type Documents struct {
-	Suites []*Suite
+	Suites   []*Suite
+	Analyses []*Analysis
+}
+
+// Analysis returns the analysis with the given name, or nil.
+func (ds *Documents) Analysis(name string) *Analysis {
+	for _, a := range ds.Analyses {
+		if a.Metadata.Name == name {
+			return a
+		}
+	}
+	return nil
 }
 
 // Suite returns the suite with the given name, or nil.
@@ -85,9 +96,16 @@ func Load(paths []string, opts LoadOptions) (*Documents, error) {
 		}
 		if d != nil {
 			docs.Suites = append(docs.Suites, d.Suites...)
+			docs.Analyses = append(docs.Analyses, d.Analyses...)
 		}
 	}
 	checkUnique(docs, &errs)
+	if len(errs) == 0 {
+		var es Errors
+		if errors.As(docs.Link(opts), &es) {
+			errs = append(errs, es...)
+		}
+	}
 	if err := errs.err(); err != nil {
 		return docs, err
 	}
@@ -109,13 +127,21 @@ func describeFSError(err error) string {
 }
 
 func checkUnique(docs *Documents, errs *Errors) {
-	seen := map[string]*Suite{}
+	seen := map[string]Metadata{}
 	for _, s := range docs.Suites {
 		if first, ok := seen[s.Metadata.Name]; ok && s.Metadata.Name != "" {
-			errs.add(s.Metadata.Pos, "duplicate suite name %q (first in %s)", s.Metadata.Name, first.Metadata.Pos)
+			errs.add(s.Metadata.Pos, "duplicate suite name %q (first in %s)", s.Metadata.Name, first.Pos)
 			continue
 		}
-		seen[s.Metadata.Name] = s
+		seen[s.Metadata.Name] = s.Metadata
+	}
+	seen = map[string]Metadata{}
+	for _, a := range docs.Analyses {
+		if first, ok := seen[a.Metadata.Name]; ok && a.Metadata.Name != "" {
+			errs.add(a.Metadata.Pos, "duplicate analysis name %q (first in %s)", a.Metadata.Name, first.Pos)
+			continue
+		}
+		seen[a.Metadata.Name] = a.Metadata
 	}
 }
 
@@ -141,17 +167,20 @@ func Parse(file string, data []byte, opts LoadOptions) (*Documents, error) {
 		if len(n.Content) == 0 || isNull(n.Content[0]) {
 			continue
 		}
-		if s := parseDocument(file, n.Content[0], opts, &errs); s != nil {
-			docs.Suites = append(docs.Suites, s)
+		switch doc := parseDocument(file, n.Content[0], opts, &errs).(type) {
+		case *Suite:
+			docs.Suites = append(docs.Suites, doc)
+		case *Analysis:
+			docs.Analyses = append(docs.Analyses, doc)
 		}
 	}
 	return docs, errs.err()
 }
 
-// docKinds lists the document kinds; later issues add Analysis and Config.
-var docKinds = []string{"Suite"}
+// docKinds lists the document kinds.
+var docKinds = []string{"Suite", "Analysis"}
 
-func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs *Errors) *Suite {
+func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs *Errors) any {
 	ctx := newLoadContext(file, opts)
 	d := &decoder{file: file, errs: errs, ctx: ctx}
 	d.expandEnv(root, opts.LookupEnv)
@@ -164,6 +193,12 @@ func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs *Errors)
 	case kind == nil:
 		d.errorf(root, "missing kind (one of %s)", strings.Join(docKinds, ", "))
 		return nil
+	case kind.Value == "Analysis":
+		a := &Analysis{File: file, ctx: ctx}
+		a.decodeNode(d, root)
+		a.validate(d, root)
+		a.applyDefaults()
+		return a
 	case kind.Value != "Suite":
 		d.errorf(kind, "unknown kind %q (one of %s)", kind.Value, strings.Join(docKinds, ", "))
 		return nil

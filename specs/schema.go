@@ -37,7 +37,8 @@ type jsonObject = map[string]any
 // docTypes maps each document kind to its type. Schema fails on a kind in docKinds without an
 // entry here, so a new kind cannot ship without its schema.
 var docTypes = map[string]reflect.Type{
-	"Suite": reflect.TypeFor[Suite](),
+	"Suite":    reflect.TypeFor[Suite](),
+	"Analysis": reflect.TypeFor[Analysis](),
 }
 
 // Patterns carry a patternErrorMessage: yaml-language-server shows it instead of the regex, and
@@ -57,20 +58,30 @@ var (
 	templateType  = reflect.TypeFor[Template]()
 	conditionType = reflect.TypeFor[Condition]()
 	captureType   = reflect.TypeFor[Capture]()
+	suiteRefType  = reflect.TypeFor[SuiteRef]()
+	percentType   = reflect.TypeFor[Percent]()
 	jsonBodyType  = reflect.TypeFor[JSONBody]()
 )
 
 // typeDocs describe the object types that have no doc tag of their own to borrow. Step kinds
 // are described by their StepKind.Doc instead, so adding a kind needs nothing here.
 var typeDocs = map[string]string{
-	"Suite":     "An ordered list of steps run as one pass against one environment.",
-	"Metadata":  "Names the document.",
-	"Defaults":  "Settings every step inherits unless it sets its own.",
-	"Retries":   "Retries a step on transient failures with exponential backoff.",
-	"TLS":       "Client side of TLS.",
-	"Synthetic": "The header that labels greenlight's traffic so apps can skip side effects.",
-	"Step":      "One step: a name, what to expect and capture, and exactly one step kind.",
-	"SecretRef": "Where a secret comes from: exactly one of env or file.",
+	"Suite":          "An ordered list of steps run as one pass against one environment.",
+	"Metadata":       "Names the document.",
+	"Defaults":       "Settings every step inherits unless it sets its own.",
+	"Retries":        "Retries a step on transient failures with exponential backoff.",
+	"TLS":            "Client side of TLS.",
+	"Synthetic":      "The header that labels greenlight's traffic so apps can skip side effects.",
+	"Step":           "One step: a name, what to expect and capture, and exactly one step kind.",
+	"SecretRef":      "Where a secret comes from: exactly one of env or file.",
+	"Analysis":       "Decides one release: smoke-tests the candidate, monitors both environments and compares them check by check.",
+	"Environment":    "One deployment: its base URL, headers and labels.",
+	"Monitor":        "A suite or one step run against baseline and candidate at the same moments, on a schedule.",
+	"Check":          "One comparison between baseline and candidate, with its threshold.",
+	"ErrorRateCheck": "Compares error proportions.",
+	"LatencyCheck":   "Compares a latency percentile.",
+	"ShiftCheck":     "Compares whole latency distributions by rank.",
+	"Policy":         "Durations, the false-rollback level and what an undecided analysis becomes.",
 	"Capture": "A value kept for later steps: an expression over the response (json.token), " +
 		"or exactly one of json, header, regex (with optional group), status, body.",
 }
@@ -80,6 +91,9 @@ var typeDocs = map[string]string{
 func typeRules() map[string]jsonObject {
 	return map[string]jsonObject{
 		"Suite":     {"required": []string{"metadata", "steps"}},
+		"Analysis":  {"required": []string{"metadata", "environments", "baseline", "candidate", "checks"}},
+		"Monitor":   {"required": []string{"name"}},
+		"Check":     {"required": []string{"name"}},
 		"Metadata":  {"required": []string{"name"}},
 		"Step":      {"required": []string{"name"}},
 		"HTTPStep":  {"required": []string{"url"}, "not": anyTwo("body", "json", "form")},
@@ -97,6 +111,8 @@ func typeRules() map[string]jsonObject {
 func fieldRules() map[string]jsonObject {
 	return map[string]jsonObject{
 		"Suite.steps":           {"minItems": 1},
+		"Analysis.checks":       {"minItems": 1},
+		"Policy.onInconclusive": {"enum": schemaKeys(onInconclusiveValues)},
 		"Metadata.name":         {"pattern": nameRe.String(), "patternErrorMessage": "letters, digits, '.', '_' and '-', starting with a letter or digit"},
 		"Step.name":             {"minLength": 1},
 		"Step.capture":          {"propertyNames": jsonObject{"pattern": identifierRe.String(), "not": jsonObject{"enum": schemaKeys(reservedData)}}},
@@ -213,6 +229,16 @@ func (g *schemaGen) typeSchema(t reflect.Type) (jsonObject, error) {
 		s := scalarSchema()
 		s["pattern"] = `\S`
 		return s, nil
+	case suiteRefType:
+		s := scalarSchema()
+		s["minLength"] = 1
+		return s, nil
+	case percentType:
+		return jsonObject{
+			"type":                "string",
+			"pattern":             `^\s*(100|[0-9]{1,2})(\.[0-9]+)?\s*%\s*$|` + envRefPattern,
+			"patternErrorMessage": "a percentage such as 1% or 0.5%",
+		}, nil
 	case captureType:
 		return g.ref(t)
 	case jsonBodyType:

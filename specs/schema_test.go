@@ -246,8 +246,8 @@ func TestSchemaByteSizePattern(t *testing.T) {
 }
 
 func TestSchemaFailsOnKindWithoutType(t *testing.T) {
-	_, err := buildSchema([]string{"Suite", "Analysis"}, stepKinds)
-	assert.ErrorContains(t, err, `"Analysis"`)
+	_, err := buildSchema([]string{"Suite", "Analysis", "Config"}, stepKinds)
+	assert.ErrorContains(t, err, `"Config"`)
 }
 
 func TestSchemaStepKindsFromRegistry(t *testing.T) {
@@ -385,7 +385,7 @@ func goPaths(t reflect.Type, prefix string, out map[string]bool) {
 		t = t.Elem()
 	}
 	switch t {
-	case reflect.TypeOf(Template{}), reflect.TypeOf(Condition{}), reflect.TypeOf(JSONBody{}):
+	case reflect.TypeOf(Template{}), reflect.TypeOf(Condition{}), reflect.TypeOf(JSONBody{}), reflect.TypeOf(SuiteRef{}):
 		return
 	case reflect.TypeOf(Capture{}):
 		goPaths(reflect.TypeOf(captureForm{}), prefix, out)
@@ -399,8 +399,12 @@ func goPaths(t reflect.Type, prefix string, out map[string]bool) {
 	case reflect.Struct:
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if opts == "inline" {
+				goPaths(f.Type, prefix, out)
 				continue
 			}
 			out[prefix+"."+name] = true

@@ -1,0 +1,116 @@
+package specs
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAnalysisExampleLoads(t *testing.T) {
+	docs, err := Load([]string{"../examples/analyses/checkout.yaml", "../examples/suites"}, LoadOptions{LookupEnv: envOf("SMOKE_PASS", "pw")})
+	require.NoError(t, err)
+	require.Len(t, docs.Analyses, 1)
+	a := docs.Analyses[0]
+	assert.Equal(t, "blue", a.Baseline)
+	require.Len(t, a.SmokeSuites, 1)
+	assert.Equal(t, "checkout-smoke", a.SmokeSuites[0].Metadata.Name)
+	m := a.Monitor("browse")
+	require.NotNil(t, m)
+	require.NotNil(t, m.Resolved, "an inline step becomes a one-step suite")
+	assert.Equal(t, []string{"browse"}, m.Resolved.StepNames())
+	assert.Equal(t, DefaultStepTimeout, m.Resolved.Steps[0].Timeout.D(), "defaults apply to inline steps")
+	assert.Equal(t, 20*time.Second, a.Policy.MinDuration.D())
+	assert.Equal(t, 0.01, a.Policy.FalseRollbackRate.F())
+	assert.Equal(t, float64(DefaultRateLimit), m.RateLimit)
+	assert.Equal(t, 0.01, a.Checks[0].ErrorRate.MaxIncrease.F())
+	assert.False(t, a.Checks[2].IsCritical())
+	assert.True(t, a.Checks[0].IsCritical())
+}
+
+func TestAnalysisErrors(t *testing.T) {
+	head := "apiVersion: greenlight/v1\nkind: Analysis\nmetadata: {name: a}\n"
+	cases := []struct {
+		name, body string
+		want       []string
+	}{
+		{"roles", `environments: {blue: {url: "http://b"}}
+baseline: blue
+candidate: gren
+checks: [{name: c, errorRate: {from: m, maxIncrease: 1%}}]
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+`, []string{`6:12: candidate "gren" is not one of the environments (blue)`}},
+		{"bad url and percent", `environments: {blue: {url: "ftp://b"}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+checks: [{name: c, errorRate: {from: m, maxIncrease: "1"}}]
+`, []string{`4:22: environment blue: url "ftp://b" is not an http(s) URL`, `8:54: "1": write a percentage such as 1% or 0.5%`}},
+		{"monitor and check references", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors:
+  - {name: m, every: 1s, cron: "* * * * *", step: {http: {url: /}}}
+  - {name: n, cron: "61 * * * *", suite: nowhere}
+checks:
+  - {name: c, latency: {from: x, percentile: 100, maxRatio: 1.2}}
+  - {name: d, errorRate: {from: m}}
+  - {name: e}
+`, []string{
+			`8:5: monitor "m": give exactly one of every and cron`,
+			`9:5: monitor "n": invalid cron "61 * * * *": end of range (61) above maximum (59): 61`,
+			`11:5: check "c": from "x" is not a monitor (m, n)`,
+			`11:5: check "c": percentile must be between 0 and 100 (e.g. 95 or 99.9), got 100`,
+			`12:5: check "d": errorRate needs maxIncrease, maxRatio or max`,
+			`13:5: check "e": give exactly one of errorRate, latency, shift`,
+		}},
+		{"no checks", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: blue
+checks: []
+policy: {minDuration: 5m, maxDuration: 1m, onInconclusive: maybe}
+`, []string{
+			`6:12: baseline and candidate are both "blue": compare two environments`,
+			`7:9: analysis "a" has no checks: nothing could justify a promote`,
+			`8:9: policy: minDuration (5m0s) is longer than maxDuration (1m0s)`,
+			`8:9: policy: onInconclusive must be rollback, promote or hold, got "maybe"`,
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("a.yaml", []byte(head+tc.body), LoadOptions{LookupEnv: noEnv})
+			require.Error(t, err)
+			var got []string
+			for _, e := range err.(Errors) {
+				got = append(got, strings.TrimPrefix(e.Error(), "a.yaml:"))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestAnalysisLinkErrors(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "suite.yaml", strings.Replace(minimal, "%s", "s1", 1))
+	p := write(t, dir, "a.yaml", `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+smoke: [missing, ./suite.yaml]
+monitors: [{name: m, every: 1s, suite: ./suite.yaml}]
+checks: [{name: c, latency: {from: m, step: nope, percentile: 95, maxRatio: 1.2}}]
+`)
+	docs, err := Load([]string{p}, LoadOptions{LookupEnv: noEnv})
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, p+`:7:9: no suite named "missing" among the loaded files (none loaded); give its file too, or a path`)
+	assert.Contains(t, msg, p+`:9:10: check "c": monitor "m" has no step "nope" (steps: health)`)
+	require.Len(t, docs.Analyses, 1)
+	assert.Len(t, docs.Analyses[0].SmokeSuites, 1, "the path reference resolved")
+	assert.Equal(t, filepath.Join(dir, "suite.yaml"), docs.Analyses[0].Monitor("m").Resolved.File)
+}
