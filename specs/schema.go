@@ -95,7 +95,6 @@ func typeRules() map[string]jsonObject {
 		"Monitor":   {"required": []string{"name"}},
 		"Check":     {"required": []string{"name"}},
 		"Metadata":  {"required": []string{"name"}},
-		"Step":      {"required": []string{"name"}},
 		"HTTPStep":  {"required": []string{"url"}, "not": anyTwo("body", "json", "form")},
 		"SecretRef": {"oneOf": exactlyOne(reflect.TypeFor[SecretRef](), "env", "file")},
 		"TLS": {"dependentRequired": jsonObject{
@@ -110,7 +109,8 @@ func typeRules() map[string]jsonObject {
 // rule behind.
 func fieldRules() map[string]jsonObject {
 	return map[string]jsonObject{
-		"Suite.steps":           {"minItems": 1},
+		// A suite's steps need names; a monitor's inline step takes the monitor's.
+		"Suite.steps":           {"minItems": 1, "items": jsonObject{"$ref": "#/$defs/Step", "required": []string{"name"}}},
 		"Analysis.checks":       {"minItems": 1},
 		"Policy.onInconclusive": {"enum": schemaKeys(onInconclusiveValues)},
 		"Metadata.name":         {"pattern": nameRe.String(), "patternErrorMessage": "letters, digits, '.', '_' and '-', starting with a letter or digit"},

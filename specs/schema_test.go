@@ -278,12 +278,23 @@ func withExecKind() map[string]StepKind {
 
 // loadForSchemaTest loads one file, first with no environment (so ${VAR:-default} takes its
 // default) and then with every variable set, for specs that need their secrets.
+// loadForSchemaTest loads a file as a user would: with the example suites beside it (an
+// analysis names them), with no environment, or else with every variable set to a plain value.
 func loadForSchemaTest(file string) error {
 	none := func(string) (string, bool) { return "", false }
-	all := func(string) (string, bool) { return "1", true }
-	_, err := Load([]string{file}, LoadOptions{LookupEnv: none})
+	all := func(name string) (string, bool) {
+		if strings.HasSuffix(name, "_URL") {
+			return "http://127.0.0.1:1", true
+		}
+		return "1", true
+	}
+	paths := []string{file}
+	if strings.Contains(file, "examples/analyses") {
+		paths = append(paths, "../examples/suites")
+	}
+	_, err := Load(paths, LoadOptions{LookupEnv: none})
 	if err != nil {
-		_, err = Load([]string{file}, LoadOptions{LookupEnv: all})
+		_, err = Load(paths, LoadOptions{LookupEnv: all})
 	}
 	return err
 }
