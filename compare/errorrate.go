@@ -79,12 +79,7 @@ func (c *ErrorRate) Evaluate() Outcome {
 	return o
 }
 
-func (c *ErrorRate) metric() string {
-	if c.cfg.Name != "" {
-		return c.cfg.Name
-	}
-	return "error rate"
-}
+func (c *ErrorRate) metric() string { return "error rate" }
 
 // estimate is a side's rate with its confidence sequence at α/2: the two sides together keep
 // the false-fail probability at α.

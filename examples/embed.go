@@ -4,7 +4,7 @@ package examples
 
 import "embed"
 
-// Suites are the example suites, embedded so that `greenlight demo` runs anywhere.
+// Specs are the example suites and analyses, embedded so that `greenlight demo` runs anywhere.
 //
-//go:embed suites/*.yaml
-var Suites embed.FS
+//go:embed suites/*.yaml analyses/*.yaml
+var Specs embed.FS

@@ -158,13 +158,22 @@ func suiteStopReason(parent context.Context, suite *specs.Suite) string {
 func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.Step, target Target,
 	traceID string, captures map[string]any, redact *specs.Redactor) StepResult {
 	sr := StepResult{Name: step.Name, Kind: step.Kind, Environment: target.Name, Always: step.Always, StartedAt: time.Now(), TraceID: traceID}
-	exec := executors[step.Kind]
+	exec, ok := executors[step.Kind]
+	if !ok {
+		sr.Status = Errored
+		sr.Err = fmt.Sprintf("step kind %q has no executor", step.Kind)
+		return sr
+	}
 	data := &specs.TemplateData{
 		Vars:     suite.Vars,
 		Captures: captures,
 		Env:      specs.EnvData{Name: target.Name, URL: target.URL, Labels: target.Labels},
 	}
-	a := &attempt{step: step, target: target, data: data, traceID: traceID, header: *suite.Defaults.Synthetic}
+	label := specs.Synthetic{Header: specs.DefaultSyntheticHeader, Value: specs.DefaultSyntheticValue}
+	if suite.Defaults.Synthetic != nil {
+		label = *suite.Defaults.Synthetic
+	}
+	a := &attempt{step: step, target: target, data: data, traceID: traceID, header: label}
 	status := func() int {
 		if a.response == nil {
 			return 0

@@ -83,6 +83,7 @@ Exit codes: 0 passed/promote, 1 failed/rollback, 2 inconclusive, 3 invalid input
 		newVersionCmd(),
 		newValidateCmd(),
 		newSmokeCmd(),
+		newVerifyCmd(),
 		newSchemaCmd(),
 		newDemoCmd(),
 	)

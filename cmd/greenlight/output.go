@@ -36,13 +36,16 @@ func writeReports(rep *verdict.Report, files map[string]string, redact *specs.Re
 			return err
 		}
 	}
-	if summary := os.Getenv("GITHUB_STEP_SUMMARY"); summary != "" {
+	if summary := summaryFile(); summary != "" {
 		if err := writeReportFile(summary, verdict.WriteMarkdown, rep, redact, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// summaryFile is where GitHub Actions collects a job's Markdown summary, when it runs us.
+func summaryFile() string { return os.Getenv("GITHUB_STEP_SUMMARY") }
 
 func writeReportFile(file string, write func(io.Writer, *verdict.Report) error, rep *verdict.Report, redact *specs.Redactor, appendTo bool) error {
 	var buf bytes.Buffer

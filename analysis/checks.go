@@ -1,0 +1,164 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/synthetic"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// evaluator is what every compare check offers.
+type evaluator interface{ Evaluate() compare.Outcome }
+
+// check is one spec check bound to its compare check and to the probes that feed it.
+type check struct {
+	spec *specs.Check
+	eval evaluator
+	feed func(side compare.Side, p synthetic.Probe) error
+}
+
+// newChecks builds the compare checks. The false-rollback budget α is shared among the
+// critical checks (a rollback happens when any of them fails, so each gets α/k: the union bound
+// keeps the analysis-wide rate at α); advisory checks never roll back and each get α.
+func newChecks(a *specs.Analysis, names [2]string) ([]*check, error) {
+	alpha := a.Policy.FalseRollbackRate.F()
+	critical := 0
+	for i := range a.Checks {
+		if a.Checks[i].IsCritical() {
+			critical++
+		}
+	}
+	var out []*check
+	for i := range a.Checks {
+		sc := &a.Checks[i]
+		cfg := compare.Config{Name: sc.Name, Alpha: alpha, BaselineName: names[0], CandidateName: names[1]}
+		if sc.IsCritical() && critical > 1 {
+			cfg.Alpha = alpha / float64(critical)
+		}
+		c, err := buildCheck(sc, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("check %q: %w", sc.Name, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func buildCheck(sc *specs.Check, cfg compare.Config) (*check, error) {
+	step := sc.Source().Step
+	c := &check{spec: sc}
+	switch {
+	case sc.ErrorRate != nil:
+		e := sc.ErrorRate
+		cfg.MinSamples = e.MinSamples
+		t := compare.Threshold{MaxRatio: e.MaxRatio}
+		if e.MaxIncrease != nil {
+			t.MaxIncrease = compare.F(e.MaxIncrease.F())
+		}
+		if e.Max != nil {
+			t.Max = compare.F(e.Max.F())
+		}
+		er, err := compare.NewErrorRate(cfg, t)
+		if err != nil {
+			return nil, err
+		}
+		c.eval = er
+		c.feed = func(side compare.Side, p synthetic.Probe) error {
+			if ok, _, ran := observe(p, step); ran {
+				er.Add(side, !ok)
+			}
+			return nil
+		}
+	case sc.Latency != nil:
+		l := sc.Latency
+		cfg.MinSamples = l.MinSamples
+		t := compare.Threshold{MaxRatio: l.MaxRatio, Direction: compare.Direction(l.Direction)}
+		if l.MaxIncrease != nil {
+			t.MaxIncrease = compare.F(l.MaxIncrease.D().Seconds())
+		}
+		if l.Max != nil {
+			t.Max = compare.F(l.Max.D().Seconds())
+		}
+		lc, err := compare.NewLatency(cfg, l.Percentile, t)
+		if err != nil {
+			return nil, err
+		}
+		c.eval = lc
+		c.feed = func(side compare.Side, p synthetic.Probe) error {
+			if _, lat, ran := observe(p, step); ran && lat > 0 {
+				return lc.Add(side, lat)
+			}
+			return nil
+		}
+	case sc.Shift != nil:
+		sh, err := compare.NewShift(withMin(cfg, sc.Shift.MinSamples), sc.Shift.MaxProbability, compare.Direction(sc.Shift.Direction))
+		if err != nil {
+			return nil, err
+		}
+		c.eval = sh
+		c.feed = func(side compare.Side, p synthetic.Probe) error {
+			if _, lat, ran := observe(p, step); ran && lat > 0 {
+				return sh.Add(side, lat)
+			}
+			return nil
+		}
+	default:
+		return nil, fmt.Errorf("no kind")
+	}
+	return c, nil
+}
+
+func withMin(cfg compare.Config, n int64) compare.Config {
+	cfg.MinSamples = n
+	return cfg
+}
+
+// observe reads what a check sees of a probe: the whole run (failed if any step failed; latency
+// summed over the steps that answered), or one step. ran is false when the step did not run
+// (skipped after an earlier failure): it is then no observation at all. A probe or step that got
+// no response has latency 0: it counts as an error, never as a fast response.
+func observe(p synthetic.Probe, step string) (ok bool, latency float64, ran bool) {
+	if step == "" {
+		lat := p.Latency.Seconds()
+		if !p.OK && allFailedWithoutResponse(p) {
+			lat = 0
+		}
+		return p.OK, lat, true
+	}
+	for _, s := range p.Steps {
+		if s.Name == step {
+			if s.StatusCode == 0 {
+				return s.OK, 0, true
+			}
+			return s.OK, s.Latency.Seconds(), true
+		}
+	}
+	return false, 0, false
+}
+
+func allFailedWithoutResponse(p synthetic.Probe) bool {
+	for _, s := range p.Steps {
+		if s.StatusCode != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// result turns an outcome into a verdict check result.
+func (c *check) result() verdict.CheckResult {
+	o := c.eval.Evaluate()
+	src := "monitor " + c.spec.Source().From
+	if s := c.spec.Source().Step; s != "" {
+		src += ", step " + s
+	}
+	return verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src}
+}
+
+// samples is the smaller per-side sample count, for "no data" decisions.
+func samples(r verdict.CheckResult) int64 {
+	return int64(math.Min(float64(r.Baseline.N), float64(r.Candidate.N)))
+}

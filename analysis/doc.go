@@ -1,0 +1,7 @@
+// Package analysis owns the run of an analysis: the smoke gate on the candidate, then synthetic
+// monitors (and, later, metric and trace sources) feeding the compare checks every tick until
+// the verdict is decided or time runs out, then the post-promotion watch.
+//
+// `greenlight verify` and the daemon drive the same Run. It decides nothing statistical itself
+// (compare does) and renders nothing (verdict does).
+package analysis

@@ -1,0 +1,400 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/smoke"
+	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/synthetic"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// ErrInvalid marks problems with the analysis's input (an environment without a URL, an
+// unknown role) — exit code 3, not an internal error.
+var ErrInvalid = errors.New("invalid analysis input")
+
+// Options configure one run.
+type Options struct {
+	Analysis *specs.Analysis
+	// Envs override environment URLs (--env NAME=URL); a name not in the spec adds it.
+	Envs map[string]string
+	// Baseline and Candidate override the spec's roles (--baseline, --candidate).
+	Baseline, Candidate string
+	// Watch overrides policy.watch when set (--watch); use a negative value for "no watch".
+	Watch time.Duration
+	// Tick is how often checks are evaluated (default 1s).
+	Tick    time.Duration
+	Runner  *smoke.Runner
+	Metrics *synthetic.Metrics
+	Logger  *slog.Logger
+	// OnEvent, when set, receives progress: smoke steps, every tick's check results, the verdict.
+	OnEvent func(Event)
+}
+
+// EventKind says what an Event reports.
+type EventKind string
+
+const (
+	EventPhase     EventKind = "phase"      // a phase started
+	EventSmokeStep EventKind = "smoke-step" // a smoke step finished
+	EventTick      EventKind = "tick"       // checks were evaluated
+	EventVerdict   EventKind = "verdict"    // the analysis is decided
+)
+
+// Event is progress of a run.
+type Event struct {
+	Kind    EventKind
+	Phase   verdict.Phase
+	Elapsed time.Duration // since the phase started
+	Limit   time.Duration // the phase's limit (maxDuration, watch)
+	Checks  []verdict.CheckResult
+	// Baseline and Candidate name the environments.
+	Baseline, Candidate string
+	Suite               string
+	Env                 string
+	Step                *smoke.StepResult
+	Verdict             *verdict.Verdict
+	Message             string
+}
+
+// Run executes the analysis and returns its verdict. An error means the verdict could not be
+// reached at all: invalid input (wrapping ErrInvalid) or the context ending first.
+func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Runner == nil {
+		o.Runner = smoke.NewRunner("greenlight", o.Logger)
+	}
+	a := o.Analysis
+	base, cand, targets, err := resolveTargets(a, o)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{o: o, a: a, base: base, cand: cand, targets: targets, started: time.Now()}
+	r.v = &verdict.Verdict{
+		Analysis:  a.Metadata.Name,
+		Baseline:  verdict.Environment{Name: base.Name, URL: base.URL},
+		Candidate: verdict.Environment{Name: cand.Name, URL: cand.URL},
+		StartedAt: r.started,
+	}
+	redact := a.Redactor()
+	r.v.Baseline.URL, r.v.Candidate.URL = redact.Redact(base.URL), redact.Redact(cand.URL)
+
+	if len(a.SmokeSuites) > 0 {
+		if done := r.smokeGate(ctx); done {
+			return r.finish(), nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := r.monitor(ctx, verdict.PhaseAnalysis, a.Policy.MaxDuration.D()); err != nil {
+		return nil, err
+	}
+	if r.v.Decision == verdict.Promote {
+		if w := r.watchDuration(); w > 0 {
+			if err := r.monitor(ctx, verdict.PhaseWatch, w); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r.finish(), nil
+}
+
+type run struct {
+	o          Options
+	a          *specs.Analysis
+	base, cand synthetic.Target
+	targets    map[string]smoke.Target
+	started    time.Time
+	v          *verdict.Verdict
+}
+
+func (r *run) emit(e Event) {
+	e.Baseline, e.Candidate = r.base.Name, r.cand.Name
+	if r.o.OnEvent != nil {
+		r.o.OnEvent(e)
+	}
+}
+
+func (r *run) finish() *verdict.Verdict {
+	r.v.Duration = time.Since(r.started)
+	r.emit(Event{Kind: EventVerdict, Phase: r.v.Phase, Verdict: r.v})
+	return r.v
+}
+
+func (r *run) watchDuration() time.Duration {
+	if r.o.Watch != 0 {
+		return max(r.o.Watch, 0)
+	}
+	return r.a.Policy.Watch.D()
+}
+
+// resolveTargets applies overrides and checks that both roles have a usable URL.
+func resolveTargets(a *specs.Analysis, o Options) (base, cand synthetic.Target, targets map[string]smoke.Target, err error) {
+	envs := map[string]specs.Environment{}
+	for k, v := range a.Environments {
+		envs[k] = v
+	}
+	for name, u := range o.Envs {
+		e := envs[name]
+		e.URL = u
+		envs[name] = e
+	}
+	bName, cName := pick(o.Baseline, a.Baseline), pick(o.Candidate, a.Candidate)
+	if bName == cName {
+		return base, cand, nil, fmt.Errorf("%w: baseline and candidate are both %q", ErrInvalid, bName)
+	}
+	targets = map[string]smoke.Target{}
+	for name, e := range envs {
+		targets[name] = smoke.Target{Name: name, URL: e.URL, Headers: e.Headers, Labels: e.Labels}
+	}
+	for _, role := range []struct {
+		name string
+		role string
+	}{{bName, "baseline"}, {cName, "candidate"}} {
+		e, ok := envs[role.name]
+		switch {
+		case !ok:
+			return base, cand, nil, fmt.Errorf("%w: %s %q is not an environment (have %s)", ErrInvalid, role.role, role.name, strings.Join(sortedEnvNames(envs), ", "))
+		case e.URL == "":
+			return base, cand, nil, fmt.Errorf("%w: environment %q (%s) has no URL: set it in the spec or give --env %s=URL", ErrInvalid, role.name, role.role, role.name)
+		}
+		if u, perr := url.Parse(e.URL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return base, cand, nil, fmt.Errorf("%w: environment %q: %q is not an http(s) URL", ErrInvalid, role.name, e.URL)
+		}
+	}
+	base = synthetic.Target{Target: targets[bName], Role: synthetic.Baseline}
+	cand = synthetic.Target{Target: targets[cName], Role: synthetic.Candidate}
+	return base, cand, targets, nil
+}
+
+func pick(override, spec string) string {
+	if override != "" {
+		return override
+	}
+	return spec
+}
+
+func sortedEnvNames(m map[string]specs.Environment) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// smokeGate runs the smoke suites on the candidate; a failure decides the analysis at once.
+func (r *run) smokeGate(ctx context.Context) (decided bool) {
+	r.emit(Event{Kind: EventPhase, Phase: verdict.PhaseSmoke, Message: fmt.Sprintf("smoke-testing %s", r.cand.Name)})
+	runner := r.o.Runner
+	prev := runner.OnStep
+	var mu sync.Mutex
+	runner.OnStep = func(s *specs.Suite, env string, st smoke.StepResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		r.emit(Event{Kind: EventSmokeStep, Phase: verdict.PhaseSmoke, Suite: s.Metadata.Name, Env: env, Step: &st})
+	}
+	defer func() { runner.OnStep = prev }()
+
+	var results []*smoke.SuiteResult
+	for _, s := range r.a.SmokeSuites {
+		res := runner.Run(ctx, s, r.cand.Name, r.targets)
+		results = append(results, res)
+		if !res.Passed() {
+			break
+		}
+	}
+	r.v.Smoke = SmokeReport(r.started, results)
+	for _, res := range results {
+		if res.Passed() {
+			continue
+		}
+		r.v.Phase = verdict.PhaseSmoke
+		r.v.Decision = verdict.Rollback
+		r.v.Reason = "smoke failed on " + r.cand.Name + ": " + smokeFailure(res)
+		return true
+	}
+	return false
+}
+
+// smokeFailure names the failing step and condition of a suite result.
+func smokeFailure(res *smoke.SuiteResult) string {
+	for _, st := range res.Steps {
+		switch st.Status {
+		case smoke.Failed:
+			for _, c := range st.Conditions {
+				if !c.Passed {
+					return fmt.Sprintf("%s › %s: %s", res.Suite.Metadata.Name, st.Name, firstOf(c.Detail, c.Expression))
+				}
+			}
+			return fmt.Sprintf("%s › %s: %s", res.Suite.Metadata.Name, st.Name, st.Err)
+		case smoke.Errored:
+			return fmt.Sprintf("%s › %s: %s", res.Suite.Metadata.Name, st.Name, st.Err)
+		}
+	}
+	return fmt.Sprintf("%s: %s", res.Suite.Metadata.Name, res.Err)
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// monitor runs the monitors and evaluates the checks every tick for up to limit. In the analysis
+// phase it ends at the first failed critical check, or when every critical check passed after
+// minDuration; at the limit undecided checks make it inconclusive (mapped by the policy). In the
+// watch phase, fresh checks (own budget α) judge only post-promotion data; a failure turns the
+// verdict into rollback, and reaching the limit confirms the promote.
+func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Duration) error {
+	checks, err := newChecks(r.a, [2]string{r.base.Name, r.cand.Name})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var monitors []synthetic.Monitor
+	for i := range r.a.Monitors {
+		m, err := synthetic.MonitorFromSpec(&r.a.Monitors[i])
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		monitors = append(monitors, m)
+	}
+	byMonitor := map[string][]*check{}
+	for _, c := range checks {
+		from := c.spec.Source().From
+		byMonitor[from] = append(byMonitor[from], c)
+	}
+
+	msg := fmt.Sprintf("comparing %s (candidate) with %s (baseline)", r.cand.Name, r.base.Name)
+	if phase == verdict.PhaseWatch {
+		msg = fmt.Sprintf("promoted: watching %s for %s", r.cand.Name, limit)
+	}
+	r.emit(Event{Kind: EventPhase, Phase: phase, Limit: limit, Message: msg})
+
+	mctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pairs := make(chan synthetic.Pair, 256)
+	done := make(chan error, 1)
+	go func() {
+		done <- synthetic.Run(mctx, monitors, synthetic.Options{
+			Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
+		}, pairs)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	start := time.Now()
+	ticker := time.NewTicker(r.o.Tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-done:
+			// The monitors stopped by themselves: only invalid monitors do that.
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrInvalid, err)
+			}
+			done <- nil
+			return errors.New("monitors stopped unexpectedly")
+		case p := <-pairs:
+			for _, c := range byMonitor[p.Monitor] {
+				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
+					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.base.Name, "err", err)
+				}
+				if err := c.feed(compare.Candidate, p.Candidate); err != nil {
+					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.cand.Name, "err", err)
+				}
+			}
+		case <-ticker.C:
+			elapsed := time.Since(start)
+			results := make([]verdict.CheckResult, len(checks))
+			for i, c := range checks {
+				results[i] = c.result()
+			}
+			r.v.Checks = results
+			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results})
+			if r.decide(phase, results, elapsed, limit) {
+				return nil
+			}
+		}
+	}
+}
+
+// decide applies the policy to one tick's results; true when the phase is over.
+func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed, limit time.Duration) bool {
+	d, reason := verdict.Aggregate(results)
+	r.v.Phase = phase
+	switch {
+	case d == verdict.Rollback:
+		r.v.Decision, r.v.Reason, r.v.Undecided = verdict.Rollback, reason, false
+		if phase == verdict.PhaseWatch {
+			r.v.Reason = "regression after promotion: " + reason
+			r.v.Watch = elapsed
+		}
+		return true
+	case phase == verdict.PhaseWatch && elapsed >= limit:
+		r.v.Watch = elapsed
+		r.v.Reason += fmt.Sprintf("; no regression in %s of watching", limit)
+		return true
+	case phase == verdict.PhaseWatch:
+		return false
+	case d == verdict.Promote && elapsed >= r.a.Policy.MinDuration.D():
+		r.v.Decision, r.v.Reason = verdict.Promote, reason
+		return true
+	case elapsed >= limit:
+		r.inconclusive(results, limit)
+		return true
+	}
+	return false
+}
+
+// inconclusive maps an undecided analysis by policy.onInconclusive. A promote on no evidence is
+// refused: if a critical check has no data on a side, the verdict stays inconclusive.
+func (r *run) inconclusive(results []verdict.CheckResult, limit time.Duration) {
+	var undecided, empty []string
+	for _, c := range results {
+		if !c.Critical || c.State == compare.Pass {
+			continue
+		}
+		undecided = append(undecided, c.Name)
+		if samples(c) == 0 {
+			empty = append(empty, c.Name)
+		}
+	}
+	r.v.Undecided = true
+	base := fmt.Sprintf("inconclusive after %s: %s undecided", limit, strings.Join(undecided, ", "))
+	switch policy := r.a.Policy.OnInconclusive; {
+	case len(empty) > 0:
+		r.v.Decision = verdict.Inconclusive
+		r.v.Reason = base + fmt.Sprintf("; no data for %s — never promote without evidence", strings.Join(empty, ", "))
+		if policy == "rollback" {
+			r.v.Decision = verdict.Rollback
+			r.v.Reason += " (policy onInconclusive: rollback)"
+		}
+	case policy == "promote":
+		r.v.Decision, r.v.Reason = verdict.Promote, base+" (policy onInconclusive: promote)"
+	case policy == "hold":
+		r.v.Decision, r.v.Reason = verdict.Inconclusive, base+" (policy onInconclusive: hold)"
+	default:
+		r.v.Decision, r.v.Reason = verdict.Rollback, base+" (policy onInconclusive: rollback)"
+	}
+}

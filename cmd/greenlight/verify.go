@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/greenlight/greenlight/analysis"
+	"github.com/greenlight/greenlight/smoke"
+	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+func newVerifyCmd() *cobra.Command {
+	var (
+		envs      []string
+		vars      []string
+		reports   []string
+		output    string
+		name      string
+		baseline  string
+		candidate string
+		watch     time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "verify ANALYSIS.yaml [SUITES...]",
+		Short: "Decide promote or rollback: smoke-test, monitor both environments, compare",
+		Long: `Verify runs an analysis: the smoke suites on the candidate (a failure is an immediate
+rollback), then synthetic monitors against baseline and candidate at the same moments, comparing
+them check by check every second until every critical check is decided or policy.maxDuration is
+reached. Give the analysis file and the files or folders holding the suites it names.
+
+  greenlight verify analysis.yaml suites/ --env blue=https://blue.internal --env green=https://green.internal
+
+Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal error.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return invalid("--output %q: want text or json", output)
+			}
+			overrides, err := parseVars(vars)
+			if err != nil {
+				return err
+			}
+			envURLs, err := parseEnvFlags(envs)
+			if err != nil {
+				return err
+			}
+			files, err := parseReports(reports)
+			if err != nil {
+				return err
+			}
+			docs, err := loadSpecs(args, overrides)
+			if err != nil {
+				return err
+			}
+			a, err := pickAnalysis(docs, name)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("watch") && watch == 0 {
+				watch = -1 // --watch 0 turns a policy's watch off
+			}
+			v := &verifyRun{
+				opts:   analysis.Options{Analysis: a, Envs: envURLs, Baseline: baseline, Candidate: candidate, Watch: watch},
+				output: output, reports: files, stdout: cmd.OutOrStdout(),
+			}
+			return v.execute(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&envs, "env", nil, "set an environment's URL: NAME=URL (repeatable)")
+	f.StringVar(&baseline, "baseline", "", "the environment serving users now (overrides the spec)")
+	f.StringVar(&candidate, "candidate", "", "the environment to judge (overrides the spec)")
+	f.StringVar(&name, "analysis", "", "which analysis to run when the files hold several")
+	f.StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
+	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE or markdown=FILE (repeatable)")
+	f.StringVarP(&output, "output", "o", "text", "standard output: text (live) or json (the verdict at the end)")
+	f.DurationVar(&watch, "watch", 0, "after promote, keep monitoring this long and roll back on a late regression (overrides policy.watch; 0 turns it off)")
+	return cmd
+}
+
+// parseEnvFlags reads --env NAME=URL into a map (URLs are checked by the analysis).
+func parseEnvFlags(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, e := range flags {
+		name, u, ok := strings.Cut(e, "=")
+		if !ok || name == "" || u == "" {
+			return nil, invalid("--env %q: want NAME=URL", e)
+		}
+		out[name] = u
+	}
+	return out, nil
+}
+
+func pickAnalysis(docs *specs.Documents, name string) (*specs.Analysis, error) {
+	switch {
+	case name != "":
+		if a := docs.Analysis(name); a != nil {
+			return a, nil
+		}
+		return nil, invalid("no analysis named %q in the files given", name)
+	case len(docs.Analyses) == 1:
+		return docs.Analyses[0], nil
+	case len(docs.Analyses) == 0:
+		return nil, invalid("no kind: Analysis document in the files given (greenlight smoke runs suites alone)")
+	}
+	var names []string
+	for _, a := range docs.Analyses {
+		names = append(names, a.Metadata.Name)
+	}
+	return nil, invalid("the files hold %d analyses (%s): choose one with --analysis", len(names), strings.Join(names, ", "))
+}
+
+// verifyRun is one `greenlight verify` (or demo) invocation.
+type verifyRun struct {
+	opts    analysis.Options
+	output  string
+	reports map[string]string
+	stdout  io.Writer
+	logger  *slog.Logger
+}
+
+var verdictWriters = map[string]func(io.Writer, *verdict.Verdict) error{
+	"junit":    verdict.WriteVerdictJUnit,
+	"json":     verdict.WriteVerdictJSON,
+	"markdown": verdict.WriteVerdictMarkdown,
+}
+
+func (o *verifyRun) execute(ctx context.Context) error {
+	redact := o.opts.Analysis.Redactor()
+	stdout := newRedactingWriter(o.stdout, redact)
+	defer stdout.Flush()
+	logger := o.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	o.opts.Logger = logger
+	o.opts.Runner = smoke.NewRunner("greenlight/"+appVersion(), logger)
+	defer o.opts.Runner.CloseIdle()
+
+	var live *liveView
+	if o.output == "text" {
+		live = newLiveView(stdout, useColor(o.stdout))
+		o.opts.OnEvent = live.event
+	}
+	v, err := analysis.Run(ctx, o.opts)
+	if live != nil {
+		live.close()
+	}
+	switch {
+	case errors.Is(err, analysis.ErrInvalid):
+		return invalid("%s", err)
+	case err != nil && ctx.Err() != nil:
+		return &exitError{code: verdict.ExitInternal, err: fmt.Errorf("interrupted before a verdict")}
+	case err != nil:
+		return &exitError{code: verdict.ExitInternal, err: err}
+	}
+	if v.Smoke != nil {
+		v.Smoke.Version = appVersion()
+	}
+	switch o.output {
+	case "json":
+		if err := verdict.WriteVerdictJSON(stdout, v); err != nil {
+			return &exitError{code: verdict.ExitInternal, err: err}
+		}
+	default:
+		live.text.Verdict(v)
+	}
+	if err := writeVerdictReports(v, o.reports, redact); err != nil {
+		return &exitError{code: verdict.ExitInternal, err: err}
+	}
+	return exitWith(v.ExitCode())
+}
+
+func writeVerdictReports(v *verdict.Verdict, files map[string]string, redact *specs.Redactor) error {
+	for format, file := range files {
+		w := verdictWriters[format]
+		if err := writeReportFile(file, func(out io.Writer, _ *verdict.Report) error { return w(out, v) }, nil, redact, false); err != nil {
+			return err
+		}
+	}
+	if summary := summaryFile(); summary != "" {
+		return writeReportFile(summary, func(out io.Writer, _ *verdict.Report) error { return verdict.WriteVerdictMarkdown(out, v) }, nil, redact, true)
+	}
+	return nil
+}

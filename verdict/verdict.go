@@ -1,0 +1,115 @@
+package verdict
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/greenlight/greenlight/compare"
+)
+
+// Decision is what an analysis says about the candidate.
+type Decision string
+
+const (
+	Running      Decision = "running" // not decided yet (the daemon reports it)
+	Promote      Decision = "promote"
+	Rollback     Decision = "rollback"
+	Inconclusive Decision = "inconclusive"
+)
+
+// Phase is the stage of an analysis.
+type Phase string
+
+const (
+	PhaseSmoke    Phase = "smoke"    // the smoke gate on the candidate
+	PhaseAnalysis Phase = "analysis" // monitoring and comparing
+	PhaseWatch    Phase = "watch"    // after promote, watching for late regressions
+	PhaseDone     Phase = "done"
+)
+
+// CheckResult is one check's outcome in a verdict.
+type CheckResult struct {
+	compare.Outcome
+	Name     string `json:"name"`
+	Critical bool   `json:"critical"`
+	Source   string `json:"source"` // "monitor browse", "monitor browse, step login"
+}
+
+// Environment is one side of the comparison.
+type Environment struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// Verdict is the decision of one analysis with everything that explains it.
+type Verdict struct {
+	Analysis  string        `json:"analysis"`
+	Decision  Decision      `json:"verdict"`
+	Reason    string        `json:"reason"`
+	Phase     Phase         `json:"phase"` // where it was decided
+	Baseline  Environment   `json:"baseline"`
+	Candidate Environment   `json:"candidate"`
+	StartedAt time.Time     `json:"startedAt"`
+	Duration  time.Duration `json:"-"`
+	Checks    []CheckResult `json:"checks"`
+	// Smoke is the smoke gate's report (nil when the analysis has no smoke suites).
+	Smoke *Report `json:"smoke,omitempty"`
+	// Undecided is true when the analysis ended inconclusive and Decision is what the policy
+	// (onInconclusive) made of it.
+	Undecided bool `json:"undecided,omitempty"`
+	// Watch is how long the candidate was watched after promote (0 when not).
+	Watch time.Duration `json:"-"`
+}
+
+// ExitCode maps the decision: 0 promote, 1 rollback, 2 inconclusive.
+func (v *Verdict) ExitCode() ExitCode {
+	switch v.Decision {
+	case Promote:
+		return ExitPass
+	case Rollback:
+		return ExitFail
+	}
+	return ExitInconclusive
+}
+
+// Aggregate applies worst-wins to the checks: a failed critical check means rollback; every
+// critical check passed means the candidate may be promoted (the caller still applies the
+// minimum duration); anything else is undecided (Running). Advisory checks are reported and
+// never decide. With no critical check nothing can justify a promote.
+func Aggregate(checks []CheckResult) (Decision, string) {
+	var failed, waiting []string
+	critical := 0
+	for _, c := range checks {
+		if !c.Critical {
+			continue
+		}
+		critical++
+		switch c.State {
+		case compare.Fail:
+			failed = append(failed, c.Name+": "+c.Reason)
+		case compare.Inconclusive:
+			waiting = append(waiting, c.Name)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return Rollback, strings.Join(failed, "; ")
+	case critical == 0:
+		return Running, "no critical check: nothing can justify a promote"
+	case len(waiting) > 0:
+		return Running, "undecided: " + strings.Join(waiting, ", ")
+	}
+	return Promote, fmt.Sprintf("all %d critical checks passed", critical)
+}
+
+// Advisories lists the reasons of failed non-critical checks, for reports.
+func Advisories(checks []CheckResult) []string {
+	var out []string
+	for _, c := range checks {
+		if !c.Critical && c.State == compare.Fail {
+			out = append(out, c.Name+": "+c.Reason)
+		}
+	}
+	return out
+}

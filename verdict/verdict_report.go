@@ -1,0 +1,238 @@
+package verdict
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/greenlight/greenlight/compare"
+)
+
+// MarshalJSON writes durations in milliseconds and the exit code, beside the verdict's fields.
+func (v Verdict) MarshalJSON() ([]byte, error) {
+	type plain Verdict
+	return json.Marshal(struct {
+		plain
+		DurationMs float64    `json:"durationMs"`
+		WatchMs    float64    `json:"watchMs,omitempty"`
+		ExitCode   ExitCode   `json:"exitCode"`
+		Advisories []string   `json:"advisories,omitempty"`
+		Counts     stateCount `json:"counts"`
+	}{plain(v), millis(v.Duration), millis(v.Watch), v.ExitCode(), Advisories(v.Checks), countStates(v.Checks)})
+}
+
+type stateCount struct {
+	Pass         int `json:"pass"`
+	Fail         int `json:"fail"`
+	Inconclusive int `json:"inconclusive"`
+}
+
+func countStates(cs []CheckResult) stateCount {
+	var n stateCount
+	for _, c := range cs {
+		switch c.State {
+		case compare.Pass:
+			n.Pass++
+		case compare.Fail:
+			n.Fail++
+		default:
+			n.Inconclusive++
+		}
+	}
+	return n
+}
+
+// WriteVerdictJSON writes the verdict, its checks with their outcomes, and the smoke report.
+func WriteVerdictJSON(w io.Writer, v *Verdict) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write verdict json: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// WriteVerdictJUnit writes the smoke gate's suites and one test suite for the analysis with a
+// test case per check: a failed check is a <failure>, an undecided one <skipped> (or a failure
+// when the policy turned the undecided analysis into a rollback).
+func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
+	doc := junitTestsuites{Name: "greenlight"}
+	if v.Smoke != nil {
+		for i := range v.Smoke.Suites {
+			doc.Suites = append(doc.Suites, junitSuite(&v.Smoke.Suites[i]))
+		}
+	}
+	ts := junitTestsuite{
+		Name:      fmt.Sprintf("analysis %s [%s vs %s]", v.Analysis, v.Candidate.Name, v.Baseline.Name),
+		Time:      seconds(v.Duration),
+		Timestamp: v.StartedAt.UTC().Format(time.RFC3339),
+		Properties: []junitProperty{
+			{Name: "verdict", Value: string(v.Decision)},
+			{Name: "baseline", Value: v.Baseline.Name},
+			{Name: "candidate", Value: v.Candidate.Name},
+		},
+	}
+	for _, c := range v.Checks {
+		tc := junitTestcase{Name: c.Name, Classname: "analysis." + v.Analysis, Time: seconds(v.Duration)}
+		body := fmt.Sprintf("%s\nsource: %s\ncritical: %v\nsamples: %d %s, %d %s", c.Reason, c.Source, c.Critical,
+			c.Candidate.N, v.Candidate.Name, c.Baseline.N, v.Baseline.Name)
+		switch {
+		case c.State == compare.Fail && c.Critical:
+			tc.Failure = &junitResult{Message: xmlChars(c.Reason), Type: "regression", Text: xmlChars(body)}
+			ts.Failures++
+		case c.State == compare.Fail:
+			tc.Skipped = &junitSkipped{Message: xmlChars("advisory check failed: " + c.Reason)}
+			ts.Skipped++
+		case c.State == compare.Inconclusive && c.Critical && v.Undecided && v.Decision == Rollback:
+			tc.Failure = &junitResult{Message: xmlChars("undecided: " + c.Reason), Type: "inconclusive", Text: xmlChars(body)}
+			ts.Failures++
+		case c.State == compare.Inconclusive:
+			tc.Skipped = &junitSkipped{Message: xmlChars("undecided: " + c.Reason)}
+			ts.Skipped++
+		}
+		ts.Tests++
+		ts.Cases = append(ts.Cases, tc)
+	}
+	if v.Decision != Promote && ts.Failures == 0 {
+		// The verdict itself failed (smoke gate, no data): say so in the suite, or CI shows green.
+		ts.Tests++
+		ts.Failures++
+		ts.Cases = append(ts.Cases, junitTestcase{Name: "(verdict)", Classname: "analysis." + v.Analysis, Time: seconds(v.Duration),
+			Failure: &junitResult{Message: xmlChars(string(v.Decision) + ": " + v.Reason), Type: string(v.Decision), Text: xmlChars(v.Reason)}})
+	}
+	doc.Suites = append(doc.Suites, ts)
+	for _, s := range doc.Suites {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+	}
+	doc.Time = seconds(v.Duration)
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write junit report: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write junit report: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳"}
+var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ undecided"}
+
+// WriteVerdictMarkdown writes the verdict as GitHub-flavoured Markdown: headline, reason, one
+// row per check with both sides, the effect and its interval, then the smoke gate.
+func WriteVerdictMarkdown(w io.Writer, v *Verdict) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "### %s greenlight: %s — %s\n\n", decisionIcon[v.Decision], v.Decision, mdText(v.Analysis))
+	fmt.Fprintf(bw, "%s (candidate) vs %s (baseline), %s, decided in the %s phase.\n\n",
+		mdCode(v.Candidate.Name), mdCode(v.Baseline.Name), humanDuration(v.Duration), v.Phase)
+	fmt.Fprintf(bw, "**Why:** %s\n\n", mdText(v.Reason))
+	if len(v.Checks) > 0 {
+		fmt.Fprintf(bw, "| check | state | %s | %s | effect | sure of | samples |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+			mdText(v.Candidate.Name), mdText(v.Baseline.Name))
+		for _, c := range v.Checks {
+			name := mdText(c.Name)
+			if !c.Critical {
+				name += " *(advisory)*"
+			}
+			eff, iv := effectCells(c)
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s | %d / %d |\n", name, stateIcon[c.State],
+				valueCell(c, c.Candidate.Value), valueCell(c, c.Baseline.Value), eff, iv, c.Candidate.N, c.Baseline.N)
+		}
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "<details><summary>Reasons</summary>")
+		fmt.Fprintln(bw)
+		for _, c := range v.Checks {
+			fmt.Fprintf(bw, "- **%s** (%s): %s\n", mdText(c.Name), mdText(c.Source), mdCode(c.Reason))
+		}
+		fmt.Fprintln(bw)
+		fmt.Fprintln(bw, "</details>")
+		fmt.Fprintln(bw)
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if v.Smoke != nil && len(v.Smoke.Suites) > 0 {
+		if _, err := io.WriteString(w, "#### Smoke gate\n\n"); err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := WriteMarkdown(&buf, v.Smoke); err != nil {
+			return err
+		}
+		// Demote the smoke report's own headings under this one.
+		body := strings.ReplaceAll(buf.String(), "\n### ", "\n##### ")
+		body = strings.Replace(body, "### ", "##### ", 1)
+		body = strings.ReplaceAll(body, "\n#### ", "\n###### ")
+		if _, err := io.WriteString(w, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func valueCell(c CheckResult, v float64) string {
+	switch c.Kind {
+	case "latency", "shift":
+		return humanSeconds(v)
+	case "error-rate":
+		return fmt.Sprintf("%.2f%%", v*100)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
+
+// effectCells shows what the check judged: the ratio for ratio limits, else the difference, or
+// the statistic for shift and value checks.
+func effectCells(c CheckResult) (string, string) {
+	if c.Statistic != nil {
+		return fmt.Sprintf("%.2f", c.Statistic.Value), fmt.Sprintf("[%.2f, %.2f]", c.Statistic.Lower, c.Statistic.Upper)
+	}
+	if c.Threshold.MaxRatio != nil || c.Threshold.MaxIncrease == nil {
+		return "×" + num(c.Ratio.Value), "[" + num(c.Ratio.Lower) + ", " + num(c.Ratio.Upper) + "]"
+	}
+	f := func(x float64) string {
+		if c.Kind == "error-rate" {
+			return fmt.Sprintf("%+.2fpp", x*100)
+		}
+		return signedSeconds(x)
+	}
+	return f(c.Diff.Value), "[" + f(c.Diff.Lower) + ", " + f(c.Diff.Upper) + "]"
+}
+
+func num(x float64) string {
+	if x > 1e12 {
+		return "∞"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+func humanSeconds(s float64) string {
+	if s != s { // NaN: no data
+		return "—"
+	}
+	return humanDuration(time.Duration(s * float64(time.Second)))
+}
+
+func signedSeconds(s float64) string {
+	switch {
+	case s > 1e12:
+		return "+∞"
+	case s < -1e12:
+		return "-∞"
+	case s < 0:
+		return "-" + humanSeconds(-s)
+	}
+	return "+" + humanSeconds(s)
+}
