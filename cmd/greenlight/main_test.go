@@ -56,9 +56,9 @@ func TestVersionAndHelp(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Setenv("SMOKE_PASS", "testpass")
-	code, out, errOut := cli(t, "validate", "../../examples/suites")
+	code, out, errOut := cli(t, "validate", "../../examples/suites", "../../examples/analyses")
 	assert.Equal(t, verdict.ExitPass, code, errOut)
-	assert.Equal(t, "2 suite(s), 9 step(s): valid\n", out)
+	assert.Equal(t, "3 suites, 12 steps, 1 analysis: valid\n", out)
 
 	code, _, errOut = cli(t, "validate", "../../specs/testdata/invalid-unknown-field.yaml", "../../specs/testdata/invalid-wrong-type.yaml")
 	assert.Equal(t, verdict.ExitInvalid, code)
@@ -255,13 +255,15 @@ steps:
 func TestDemo(t *testing.T) {
 	code, out, errOut := cli(t, "demo")
 	assert.Equal(t, verdict.ExitFail, code, out+errOut)
-	assert.Contains(t, out, `json.quantity ("1") == 1`)
-	assert.Contains(t, out, "read-on-blue")
+	assert.Contains(t, out, "[smoke] smoke-testing green")
+	assert.Contains(t, out, "✗ ROLLBACK checkout — green (candidate) vs blue (baseline)")
+	assert.Regexp(t, `why: profile-p95: p95 green \d+(\.\d+)?ms vs blue \d+(\.\d+)?ms: ratio 1\.\d\d \[1\.\d\d, 1\.\d\d\] > 1\.20 allowed`, out)
 	assert.NotContains(t, out, "testpass", "the demo password is a secret too")
 
 	code, out, errOut = cli(t, "demo", "--healthy")
 	assert.Equal(t, verdict.ExitPass, code, out+errOut)
-	assert.Contains(t, out, "14 passed")
+	assert.Contains(t, out, "✓ PROMOTE checkout")
+	assert.Contains(t, out, "why: all 3 critical checks passed")
 }
 
 func readFile(t *testing.T, p string) []byte {

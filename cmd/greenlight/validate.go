@@ -29,7 +29,7 @@ problem as file:line:col: message. Exit 0 when valid, 3 otherwise.`,
 			for _, s := range docs.Suites {
 				steps += len(s.Steps)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d suite(s), %d step(s): valid\n", len(docs.Suites), steps)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s, %s, %s: valid\n", plural(len(docs.Suites), "suite"), plural(steps, "step"), plural(len(docs.Analyses), "analysis"))
 			return nil
 		},
 	}
@@ -44,4 +44,14 @@ func loadSpecs(paths []string, vars map[string]string) (*specs.Documents, error)
 		return nil, invalid("invalid spec:\n%s", err)
 	}
 	return docs, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	if word == "analysis" {
+		return fmt.Sprintf("%d analyses", n)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// fastAnalysis is a quick analysis over the example app's /health endpoint.
+const fastAnalysis = `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: smoke}
+steps:
+  - {name: health, http: {url: /health}, expect: [status == 200]}
+---
+apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: fast}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+smoke: [smoke]
+monitors:
+  - name: probe
+    every: 10ms
+    rateLimit: 1000
+    step: {http: {url: /health}, expect: [status == 200]}
+checks:
+  - {name: errors, errorRate: {from: probe, maxIncrease: 5%}}
+  - {name: p95, latency: {from: probe, percentile: 95, maxRatio: 1.2}}
+policy: {minDuration: 1s, maxDuration: 30s}
+`
+
+func writeAnalysis(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "analysis.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	return p
+}
+
+func jitter(ms int) app.Faults {
+	d := app.Duration(time.Duration(ms) * time.Millisecond)
+	return app.Faults{Latency: map[string]app.Duration{"/health": d}, Jitter: map[string]app.Duration{"/health": d / 2}}
+}
+
+func TestVerifyPromoteWithReports(t *testing.T) {
+	blue, green := startApp(t, app.Config{Faults: jitter(4)}), startApp(t, app.Config{Faults: jitter(4)})
+	dir := t.TempDir()
+	junit, js, md := filepath.Join(dir, "v.xml"), filepath.Join(dir, "v.json"), filepath.Join(dir, "v.md")
+	code, out, errOut := cli(t, "verify", writeAnalysis(t, fastAnalysis), "--env", "blue="+blue, "--env", "green="+green,
+		"--report", "junit="+junit, "--report", "json="+js, "--report", "markdown="+md)
+	require.Equal(t, verdict.ExitPass, code, out+errOut)
+	assert.Contains(t, out, "✓ PROMOTE fast — green (candidate) vs blue (baseline)")
+	assert.Contains(t, out, "[smoke] smoke-testing green")
+
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(readFile(t, js), &v))
+	assert.Equal(t, "promote", v["verdict"])
+	assert.Equal(t, float64(0), v["exitCode"])
+	assert.Len(t, v["checks"], 2)
+
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name string `xml:"name,attr"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(readFile(t, junit), &doc))
+	assert.Equal(t, 0, doc.Failures)
+	assert.Equal(t, 3, doc.Tests, "one smoke step and two checks")
+	assert.Equal(t, "analysis fast [green vs blue]", doc.Suites[len(doc.Suites)-1].Name)
+
+	m := string(readFile(t, md))
+	assert.Contains(t, m, "### ✅ greenlight: promote — fast")
+	assert.Contains(t, m, "| p95 | ✅ pass |")
+	assert.Contains(t, m, "#### Smoke gate")
+}
+
+func TestVerifyRollbackJSON(t *testing.T) {
+	blue := startApp(t, app.Config{Faults: jitter(4)})
+	green := startApp(t, app.Config{Faults: jitter(10)})
+	code, out, errOut := cli(t, "verify", writeAnalysis(t, fastAnalysis), "--env", "blue="+blue, "--env", "green="+green, "-o", "json")
+	require.Equal(t, verdict.ExitFail, code, out+errOut)
+	var v struct {
+		Verdict string `json:"verdict"`
+		Reason  string `json:"reason"`
+		Checks  []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+			Ratio struct {
+				Lower float64 `json:"lower"`
+			} `json:"ratio"`
+		} `json:"checks"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &v), "-o json prints only the verdict: %s", out)
+	assert.Equal(t, "rollback", v.Verdict)
+	assert.True(t, strings.HasPrefix(v.Reason, "p95: p95 green"), v.Reason)
+	assert.Equal(t, "fail", v.Checks[1].State)
+	assert.Greater(t, v.Checks[1].Ratio.Lower, 1.2)
+}
+
+func TestVerifyRolesSwap(t *testing.T) {
+	// Colours swap every release: the same analysis judges blue when blue is the candidate.
+	slow := startApp(t, app.Config{Faults: jitter(10)})
+	fast := startApp(t, app.Config{Faults: jitter(4)})
+	code, out, _ := cli(t, "verify", writeAnalysis(t, fastAnalysis), "--env", "blue="+slow, "--env", "green="+fast,
+		"--baseline", "green", "--candidate", "blue")
+	assert.Equal(t, verdict.ExitFail, code)
+	assert.Contains(t, out, "blue (candidate) vs green (baseline)")
+}
+
+func TestVerifyInvalidInput(t *testing.T) {
+	t.Setenv("SMOKE_PASS", "testpass")
+	p := writeAnalysis(t, fastAnalysis)
+	two := writeAnalysis(t, fastAnalysis+"---\n"+strings.Replace(fastAnalysis[strings.Index(fastAnalysis, "apiVersion: greenlight/v1\nkind: Analysis"):], "name: fast", "name: other", 1))
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing URL", []string{"verify", p, "--env", "blue=http://127.0.0.1:1"}, `environment "green" (candidate) has no URL: set it in the spec or give --env green=URL`},
+		{"bad env flag", []string{"verify", p, "--env", "green"}, "want NAME=URL"},
+		{"no analysis", []string{"verify", "../../examples/suites"}, "no kind: Analysis document"},
+		{"two analyses", []string{"verify", two, "--env", "blue=http://a", "--env", "green=http://b"}, "hold 2 analyses (fast, other): choose one with --analysis"},
+		{"unknown analysis", []string{"verify", p, "--analysis", "nope"}, `no analysis named "nope"`},
+		{"same roles", []string{"verify", p, "--env", "blue=http://a", "--env", "green=http://b", "--candidate", "blue"}, `baseline and candidate are both "blue"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := cli(t, tc.args...)
+			assert.Equal(t, verdict.ExitInvalid, code)
+			assert.Contains(t, errOut, tc.want)
+		})
+	}
+}
