@@ -2,8 +2,9 @@
 // code and reports for people and for CI systems.
 //
 // It owns its own report model ([Report], [SuiteReport], [StepReport],
-// [ConditionReport]) so that it depends on no other greenlight package; the command line
-// converts smoke results into it. The renderers are [WriteJSON], [WriteJUnit],
+// [ConditionReport]) so that it depends on no greenlight package but compare; analysis
+// converts smoke results into it. [Verdict] is an analysis's decision: [Aggregate] applies
+// worst-wins to the checks' compare outcomes. The renderers are [WriteJSON], [WriteJUnit],
 // [WriteMarkdown] and the live terminal [TextWriter].
 //
 // Everything in a Report arrives already redacted. The renderers therefore print only
