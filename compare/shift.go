@@ -41,25 +41,11 @@ func NewShift(cfg Config, maxProbability float64, dir Direction) (*Shift, error)
 }
 
 // Add records one value for a side; values pair up in arrival order.
-func (c *Shift) Add(side Side, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%w: %v", ErrBadValue, v)
-	}
-	if b, cand, ok := c.pairs.add(side, v); ok {
-		c.addPair(b, cand)
-	}
-	return nil
-}
+func (c *Shift) Add(side Side, v float64) error { return c.pairs.addValue(side, v, c.addPair) }
 
 // AddPair records a baseline and a candidate value measured together.
 func (c *Shift) AddPair(baseline, candidate float64) error {
-	for _, v := range []float64{baseline, candidate} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: %v", ErrBadValue, v)
-		}
-	}
-	c.addPair(baseline, candidate)
-	return nil
+	return addPair(baseline, candidate, c.addPair)
 }
 
 func (c *Shift) addPair(b, cand float64) {

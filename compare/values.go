@@ -34,25 +34,11 @@ func NewValues(cfg Config, t Threshold) (*Values, error) {
 }
 
 // Add records one interval's value for a side; values pair up in arrival order.
-func (c *Values) Add(side Side, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%w: %v", ErrBadValue, v)
-	}
-	if b, cand, ok := c.pairs.add(side, v); ok {
-		c.addPair(b, cand)
-	}
-	return nil
-}
+func (c *Values) Add(side Side, v float64) error { return c.pairs.addValue(side, v, c.addPair) }
 
 // AddPair records one interval's baseline and candidate values.
 func (c *Values) AddPair(baseline, candidate float64) error {
-	for _, v := range []float64{baseline, candidate} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: %v", ErrBadValue, v)
-		}
-	}
-	c.addPair(baseline, candidate)
-	return nil
+	return addPair(baseline, candidate, c.addPair)
 }
 
 func (c *Values) addPair(b, cand float64) {

@@ -39,7 +39,10 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		doc.Suites = append(doc.Suites, ts)
 	}
 	doc.Time = seconds(r.Duration)
+	return encodeJUnit(w, doc)
+}
 
+func encodeJUnit(w io.Writer, doc junitTestsuites) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("write junit report: %w", err)
 	}

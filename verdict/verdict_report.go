@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
@@ -116,16 +115,7 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 		doc.Skipped += s.Skipped
 	}
 	doc.Time = seconds(v.Duration)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return fmt.Errorf("write junit report: %w", err)
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("write junit report: %w", err)
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return encodeJUnit(w, doc)
 }
 
 var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳"}

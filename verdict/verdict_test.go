@@ -1,0 +1,138 @@
+package verdict
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/greenlight/greenlight/compare"
+)
+
+func check(name string, critical bool, state compare.State) CheckResult {
+	r := 1.3
+	return CheckResult{Name: name, Critical: critical, Source: "monitor m", Outcome: compare.Outcome{
+		Kind: "latency", Metric: "p95", State: state, Reason: name + " reason",
+		Baseline:  compare.Estimate{N: 100, Value: 0.1, Lower: 0.09, Upper: 0.11},
+		Candidate: compare.Estimate{N: 100, Value: 0.13, Lower: 0.12, Upper: math.Inf(1)},
+		Ratio:     compare.Effect{Value: 1.3, Lower: 1.1, Upper: math.Inf(1)},
+		Threshold: compare.Threshold{MaxRatio: &r},
+	}}
+}
+
+func TestAggregate(t *testing.T) {
+	cases := []struct {
+		name   string
+		checks []CheckResult
+		want   Decision
+		reason string
+	}{
+		{"a failed critical check rolls back", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Fail)}, Rollback, "b: b reason"},
+		{"an advisory failure never decides", []CheckResult{check("a", true, compare.Pass), check("b", false, compare.Fail)}, Promote, "all 1 critical checks passed"},
+		{"undecided critical keeps running", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Inconclusive)}, Running, "undecided: b"},
+		{"fail wins over undecided", []CheckResult{check("a", true, compare.Inconclusive), check("b", true, compare.Fail)}, Rollback, "b: b reason"},
+		{"nothing critical never promotes", []CheckResult{check("a", false, compare.Pass)}, Running, "no critical check: nothing can justify a promote"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, reason := Aggregate(tc.checks)
+			if d != tc.want || reason != tc.reason {
+				t.Errorf("got %s %q, want %s %q", d, reason, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+func fixtureVerdict(d Decision) *Verdict {
+	return &Verdict{
+		Analysis: "checkout", Decision: d, Reason: "p95: ratio | 1.3", Phase: PhaseAnalysis,
+		Baseline: Environment{Name: "blue"}, Candidate: Environment{Name: "green"},
+		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 42 * time.Second,
+		Checks: []CheckResult{check("p95", true, compare.Fail), check("errors", true, compare.Inconclusive), check("health", false, compare.Fail)},
+	}
+}
+
+func TestVerdictJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteVerdictJSON(&buf, fixtureVerdict(Rollback)); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("infinite bounds must not break JSON: %v", err)
+	}
+	if got["verdict"] != "rollback" || got["exitCode"] != float64(1) || got["durationMs"] != float64(42000) {
+		t.Errorf("verdict fields: %v %v %v", got["verdict"], got["exitCode"], got["durationMs"])
+	}
+	if adv, _ := got["advisories"].([]any); len(adv) != 1 {
+		t.Errorf("advisories: %v", got["advisories"])
+	}
+}
+
+func TestVerdictJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteVerdictJUnit(&buf, fixtureVerdict(Rollback)); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Tests != 3 || doc.Failures != 1 || doc.Skipped != 2 {
+		t.Errorf("tests %d failures %d skipped %d: one critical failure; the undecided and the advisory are skipped", doc.Tests, doc.Failures, doc.Skipped)
+	}
+
+	// An undecided analysis that the policy rolled back must not look green in CI.
+	v := fixtureVerdict(Rollback)
+	v.Checks = []CheckResult{check("errors", true, compare.Inconclusive)}
+	v.Undecided = true
+	buf.Reset()
+	if err := WriteVerdictJUnit(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	doc = junitTestsuites{}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Failures != 1 {
+		t.Errorf("undecided-then-rollback: %d failures, want 1", doc.Failures)
+	}
+
+	// A smoke-gate rollback has no checks: the verdict itself is the failure.
+	v = fixtureVerdict(Rollback)
+	v.Checks, v.Phase = nil, PhaseSmoke
+	buf.Reset()
+	if err := WriteVerdictJUnit(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `name="(verdict)"`) {
+		t.Errorf("no (verdict) failure in:\n%s", buf.String())
+	}
+}
+
+func TestVerdictMarkdownAndText(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteVerdictMarkdown(&buf, fixtureVerdict(Rollback)); err != nil {
+		t.Fatal(err)
+	}
+	md := buf.String()
+	for _, want := range []string{"### ❌ greenlight: rollback — checkout", `**Why:** p95: ratio \| 1.3`, "| p95 | ❌ fail | 130ms | 100ms | ×1.30 | [1.10, ∞] | 100 / 100 |", "health *(advisory)*"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	buf.Reset()
+	NewTextWriter(&buf, TextOptions{}).Verdict(fixtureVerdict(Promote))
+	txt := buf.String()
+	for _, want := range []string{"✓ PROMOTE checkout — green (candidate) vs blue (baseline), 42.00s", "advisory: health: health reason", "p95", "×1.30"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("text lacks %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "\x1b") {
+		t.Error("no colour without Color")
+	}
+}
