@@ -16,8 +16,9 @@ import (
 // Callers that build intervals from a sketch widen them by its RelativeError, so the sketch's
 // approximation is accounted for in every bound.
 type Sketch struct {
-	exact  []float64 // values while n ≤ exactLimit
-	sorted bool
+	exact   []float64 // values while n ≤ exactLimit; exact[:sorted] is in order
+	sorted  int
+	scratch []float64 // merge buffer, reused
 
 	// DDSketch state once exact storage is given up.
 	gamma    float64
@@ -56,7 +57,6 @@ func (s *Sketch) Add(v float64) error {
 	if s.bins == nil {
 		if len(s.exact) < exactLimit {
 			s.exact = append(s.exact, v)
-			s.sorted = false
 			return nil
 		}
 		s.toSketch()
@@ -79,12 +79,39 @@ func (s *Sketch) RelativeError() float64 {
 	return DefaultRelativeError
 }
 
+// sortExact brings the exact values into order by sorting only those added since the last query
+// and merging them in: a check evaluated every second does not re-sort thousands of values.
+func (s *Sketch) sortExact() {
+	if s.sorted == len(s.exact) {
+		return
+	}
+	tail := s.exact[s.sorted:]
+	slices.Sort(tail)
+	if s.sorted > 0 && s.exact[s.sorted-1] > tail[0] {
+		s.scratch = s.scratch[:0]
+		i, j := 0, s.sorted
+		for i < s.sorted && j < len(s.exact) {
+			if s.exact[i] <= s.exact[j] {
+				s.scratch = append(s.scratch, s.exact[i])
+				i++
+			} else {
+				s.scratch = append(s.scratch, s.exact[j])
+				j++
+			}
+		}
+		s.scratch = append(s.scratch, s.exact[i:s.sorted]...)
+		s.scratch = append(s.scratch, s.exact[j:]...)
+		s.exact, s.scratch = s.scratch, s.exact
+	}
+	s.sorted = len(s.exact)
+}
+
 func (s *Sketch) toSketch() {
 	s.bins = make([]float64, 0, 64)
 	for _, v := range s.exact {
 		s.addBinned(v, 1)
 	}
-	s.exact = nil
+	s.exact, s.scratch, s.sorted = nil, nil, 0
 }
 
 func (s *Sketch) index(v float64) int {
@@ -126,10 +153,7 @@ func (s *Sketch) Rank(k int64) float64 {
 		return math.Inf(1)
 	}
 	if s.Exact() {
-		if !s.sorted {
-			slices.Sort(s.exact)
-			s.sorted = true
-		}
+		s.sortExact()
 		return s.exact[k-1]
 	}
 	if k == 1 {
@@ -190,5 +214,5 @@ func (s *Sketch) Merge(o *Sketch) {
 
 // Bytes estimates the memory held, for the bounded-memory guarantee.
 func (s *Sketch) Bytes() int {
-	return 8*cap(s.exact) + 8*cap(s.bins) + 96
+	return 8*cap(s.exact) + 8*cap(s.scratch) + 8*cap(s.bins) + 112
 }

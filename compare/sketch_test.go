@@ -97,3 +97,24 @@ func TestSketchRejectsBadValues(t *testing.T) {
 	}
 	assert.Equal(t, int64(0), s.Count(), "a rejected value is not counted")
 }
+
+// TestSketchIncrementalOrder interleaves adds and queries, as a check evaluated every second
+// does, and compares every answer with a full sort.
+func TestSketchIncrementalOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	s := NewSketch()
+	var all []float64
+	for round := 0; round < 60; round++ {
+		for i := 0; i < 1+rng.IntN(60); i++ {
+			v := rng.ExpFloat64()
+			all = append(all, v)
+			require.NoError(t, s.Add(v))
+		}
+		want := slices.Clone(all)
+		slices.Sort(want)
+		for _, k := range []int64{1, int64(len(want)/2 + 1), int64(len(want))} {
+			require.Equal(t, want[k-1], s.Rank(k), "round %d rank %d", round, k)
+		}
+	}
+	require.True(t, s.Exact())
+}
