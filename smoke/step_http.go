@@ -49,7 +49,6 @@ func (r *Runner) doHTTP(ctx context.Context, a *attempt) error {
 		Status:   resp.StatusCode,
 		Headers:  resp.Header,
 		Body:     body,
-		JSON:     parseJSON(body),
 		Duration: elapsed,
 	}
 	return nil
@@ -172,20 +171,6 @@ func resolveURL(base, ref string) (*url.URL, error) {
 	}
 	out.Fragment = ""
 	return &out, nil
-}
-
-// parseJSON returns the body as JSON when it is JSON, else nil. Numbers are float64, as expr
-// compares them naturally with literals.
-func parseJSON(body []byte) any {
-	t := bytes.TrimSpace(body)
-	if len(t) == 0 || !strings.ContainsRune(`{["`, rune(t[0])) && !(t[0] >= '0' && t[0] <= '9') && t[0] != '-' && t[0] != 't' && t[0] != 'f' && t[0] != 'n' {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(t, &v); err != nil {
-		return nil
-	}
-	return v
 }
 
 // cleanTransportError drops net/http's "Get \"url\": " prefix: reports already show the request.

@@ -27,7 +27,8 @@ type Capture struct {
 	Body   bool
 	Pos    Position
 
-	program *vm.Program
+	program  *vm.Program
+	usesJSON bool
 }
 
 type captureForm struct {
@@ -95,7 +96,7 @@ func (c *Capture) decodeNode(d *decoder, n *yaml.Node) {
 func (c *Capture) compile(d *decoder, n *yaml.Node, src string) {
 	cond, err := d.compileCondition(n, src, false)
 	if err == nil {
-		c.program = cond.program
+		c.program, c.usesJSON = cond.program, cond.usesJSON
 	}
 }
 
@@ -119,7 +120,7 @@ func (c *Capture) Extract(r *Response) (any, error) {
 		return string(m[c.Group]), nil
 	case c.program != nil:
 		var schemaErr string
-		v, err := expr.Run(c.program, newExprEnv(r, nil, &schemaErr))
+		v, err := expr.Run(c.program, newExprEnv(r, nil, &schemaErr, c.usesJSON))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s", displaySource(c.Source), runtimeErr(err))
 		}

@@ -1,6 +1,8 @@
 package specs
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -32,10 +34,11 @@ import (
 // "token" field, so `json.token != ""` cannot pass on a response that lacks it. Write json?.token
 // to allow absence.
 type Condition struct {
-	Source  string
-	program *vm.Program
-	explain *explainNode
-	schemas map[string]*compiledSchema
+	Source   string
+	program  *vm.Program
+	explain  *explainNode
+	schemas  map[string]*compiledSchema
+	usesJSON bool // the body is parsed only when some condition or capture reads it
 }
 
 // Response is what conditions and captures evaluate against.
@@ -43,7 +46,7 @@ type Response struct {
 	Status   int
 	Headers  http.Header
 	Body     []byte
-	JSON     any // nil when the body is not JSON
+	JSON     any // nil when the body is not JSON; set by the executor, or parsed on first use
 	Duration time.Duration
 	Vars     map[string]string
 	Captures map[string]any
@@ -51,6 +54,34 @@ type Response struct {
 	// Redact, when set, is applied to every value shown in a failed condition's detail before
 	// it is quoted or truncated — after that a secret could no longer be recognised.
 	Redact func(string) string
+
+	jsonDone bool
+	env      *exprEnv
+}
+
+// ParsedJSON returns the body as JSON, parsing it on first use (nil when it is not JSON).
+func (r *Response) ParsedJSON() any {
+	if !r.jsonDone {
+		r.jsonDone = true
+		if r.JSON == nil {
+			r.JSON = parseJSON(r.Body)
+		}
+	}
+	return r.JSON
+}
+
+// parseJSON returns body as JSON when it is JSON, else nil. Numbers are float64, as expr
+// compares them naturally with literals.
+func parseJSON(body []byte) any {
+	t := bytes.TrimSpace(body)
+	if len(t) == 0 || !strings.ContainsRune(`{["tfn-0123456789`, rune(t[0])) {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(t, &v); err != nil {
+		return nil
+	}
+	return v
 }
 
 // exprEnv is what compiled programs see. A struct (not a map) so that the checker knows json
@@ -67,42 +98,52 @@ type exprEnv struct {
 	Header   func(string) string `expr:"header"`
 	Schema   func(string) bool   `expr:"schema"`
 
-	redact func(string) string
+	redact    func(string) string
+	schemas   map[string]*compiledSchema
+	schemaErr *string
 }
 
-// newExprEnv builds the environment for one evaluation. schemaErr collects the reason a
-// schema() call failed, for the condition's detail.
-func newExprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *string) *exprEnv {
-	headers := make(map[string]string, len(r.Headers))
-	for k, v := range r.Headers {
-		if len(v) > 0 {
-			headers[k] = v[0]
+// newExprEnv returns the environment of a response, built once and shared by every condition
+// and capture of the step; what differs per condition (its schemas, where a schema failure is
+// reported, whether the body must be parsed) is set on each call.
+func newExprEnv(r *Response, schemas map[string]*compiledSchema, schemaErr *string, needJSON bool) *exprEnv {
+	if r.env == nil {
+		headers := make(map[string]string, len(r.Headers))
+		for k, v := range r.Headers {
+			if len(v) > 0 {
+				headers[k] = v[0]
+			}
 		}
-	}
-	return &exprEnv{
-		Status:   r.Status,
-		Headers:  headers,
-		Body:     string(r.Body),
-		JSON:     r.JSON,
-		Duration: r.Duration,
-		Vars:     r.Vars,
-		Captures: r.Captures,
-		Env:      map[string]any{"name": r.Env.Name, "url": r.Env.URL, "labels": r.Env.Labels},
-		Header:   func(name string) string { return r.Headers.Get(name) },
-		redact:   r.Redact,
-		Schema: func(name string) bool {
-			s, ok := schemas[name]
+		e := &exprEnv{
+			Status:   r.Status,
+			Headers:  headers,
+			Body:     string(r.Body),
+			Duration: r.Duration,
+			Vars:     r.Vars,
+			Captures: r.Captures,
+			Env:      map[string]any{"name": r.Env.Name, "url": r.Env.URL, "labels": r.Env.Labels},
+			Header:   func(name string) string { return r.Headers.Get(name) },
+			redact:   r.Redact,
+		}
+		e.Schema = func(name string) bool {
+			s, ok := e.schemas[name]
 			if !ok {
-				*schemaErr = fmt.Sprintf("schema %q was not compiled", name)
+				*e.schemaErr = fmt.Sprintf("schema %q was not compiled", name)
 				return false
 			}
-			if err := s.validate(r.JSON, r.Body); err != nil {
-				*schemaErr = err.Error()
+			if err := s.validate(r.ParsedJSON(), r.Body); err != nil {
+				*e.schemaErr = err.Error()
 				return false
 			}
 			return true
-		},
+		}
+		r.env = e
 	}
+	if needJSON {
+		r.env.JSON = r.ParsedJSON()
+	}
+	r.env.schemas, r.env.schemaErr = schemas, schemaErr
+	return r.env
 }
 
 func exprOptions(extra ...expr.Option) []expr.Option {
@@ -121,14 +162,14 @@ func exprOptions(extra ...expr.Option) []expr.Option {
 // explain why ("status (500) == 200").
 func (c *Condition) Eval(r *Response) (ok bool, detail string) {
 	var schemaErr string
-	out, err := expr.Run(c.program, newExprEnv(r, c.schemas, &schemaErr))
+	out, err := expr.Run(c.program, newExprEnv(r, c.schemas, &schemaErr, c.usesJSON))
 	if err != nil {
 		return false, fmt.Sprintf("%s: %s", displaySource(c.Source), runtimeErr(err))
 	}
 	if b, _ := out.(bool); b {
 		return true, ""
 	}
-	d := c.explain.explain(newExprEnv(r, c.schemas, &schemaErr))
+	d := c.explain.explain(newExprEnv(r, c.schemas, &schemaErr, c.usesJSON))
 	if schemaErr != "" {
 		d += ": " + schemaErr
 	}
@@ -180,6 +221,7 @@ func (d *decoder) compileCondition(n *yaml.Node, s string, asBool bool) (*Condit
 		return nil, err
 	}
 	c.schemas = d.compileSchemas(n, tree.Node)
+	c.usesJSON = usesJSON(tree.Node)
 	key := cacheKey{src, asBool}
 	if hit, ok := compileCache.Load(key); ok {
 		c.program, c.explain = hit.(*compiled).program, hit.(*compiled).explain
@@ -223,6 +265,14 @@ func runtimeErr(err error) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// usesJSON reports whether an expression reads the parsed body.
+func usesJSON(n ast.Node) bool {
+	return ast.Find(n, func(x ast.Node) bool {
+		id, ok := x.(*ast.IdentifierNode)
+		return ok && id.Value == "json"
+	}) != nil
 }
 
 // durationLiteral matches Go duration text such as 300ms, 1.5s, 1m30s at a token boundary.

@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -44,7 +45,9 @@ type Suite struct {
 	File string   `yaml:"-"`
 	Pos  Position `yaml:"-"`
 
-	ctx *loadContext
+	ctx        *loadContext
+	redactOnce sync.Once
+	redactor   *Redactor
 }
 
 // Defaults are suite-wide step settings.
@@ -364,18 +367,22 @@ func (r *Retries) RetriesOn(kind string) bool {
 	return false
 }
 
-// Redactor returns a redactor for every secret the suite can reveal.
+// Redactor returns a redactor for every secret the suite can reveal. It is built once: a
+// monitor runs the same suite many times a second.
 func (s *Suite) Redactor() *Redactor {
-	rd := NewRedactor()
-	if s.ctx != nil {
-		for _, v := range s.ctx.secrets {
-			rd.Add(v)
+	s.redactOnce.Do(func() {
+		rd := NewRedactor()
+		if s.ctx != nil {
+			for _, v := range s.ctx.secrets {
+				rd.Add(v)
+			}
+			for _, v := range s.ctx.envSecrets {
+				rd.Add(v)
+			}
 		}
-		for _, v := range s.ctx.envSecrets {
-			rd.Add(v)
-		}
-	}
-	return rd
+		s.redactor = rd
+	})
+	return s.redactor
 }
 
 func ptr[T any](v T) *T { return &v }
