@@ -41,9 +41,9 @@ func (r *Runner) transport(t *specs.TLS) (*http.Transport, error) {
 		return nil, err
 	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
+		Proxy:             http.ProxyFromEnvironment,
+		DialContext:       (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2: true,
 		// Enough idle connections for many monitors probing one host at once: a smaller pool
 		// closes and redials connections under load, and dialing then dominates the cost.
 		MaxIdleConns:          1024,
