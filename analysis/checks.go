@@ -86,29 +86,27 @@ func buildCheck(sc *specs.Check, cfg compare.Config) (*check, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.eval = lc
-		c.feed = func(side compare.Side, p synthetic.Probe) error {
-			if _, lat, ran := observe(p, step); ran && lat > 0 {
-				return lc.Add(side, lat)
-			}
-			return nil
-		}
+		c.eval, c.feed = lc, latencies(step, lc.Add)
 	case sc.Shift != nil:
 		sh, err := compare.NewShift(withMin(cfg, sc.Shift.MinSamples), sc.Shift.MaxProbability, compare.Direction(sc.Shift.Direction))
 		if err != nil {
 			return nil, err
 		}
-		c.eval = sh
-		c.feed = func(side compare.Side, p synthetic.Probe) error {
-			if _, lat, ran := observe(p, step); ran && lat > 0 {
-				return sh.Add(side, lat)
-			}
-			return nil
-		}
+		c.eval, c.feed = sh, latencies(step, sh.Add)
 	default:
 		return nil, fmt.Errorf("no kind")
 	}
 	return c, nil
+}
+
+// latencies feeds a check the latency of every probe (or step) that got a response.
+func latencies(step string, add func(compare.Side, float64) error) func(compare.Side, synthetic.Probe) error {
+	return func(side compare.Side, p synthetic.Probe) error {
+		if _, lat, ran := observe(p, step); ran && lat > 0 {
+			return add(side, lat)
+		}
+		return nil
+	}
 }
 
 func withMin(cfg compare.Config, n int64) compare.Config {
