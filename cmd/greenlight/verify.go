@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/synthetic"
 	"github.com/greenlight/greenlight/verdict"
 )
 
@@ -27,6 +32,7 @@ func newVerifyCmd() *cobra.Command {
 		baseline  string
 		candidate string
 		watch     time.Duration
+		metrics   string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify ANALYSIS.yaml [SUITES...]",
@@ -69,7 +75,7 @@ Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal e
 			}
 			v := &verifyRun{
 				opts:   analysis.Options{Analysis: a, Envs: envURLs, Baseline: baseline, Candidate: candidate, Watch: watch},
-				output: output, reports: files, stdout: cmd.OutOrStdout(),
+				output: output, reports: files, stdout: cmd.OutOrStdout(), metricsAddr: metrics,
 			}
 			return v.execute(cmd.Context())
 		},
@@ -82,6 +88,7 @@ Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal e
 	f.StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
 	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE or markdown=FILE (repeatable)")
 	f.StringVarP(&output, "output", "o", "text", "standard output: text (live) or json (the verdict at the end)")
+	f.StringVar(&metrics, "metrics-addr", "", "serve the probes' Prometheus metrics on this address while the analysis runs (e.g. :9464)")
 	f.DurationVar(&watch, "watch", 0, "after promote, keep monitoring this long and roll back on a late regression (overrides policy.watch; 0 turns it off)")
 	return cmd
 }
@@ -125,6 +132,8 @@ type verifyRun struct {
 	reports map[string]string
 	stdout  io.Writer
 	logger  *slog.Logger
+	// metricsAddr, when set, serves /metrics during the run.
+	metricsAddr string
 }
 
 var verdictWriters = map[string]func(io.Writer, *verdict.Verdict) error{
@@ -145,6 +154,13 @@ func (o *verifyRun) execute(ctx context.Context) error {
 	o.opts.Runner = smoke.NewRunner("greenlight/"+appVersion(), logger)
 	defer o.opts.Runner.CloseIdle()
 
+	if o.metricsAddr != "" {
+		stop, err := serveMetrics(ctx, o.metricsAddr, &o.opts)
+		if err != nil {
+			return invalid("--metrics-addr %s: %v", o.metricsAddr, err)
+		}
+		defer stop()
+	}
 	var live *liveView
 	if o.output == "text" {
 		live = newLiveView(stdout, useColor(o.stdout))
@@ -190,4 +206,19 @@ func writeVerdictReports(v *verdict.Verdict, files map[string]string, redact *sp
 		return writeReportFile(summary, func(out io.Writer, _ *verdict.Report) error { return verdict.WriteVerdictMarkdown(out, v) }, nil, redact, true)
 	}
 	return nil
+}
+
+// serveMetrics registers the probe metrics and serves them in Prometheus format until stop.
+func serveMetrics(ctx context.Context, addr string, opts *analysis.Options) (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	opts.Metrics = synthetic.NewMetrics(reg)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }

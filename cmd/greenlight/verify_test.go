@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,4 +146,35 @@ func TestVerifyInvalidInput(t *testing.T) {
 			assert.Contains(t, errOut, tc.want)
 		})
 	}
+}
+
+func TestVerifyServesMetrics(t *testing.T) {
+	blue, green := startApp(t, app.Config{Faults: jitter(2)}), startApp(t, app.Config{Faults: jitter(2)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	var body string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 100; i++ {
+			time.Sleep(100 * time.Millisecond)
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "greenlight_probe_total") {
+				body = string(b)
+				return
+			}
+		}
+	}()
+	code, out, errOut := cli(t, "verify", writeAnalysis(t, fastAnalysis), "--env", "blue="+blue, "--env", "green="+green, "--metrics-addr", addr)
+	<-done
+	require.Equal(t, verdict.ExitPass, code, out+errOut)
+	assert.Regexp(t, `greenlight_probe_total\{environment="green",monitor="probe",result="success",role="candidate"\} \d+`, body)
+	assert.Contains(t, body, "greenlight_probe_duration_seconds_bucket")
 }
