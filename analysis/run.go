@@ -121,6 +121,8 @@ type run struct {
 	targets    map[string]smoke.Target
 	started    time.Time
 	v          *verdict.Verdict
+	// healthy counts, per monitor, the candidate's probes that fully succeeded in this phase.
+	healthy map[string]int64
 }
 
 func (r *run) emit(e Event) {
@@ -301,6 +303,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		<-done
 	}()
 
+	r.healthy = map[string]int64{}
 	start := time.Now()
 	ticker := time.NewTicker(r.o.Tick)
 	defer ticker.Stop()
@@ -316,6 +319,9 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			done <- nil
 			return errors.New("monitors stopped unexpectedly")
 		case p := <-pairs:
+			if p.Candidate.OK {
+				r.healthy[p.Monitor]++
+			}
 			for _, c := range byMonitor[p.Monitor] {
 				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.base.Name, "err", err)
@@ -357,7 +363,7 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 		return true
 	case phase == verdict.PhaseWatch:
 		return false
-	case d == verdict.Promote && elapsed >= r.a.Policy.MinDuration.D():
+	case d == verdict.Promote && elapsed >= r.a.Policy.MinDuration.D() && r.unprobed(results) == "":
 		r.v.Decision, r.v.Reason = verdict.Promote, reason
 		return true
 	case elapsed >= limit:
@@ -365,6 +371,20 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 		return true
 	}
 	return false
+}
+
+// unprobed names a monitor feeding a critical check that has not once seen the candidate fully
+// healthy. Relative checks alone would pass a candidate that fails exactly as often as the
+// baseline — both down, say — so a promote also needs at least one clean probe of the
+// candidate from every monitor it rests on.
+func (r *run) unprobed(results []verdict.CheckResult) string {
+	for i := range r.a.Checks {
+		c := &r.a.Checks[i]
+		if c.IsCritical() && r.healthy[c.Source().From] == 0 {
+			return c.Source().From
+		}
+	}
+	return ""
 }
 
 // inconclusive maps an undecided analysis by policy.onInconclusive. A promote on no evidence is
@@ -382,10 +402,19 @@ func (r *run) inconclusive(results []verdict.CheckResult, limit time.Duration) {
 	}
 	r.v.Undecided = true
 	base := fmt.Sprintf("inconclusive after %s: %s undecided", limit, strings.Join(undecided, ", "))
+	var noEvidence string
+	if len(empty) > 0 {
+		noEvidence = fmt.Sprintf("; no data for %s — never promote without evidence", strings.Join(empty, ", "))
+	} else if m := r.unprobed(results); m != "" {
+		if len(undecided) == 0 {
+			base = fmt.Sprintf("inconclusive after %s", limit)
+		}
+		noEvidence = fmt.Sprintf("; monitor %s never saw %s fully healthy — never promote without evidence", m, r.cand.Name)
+	}
 	switch policy := r.a.Policy.OnInconclusive; {
-	case len(empty) > 0:
+	case noEvidence != "":
 		r.v.Decision = verdict.Inconclusive
-		r.v.Reason = base + fmt.Sprintf("; no data for %s — never promote without evidence", strings.Join(empty, ", "))
+		r.v.Reason = base + noEvidence
 		if policy == "rollback" {
 			r.v.Decision = verdict.Rollback
 			r.v.Reason += " (policy onInconclusive: rollback)"

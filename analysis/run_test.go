@@ -265,3 +265,15 @@ func startHandler(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+func TestBothDownNeverPromotes(t *testing.T) {
+	// Every probe fails on both sides: the relative checks see no difference and would pass,
+	// but nothing shows the candidate healthy.
+	down := app.Faults{ErrorRate: map[string]float64{"/health": 1}}
+	blue, green := start(t, app.Config{Faults: down}), start(t, app.Config{Faults: down})
+	a := spec(t, "minDuration: 1s, maxDuration: 3s, onInconclusive: promote", "")
+	a.Checks = a.Checks[:1] // the error-rate check alone
+	v, _ := runAnalysis(t, a, blue.URL, green.URL, nil)
+	assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+	assert.Contains(t, v.Reason, "monitor journey never saw green fully healthy")
+}
