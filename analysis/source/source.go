@@ -1,0 +1,95 @@
+// Package source is the contract between an analysis and the systems it reads metrics and
+// traces from (Prometheus, Datadog, OpenTelemetry traces). Each source lives in its own package
+// beside this one and implements Source; the analysis keeps one map from a source's YAML key to
+// its constructor, and spec validation checks names against the same keys.
+//
+// A source returns data for one environment at a time, never a verdict: compare judges it. It
+// must be fail-safe: an empty result, NaN, a missing series, an HTTP error or a timeout is an
+// *Error, never zero values that could look healthy.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Env is the environment a query is about.
+type Env struct {
+	Name   string            // blue, green
+	Role   string            // baseline, candidate
+	Labels map[string]string // from the analysis's environments, for query templates
+}
+
+// Window is the span of time a query covers: the analysis so far.
+type Window struct {
+	Start, End time.Time
+	Step       time.Duration // resolution for range queries
+}
+
+// Duration is End − Start.
+func (w Window) Duration() time.Duration { return w.End.Sub(w.Start) }
+
+// Shape is what a query returns, matching the check kinds.
+type Shape string
+
+const (
+	ShapeCounts    Shape = "counts"    // errors and total → error-rate check
+	ShapeHistogram Shape = "histogram" // cumulative `le` buckets → latency check
+	ShapeValues    Shape = "values"    // one number per interval → value check
+	ShapeLatencies Shape = "latencies" // raw durations (seconds), e.g. of spans → latency check
+)
+
+// Counts are an error count and a total over the window.
+type Counts struct {
+	Errors, Total float64
+}
+
+// Histogram is cumulative bucket counts by upper bound (seconds); the last bound may be +Inf.
+type Histogram struct {
+	LE         []float64
+	Cumulative []float64
+}
+
+// Result is one environment's data. Exactly the field of the query's shape is set.
+type Result struct {
+	Counts    *Counts
+	Histogram *Histogram
+	Values    []float64
+	Latencies []float64
+	// Warnings the source reported (Prometheus warnings, partial data); shown in the outcome.
+	Warnings []string
+}
+
+// Query is one templated request to a source, for one environment.
+type Query interface {
+	Shape() Shape
+}
+
+// Source fetches a query's result for one environment over a window.
+type Source interface {
+	Fetch(ctx context.Context, q Query, env Env, w Window) (Result, error)
+}
+
+// Error is a source failure with what the check's reason needs.
+type Error struct {
+	Source    string // prometheus, datadog, traces
+	Env       string
+	Reason    string // "empty result", "HTTP 503", "timeout after 5s", "NaN in series"
+	Retryable bool   // a later tick may succeed (timeouts, 5xx, 429)
+	Err       error
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s for %s: %s", e.Source, e.Env, e.Reason)
+	if e.Err != nil && e.Err.Error() != e.Reason {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNoData marks results that hold nothing usable (empty vector, null points only).
+var ErrNoData = errors.New("no data")
