@@ -1,9 +1,11 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 	"math"
 
+	"github.com/greenlight/greenlight/analysis/source"
 	"github.com/greenlight/greenlight/compare"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/synthetic"
@@ -13,11 +15,17 @@ import (
 // evaluator is what every compare check offers.
 type evaluator interface{ Evaluate() compare.Outcome }
 
-// check is one spec check bound to its compare check and to the probes that feed it.
+// check is one spec check bound to its compare check and to what feeds it: probes from a
+// monitor (feed), or a metric source polled every interval (poll).
 type check struct {
 	spec *specs.Check
 	eval evaluator
 	feed func(side compare.Side, p synthetic.Probe) error
+	poll func(ctx context.Context, src source.Source, envs [2]source.Env, w source.Window) error
+
+	// The last source failure and how many polls in a row failed.
+	srcErr      string
+	consecutive int
 }
 
 // newChecks builds the compare checks. The false-rollback budget α is shared among the
@@ -50,6 +58,9 @@ func newChecks(a *specs.Analysis, names [2]string) ([]*check, error) {
 func buildCheck(sc *specs.Check, cfg compare.Config) (*check, error) {
 	step := sc.Source().Step
 	c := &check{spec: sc}
+	if sc.UsesPrometheus() {
+		return c, buildMetricCheck(c, sc, cfg)
+	}
 	switch {
 	case sc.ErrorRate != nil:
 		e := sc.ErrorRate
@@ -146,14 +157,24 @@ func allFailedWithoutResponse(p synthetic.Probe) bool {
 	return true
 }
 
-// result turns an outcome into a verdict check result.
+// result turns an outcome into a verdict check result. A source failure makes it undecided,
+// whatever the numbers said before: stale data is no evidence.
 func (c *check) result() verdict.CheckResult {
 	o := c.eval.Evaluate()
 	src := "monitor " + c.spec.Source().From
 	if s := c.spec.Source().Step; s != "" {
 		src += ", step " + s
 	}
-	return verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src}
+	if c.poll != nil {
+		src = "prometheus"
+	}
+	r := verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src}
+	if c.srcErr != "" {
+		r.Error = c.srcErr
+		r.State = compare.Inconclusive
+		r.Reason = fmt.Sprintf("source error (%d in a row): %s", c.consecutive, c.srcErr)
+	}
+	return r
 }
 
 // samples is the smaller per-side sample count, for "no data" decisions.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/greenlight/greenlight/analysis/source"
 	"github.com/greenlight/greenlight/compare"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
@@ -292,16 +293,40 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pairs := make(chan synthetic.Pair, 256)
-	done := make(chan error, 1)
-	go func() {
-		done <- synthetic.Run(mctx, monitors, synthetic.Options{
-			Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
-		}, pairs)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	var done chan error // nil, and so never ready, when there are no monitors
+	if len(monitors) > 0 {
+		done = make(chan error, 1)
+		go func() {
+			done <- synthetic.Run(mctx, monitors, synthetic.Options{
+				Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
+			}, pairs)
+		}()
+		defer func() {
+			cancel()
+			<-done
+		}()
+	}
+
+	var polled []*check
+	for _, c := range checks {
+		if c.poll != nil {
+			polled = append(polled, c)
+		}
+	}
+	var src source.Source
+	var pollC <-chan time.Time
+	if len(polled) > 0 {
+		if src, err = sourceFactories["prometheus"](r.a); err != nil || src == nil {
+			return fmt.Errorf("%w: sources.prometheus: %v", ErrInvalid, err)
+		}
+		t := time.NewTicker(r.a.Sources.Prometheus.Interval.D())
+		defer t.Stop()
+		pollC = t.C
+	}
+	envs := [2]source.Env{
+		{Name: r.base.Name, Role: string(synthetic.Baseline), Labels: r.base.Labels},
+		{Name: r.cand.Name, Role: string(synthetic.Candidate), Labels: r.cand.Labels},
+	}
 
 	r.healthy = map[string]int64{}
 	start := time.Now()
@@ -312,11 +337,12 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-done:
-			// The monitors stopped by themselves: only invalid monitors do that.
+			// The monitors stopped by themselves: only invalid monitors do that. Put the result
+			// back for the deferred wait.
+			done <- err
 			if err != nil {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}
-			done <- nil
 			return errors.New("monitors stopped unexpectedly")
 		case p := <-pairs:
 			if p.Candidate.OK {
@@ -330,6 +356,16 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.cand.Name, "err", err)
 				}
 			}
+		case now := <-pollC:
+			w := source.Window{Start: start, End: now}
+			for _, c := range polled {
+				if err := c.poll(ctx, src, envs, w); err != nil {
+					c.srcErr, c.consecutive = err.Error(), c.consecutive+1
+					r.o.Logger.Warn("source failed", "check", c.spec.Name, "err", err, "consecutive", c.consecutive)
+					continue
+				}
+				c.srcErr, c.consecutive = "", 0
+			}
 		case <-ticker.C:
 			elapsed := time.Since(start)
 			results := make([]verdict.CheckResult, len(checks))
@@ -338,10 +374,43 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			}
 			r.v.Checks = results
 			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results})
+			if failing := r.failingSource(checks); failing != nil {
+				r.sourceFailed(failing, elapsed)
+				return nil
+			}
 			if r.decide(phase, results, elapsed, limit) {
 				return nil
 			}
 		}
+	}
+}
+
+// failingSource returns a critical check whose source has failed policy.consecutiveErrors
+// times in a row, or nil.
+func (r *run) failingSource(checks []*check) *check {
+	for _, c := range checks {
+		if c.spec.IsCritical() && c.consecutive >= r.a.Policy.ConsecutiveErrors {
+			return c
+		}
+	}
+	return nil
+}
+
+// sourceFailed ends the analysis undecided, never promoted: a check without data is no evidence.
+// In the watch phase the promote stands, with the failure noted.
+func (r *run) sourceFailed(c *check, elapsed time.Duration) {
+	reason := fmt.Sprintf("%s: its source failed %d times in a row (%s) — never promote without evidence", c.spec.Name, c.consecutive, c.srcErr)
+	if r.v.Phase == verdict.PhaseWatch || r.v.Decision == verdict.Promote {
+		r.v.Watch = elapsed
+		r.v.Reason += "; watch ended early: " + reason
+		return
+	}
+	r.v.Undecided = true
+	r.v.Decision = verdict.Inconclusive
+	r.v.Reason = "inconclusive: " + reason
+	if r.a.Policy.OnInconclusive == "rollback" {
+		r.v.Decision = verdict.Rollback
+		r.v.Reason += " (policy onInconclusive: rollback)"
 	}
 }
 
@@ -380,7 +449,7 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 func (r *run) unprobed(results []verdict.CheckResult) string {
 	for i := range r.a.Checks {
 		c := &r.a.Checks[i]
-		if c.IsCritical() && r.healthy[c.Source().From] == 0 {
+		if c.IsCritical() && !c.UsesPrometheus() && r.healthy[c.Source().From] == 0 {
 			return c.Source().From
 		}
 	}

@@ -3,8 +3,10 @@ package specs
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -31,6 +33,7 @@ type Analysis struct {
 	Candidate    string                 `yaml:"candidate" doc:"The environment being judged (--candidate overrides)."`
 	Smoke        []SuiteRef             `yaml:"smoke,omitempty" doc:"Suites (by metadata.name, or a path relative to this file) run once on the candidate before monitoring; a failure is a rollback."`
 	Monitors     []Monitor              `yaml:"monitors,omitempty" doc:"Synthetic monitors, run against baseline and candidate at the same moments."`
+	Sources      Sources                `yaml:"sources,omitempty" doc:"Metric systems checks can read instead of monitors."`
 	Checks       []Check                `yaml:"checks" doc:"What to compare, each with its threshold."`
 	Policy       Policy                 `yaml:"policy,omitempty" doc:"Durations, the false-rollback level and what an undecided analysis means."`
 
@@ -86,6 +89,51 @@ type Monitor struct {
 	Pos      Position `yaml:"-"`
 }
 
+// Sources are the metric systems an analysis reads.
+type Sources struct {
+	Prometheus *PrometheusSource `yaml:"prometheus,omitempty" doc:"A Prometheus server (or anything with its HTTP query API)."`
+}
+
+// PrometheusSource says how to reach Prometheus.
+type PrometheusSource struct {
+	URL         string            `yaml:"url" doc:"Base URL, e.g. http://prometheus:9090."`
+	BearerToken *SecretRef        `yaml:"bearerToken,omitempty" doc:"Bearer token, from an environment variable or a file."`
+	Username    string            `yaml:"username,omitempty" doc:"Basic-auth user."`
+	Password    *SecretRef        `yaml:"password,omitempty" doc:"Basic-auth password, from an environment variable or a file."`
+	Headers     map[string]string `yaml:"headers,omitempty" doc:"Extra headers (X-Scope-OrgID for Mimir or Thanos tenants)."`
+	CAFile      string            `yaml:"caFile,omitempty" doc:"PEM file of CAs to trust, relative to this file."`
+	Insecure    bool              `yaml:"insecure,omitempty" doc:"Skip certificate verification. Explicit, never a default."`
+	Timeout     Duration          `yaml:"timeout,omitempty" doc:"Per query (default 10s)."`
+	Interval    Duration          `yaml:"interval,omitempty" doc:"How often checks query it (default 15s)."`
+	Pos         Position          `yaml:"-"`
+
+	token, password Secret
+	caPath          string
+}
+
+// Token, Secret and CAPath return what was resolved at load.
+func (p *PrometheusSource) Token() Secret          { return p.token }
+func (p *PrometheusSource) PasswordSecret() Secret { return p.password }
+func (p *PrometheusSource) CAPath() string         { return p.caPath }
+
+// PromCounts are an error-rate check's Prometheus queries: instant queries that each return one
+// sample, templated with {{ .env.name }}, {{ .env.role }}, {{ .env.labels.KEY }} and {{ .window }}.
+type PromCounts struct {
+	Errors string `yaml:"errors" doc:"Failed requests in the window, e.g. sum(increase(http_requests_total{color=\"{{ .env.name }}\",code=~\"5..\"}[{{ .window }}])) or vector(0)."`
+	Total  string `yaml:"total" doc:"All requests in the window."`
+}
+
+// PromBuckets is a latency check's Prometheus query: cumulative bucket counts by le.
+type PromBuckets struct {
+	Buckets string `yaml:"buckets" doc:"e.g. sum by (le) (increase(http_request_duration_seconds_bucket{color=\"{{ .env.name }}\"}[{{ .window }}]))."`
+}
+
+// PromSeries is a value check's Prometheus query: a range query, one point per step.
+type PromSeries struct {
+	Query string   `yaml:"query" doc:"One series per environment, e.g. avg(rate(process_cpu_seconds_total{color=\"{{ .env.name }}\"}[1m]))."`
+	Step  Duration `yaml:"step,omitempty" doc:"Resolution (default 30s): each step is one interval compared."`
+}
+
 // Check compares one measure between baseline and candidate.
 type Check struct {
 	Name      string          `yaml:"name" doc:"Unique among checks."`
@@ -93,6 +141,7 @@ type Check struct {
 	ErrorRate *ErrorRateCheck `yaml:"errorRate,omitempty" doc:"Compare error proportions."`
 	Latency   *LatencyCheck   `yaml:"latency,omitempty" doc:"Compare a latency percentile."`
 	Shift     *ShiftCheck     `yaml:"shift,omitempty" doc:"Compare whole latency distributions: P(candidate slower than baseline)."`
+	Values    *ValuesCheck    `yaml:"values,omitempty" doc:"Compare a series with one number per interval (CPU, memory, queue depth), Keptn-style."`
 	Pos       Position        `yaml:"-"`
 }
 
@@ -101,7 +150,7 @@ func (c *Check) IsCritical() bool { return c.Critical == nil || *c.Critical }
 
 // CheckSource names where a check's observations come from.
 type CheckSource struct {
-	From string `yaml:"from" doc:"The monitor whose probes feed the check."`
+	From string `yaml:"from,omitempty" doc:"The monitor whose probes feed the check."`
 	Step string `yaml:"step,omitempty" doc:"Only this step of the monitor's suite (default: the whole run — failed if any step failed, latency summed over its steps)."`
 }
 
@@ -109,21 +158,23 @@ type CheckSource struct {
 // maxRatio as a factor, max as an absolute ceiling on the candidate.
 type ErrorRateCheck struct {
 	CheckSource `yaml:",inline"`
-	MaxIncrease *Percent `yaml:"maxIncrease,omitempty" doc:"Candidate's rate at most this many percentage points above the baseline's: 1% or 0.5%."`
-	MaxRatio    *float64 `yaml:"maxRatio,omitempty" doc:"Candidate's rate at most this multiple of the baseline's."`
-	Max         *Percent `yaml:"max,omitempty" doc:"Absolute ceiling on the candidate's rate (an SLO): 2%."`
-	MinSamples  int64    `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
+	MaxIncrease *Percent    `yaml:"maxIncrease,omitempty" doc:"Candidate's rate at most this many percentage points above the baseline's: 1% or 0.5%."`
+	MaxRatio    *float64    `yaml:"maxRatio,omitempty" doc:"Candidate's rate at most this multiple of the baseline's."`
+	Max         *Percent    `yaml:"max,omitempty" doc:"Absolute ceiling on the candidate's rate (an SLO): 2%."`
+	MinSamples  int64       `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
+	Prometheus  *PromCounts `yaml:"prometheus,omitempty" doc:"Or read the counts from Prometheus instead of a monitor."`
 }
 
 // LatencyCheck compares a percentile of latency.
 type LatencyCheck struct {
 	CheckSource `yaml:",inline"`
-	Percentile  float64   `yaml:"percentile" doc:"50, 95, 99, 99.9 …"`
-	MaxRatio    *float64  `yaml:"maxRatio,omitempty" doc:"Candidate's percentile at most this multiple of the baseline's (1.2 = 20% slower)."`
-	MaxIncrease *Duration `yaml:"maxIncrease,omitempty" doc:"Candidate's percentile at most this much slower: 50ms."`
-	Max         *Duration `yaml:"max,omitempty" doc:"Absolute ceiling on the candidate's percentile (an SLO): 300ms."`
-	Direction   string    `yaml:"direction,omitempty" doc:"increase (default: slower is worse), decrease or either."`
-	MinSamples  int64     `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
+	Percentile  float64      `yaml:"percentile" doc:"50, 95, 99, 99.9 …"`
+	MaxRatio    *float64     `yaml:"maxRatio,omitempty" doc:"Candidate's percentile at most this multiple of the baseline's (1.2 = 20% slower)."`
+	MaxIncrease *Duration    `yaml:"maxIncrease,omitempty" doc:"Candidate's percentile at most this much slower: 50ms."`
+	Max         *Duration    `yaml:"max,omitempty" doc:"Absolute ceiling on the candidate's percentile (an SLO): 300ms."`
+	Direction   string       `yaml:"direction,omitempty" doc:"increase (default: slower is worse), decrease or either."`
+	MinSamples  int64        `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
+	Prometheus  *PromBuckets `yaml:"prometheus,omitempty" doc:"Or read a histogram from Prometheus; bounds are then bucket edges."`
 }
 
 // ShiftCheck compares whole distributions with a rank statistic.
@@ -134,6 +185,13 @@ type ShiftCheck struct {
 	MinSamples     int64   `yaml:"minSamples,omitempty" doc:"Pairs before any decision (default 20)."`
 }
 
+// ValuesCheck compares value series with a Keptn-style criterion.
+type ValuesCheck struct {
+	Prometheus *PromSeries `yaml:"prometheus" doc:"The series to read."`
+	Criterion  string      `yaml:"criterion" doc:"<=+10% (at most 10% above the baseline), <+5 (at most 5 above), >=-10%, or an absolute <=800."`
+	MinSamples int64       `yaml:"minSamples,omitempty" doc:"Intervals before any decision (default 20)."`
+}
+
 // Policy governs the run.
 type Policy struct {
 	MinDuration       Duration `yaml:"minDuration,omitempty" doc:"Never promote before this much monitoring (default 1m)."`
@@ -141,6 +199,7 @@ type Policy struct {
 	FalseRollbackRate *Percent `yaml:"falseRollbackRate,omitempty" doc:"Probability of rolling back a healthy candidate over the whole analysis, however often checks are evaluated (default 1%)."`
 	OnInconclusive    string   `yaml:"onInconclusive,omitempty" doc:"What an inconclusive analysis becomes: rollback (default), promote, or hold (stay inconclusive, exit 2)."`
 	Watch             Duration `yaml:"watch,omitempty" doc:"After promote, keep monitoring this long and turn the verdict into rollback if a regression appears (--watch overrides)."`
+	ConsecutiveErrors int      `yaml:"consecutiveErrors,omitempty" doc:"A metric check whose source fails this many times in a row ends the analysis undecided, never promoted (default 3)."`
 }
 
 // Percent is a proportion written as a percentage: "1%", "0.5%".
@@ -182,7 +241,7 @@ var onInconclusiveValues = map[string]bool{"rollback": true, "promote": true, "h
 var directionValues = map[string]bool{"": true, "increase": true, "decrease": true, "either": true}
 
 // checkKinds are the keys of a check's kind, in the order reported.
-var checkKinds = []string{"errorRate", "latency", "shift"}
+var checkKinds = []string{"errorRate", "latency", "shift", "values"}
 
 // Kind returns the check's kind key, or "".
 func (c *Check) Kind() string {
@@ -193,8 +252,16 @@ func (c *Check) Kind() string {
 		return "latency"
 	case c.Shift != nil:
 		return "shift"
+	case c.Values != nil:
+		return "values"
 	}
 	return ""
+}
+
+// UsesPrometheus reports whether the check reads Prometheus rather than a monitor.
+func (c *Check) UsesPrometheus() bool {
+	return c.ErrorRate != nil && c.ErrorRate.Prometheus != nil ||
+		c.Latency != nil && c.Latency.Prometheus != nil || c.Values != nil
 }
 
 // Source returns where the check's observations come from.
@@ -271,9 +338,45 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 			d.errs.add(c.Pos, "duplicate check name %q", c.Name)
 		}
 		names[c.Name] = true
-		validateCheck(d, c, monitors)
+		validateCheck(d, c, monitors, a.Sources.Prometheus != nil)
+	}
+	if p := a.Sources.Prometheus; p != nil {
+		p.validate(d)
 	}
 	a.Policy.validate(d, at("policy"))
+}
+
+func (p *PrometheusSource) validate(d *decoder) {
+	if u, err := url.Parse(p.URL); p.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errs.add(p.Pos, "sources.prometheus.url %q is not an http(s) URL", p.URL)
+	}
+	if p.BearerToken != nil && p.Username != "" {
+		d.errs.add(p.Pos, "sources.prometheus: use bearerToken or username/password, not both")
+	}
+	if (p.Username == "") != (p.Password == nil) {
+		d.errs.add(p.Pos, "sources.prometheus: username and password go together")
+	}
+	for _, ref := range []struct {
+		r   *SecretRef
+		out *Secret
+		key string
+	}{{p.BearerToken, &p.token, "bearerToken"}, {p.Password, &p.password, "password"}} {
+		if ref.r == nil {
+			continue
+		}
+		v, problem := ref.r.resolve(d.ctx.dir(), d.ctx.lookup)
+		if problem != "" {
+			d.errs.add(p.Pos, "sources.prometheus.%s: %s", ref.key, problem)
+			continue
+		}
+		*ref.out = v
+	}
+	if p.CAFile != "" {
+		p.caPath = resolvePath(d.ctx.dir(), p.CAFile)
+		if _, err := statFile(p.caPath); err != nil {
+			d.errs.add(p.Pos, "sources.prometheus.caFile %q: %s", p.CAFile, err)
+		}
+	}
 }
 
 func (a *Analysis) validateMonitor(d *decoder, m *Monitor, seen map[string]bool) {
@@ -321,9 +424,9 @@ func ParseCron(spec string) (cron.Schedule, error) {
 	return p.Parse(spec)
 }
 
-func validateCheck(d *decoder, c *Check, monitors map[string]bool) {
+func validateCheck(d *decoder, c *Check, monitors map[string]bool, havePrometheus bool) {
 	kinds := 0
-	for _, set := range []bool{c.ErrorRate != nil, c.Latency != nil, c.Shift != nil} {
+	for _, set := range []bool{c.ErrorRate != nil, c.Latency != nil, c.Shift != nil, c.Values != nil} {
 		if set {
 			kinds++
 		}
@@ -334,8 +437,16 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool) {
 	}
 	src := c.Source()
 	switch {
+	case c.UsesPrometheus():
+		if src.From != "" {
+			d.errs.add(c.Pos, "check %q: read either a monitor (from) or prometheus, not both", c.Name)
+		}
+		if !havePrometheus {
+			d.errs.add(c.Pos, "check %q reads Prometheus: add sources.prometheus with its url", c.Name)
+		}
+		c.validatePromQueries(d)
 	case src.From == "":
-		d.errs.add(c.Pos, "check %q: from is required (a monitor name)", c.Name)
+		d.errs.add(c.Pos, "check %q: from is required (a monitor name, or a prometheus query)", c.Name)
 	case !monitors[src.From]:
 		d.errs.add(c.Pos, "check %q: from %q is not a monitor (%s)", c.Name, src.From, strings.Join(sortedKeys(monitors), ", "))
 	}
@@ -362,6 +473,10 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool) {
 		if !directionValues[l.Direction] {
 			d.errs.add(c.Pos, "check %q: direction must be increase, decrease or either", c.Name)
 		}
+	case c.Values != nil:
+		if !criterionRe.MatchString(c.Values.Criterion) {
+			d.errs.add(c.Pos, "check %q: criterion %q: want an operator, an optional sign, a number and an optional %%, e.g. <=+10%%", c.Name, c.Values.Criterion)
+		}
 	case c.Shift != nil:
 		if !(c.Shift.MaxProbability >= 0.5 && c.Shift.MaxProbability < 1) {
 			d.errs.add(c.Pos, "check %q: maxProbability must be in [0.5, 1), got %v", c.Name, c.Shift.MaxProbability)
@@ -372,12 +487,45 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool) {
 	}
 }
 
+// criterionRe is the Keptn criterion grammar, checked here for a positioned error; compare
+// gives it meaning.
+var criterionRe = regexp.MustCompile(`^\s*(<=|<|>=|>)\s*[+-]?\s*[0-9]+(\.[0-9]+)?\s*%?\s*$`)
+
+// validatePromQueries parses the check's query templates at load.
+func (c *Check) validatePromQueries(d *decoder) {
+	var texts []struct{ key, text string }
+	switch {
+	case c.ErrorRate != nil && c.ErrorRate.Prometheus != nil:
+		texts = append(texts, struct{ key, text string }{"errors", c.ErrorRate.Prometheus.Errors}, struct{ key, text string }{"total", c.ErrorRate.Prometheus.Total})
+	case c.Latency != nil && c.Latency.Prometheus != nil:
+		texts = append(texts, struct{ key, text string }{"buckets", c.Latency.Prometheus.Buckets})
+	case c.Values != nil:
+		if c.Values.Prometheus == nil {
+			d.errs.add(c.Pos, "check %q: values needs prometheus.query", c.Name)
+			return
+		}
+		texts = append(texts, struct{ key, text string }{"query", c.Values.Prometheus.Query})
+	}
+	for _, t := range texts {
+		if strings.TrimSpace(t.text) == "" {
+			d.errs.add(c.Pos, "check %q: prometheus.%s is required", c.Name, t.key)
+			continue
+		}
+		if _, err := template.New("t").Option("missingkey=error").Parse(t.text); err != nil {
+			d.errs.add(c.Pos, "check %q: prometheus.%s: invalid template: %s", c.Name, t.key, cleanTemplateErr(err))
+		}
+	}
+}
+
 func (p *Policy) validate(d *decoder, pos Position) {
 	if p.MinDuration != 0 && p.MaxDuration != 0 && p.MinDuration > p.MaxDuration {
 		d.errs.add(pos, "policy: minDuration (%s) is longer than maxDuration (%s)", p.MinDuration, p.MaxDuration)
 	}
 	if p.FalseRollbackRate != nil && !(p.FalseRollbackRate.F() > 0 && p.FalseRollbackRate.F() < 0.5) {
 		d.errs.add(pos, "policy: falseRollbackRate must be above 0%% and below 50%%")
+	}
+	if p.ConsecutiveErrors < 0 {
+		d.errs.add(pos, "policy: consecutiveErrors must be at least 1")
 	}
 	if p.OnInconclusive != "" && !onInconclusiveValues[p.OnInconclusive] {
 		d.errs.add(pos, "policy: onInconclusive must be rollback, promote or hold, got %q", p.OnInconclusive)
@@ -401,6 +549,17 @@ func (a *Analysis) applyDefaults() {
 	}
 	if p.OnInconclusive == "" {
 		p.OnInconclusive = DefaultOnInconclusive
+	}
+	if p.ConsecutiveErrors == 0 {
+		p.ConsecutiveErrors = 3
+	}
+	if pr := a.Sources.Prometheus; pr != nil {
+		if pr.Timeout == 0 {
+			pr.Timeout = Duration(10 * time.Second)
+		}
+		if pr.Interval == 0 {
+			pr.Interval = Duration(15 * time.Second)
+		}
 	}
 	for i := range a.Monitors {
 		if a.Monitors[i].RateLimit == 0 {

@@ -69,7 +69,7 @@ checks:
 			`11:5: check "c": from "x" is not a monitor (m, n)`,
 			`11:5: check "c": percentile must be between 0 and 100 (e.g. 95 or 99.9), got 100`,
 			`12:5: check "d": errorRate needs maxIncrease, maxRatio or max`,
-			`13:5: check "e": give exactly one of errorRate, latency, shift`,
+			`13:5: check "e": give exactly one of errorRate, latency, shift, values`,
 		}},
 		{"no checks", `environments: {blue: {}, green: {}}
 baseline: blue

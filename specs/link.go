@@ -134,5 +134,8 @@ func (a *Analysis) Redactor() *Redactor {
 	for i := range a.Monitors {
 		add(a.Monitors[i].Resolved)
 	}
+	if p := a.Sources.Prometheus; p != nil {
+		rd.Add(p.token, p.password)
+	}
 	return rd
 }

@@ -33,7 +33,8 @@ type CheckResult struct {
 	compare.Outcome
 	Name     string `json:"name"`
 	Critical bool   `json:"critical"`
-	Source   string `json:"source"` // "monitor browse", "monitor browse, step login"
+	Source   string `json:"source"`          // "monitor browse", "monitor browse, step login", "prometheus"
+	Error    string `json:"error,omitempty"` // the source's last failure, when it failed
 }
 
 // Environment is one side of the comparison.

@@ -351,7 +351,7 @@ func classify(ctx context.Context, err error, timeout time.Duration) error {
 		case v1.ErrBadData, v1.ErrExec:
 			return &fetchError{reason: fmt.Sprintf("query rejected (%s): %s", apiErr.Type, apiErr.Msg), err: err}
 		case v1.ErrTimeout, v1.ErrServer, v1.ErrCanceled:
-			return &fetchError{reason: fmt.Sprintf("server error (%s): %s", apiErr.Type, apiErr.Msg), retryable: true, err: err}
+			return &fetchError{reason: apiErr.Msg, retryable: true, err: err}
 		}
 		return &fetchError{reason: fmt.Sprintf("%s: %s", apiErr.Type, apiErr.Msg), retryable: true, err: err}
 	}

@@ -130,7 +130,7 @@ func TestFailSafe(t *testing.T) {
 		{"bad query", &fake{status: 400}, func(t *testing.T) source.Query { return counts(t) },
 			"errors query: query rejected (bad_data): parse error at char 5", false, false},
 		{"server down", &fake{status: 503}, func(t *testing.T) source.Query { return counts(t) },
-			"errors query: server error", false, true},
+			"errors query: server error: 503", false, true},
 		{"histogram without +Inf", &fake{answers: map[string]string{"bucket": vector(sample(`"le":"0.1"`, "3"), sample(`"le":"1"`, "5"))}},
 			func(t *testing.T) source.Query { return HistogramQuery{Buckets: tmpl(t, "bucket")} }, `no le="+Inf" bucket: the total is unknown`, false, false},
 		{"histogram not aggregated", &fake{answers: map[string]string{"bucket": vector(sample(`"pod":"a"`, "3"))}},

@@ -81,12 +81,10 @@ type Error struct {
 	Err       error
 }
 
+// Error reads "prometheus for green: <reason>"; the reason is written to be complete, and the
+// underlying error stays reachable through errors.As / errors.Is.
 func (e *Error) Error() string {
-	s := fmt.Sprintf("%s for %s: %s", e.Source, e.Env, e.Reason)
-	if e.Err != nil && e.Err.Error() != e.Reason {
-		s += ": " + e.Err.Error()
-	}
-	return s
+	return fmt.Sprintf("%s for %s: %s", e.Source, e.Env, e.Reason)
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,147 @@
+package analysis
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// promFake answers instant queries with per-environment counts, picked by the color label in
+// the query, and can be switched off to answer 503.
+type promFake struct {
+	counts map[string][2]string // color → errors, total
+	down   atomic.Bool
+	calls  atomic.Int64
+}
+
+func (f *promFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	_ = r.ParseForm()
+	q := r.Form.Get("query")
+	w.Header().Set("Content-Type", "application/json")
+	if f.down.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"error","errorType":"unavailable","error":"shutting down"}`))
+		return
+	}
+	for color, c := range f.counts {
+		if strings.Contains(q, `color="`+color+`"`) {
+			v := c[1]
+			if strings.Contains(q, "5..") {
+				v = c[0]
+			}
+			_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"` + v + `"]}]}}`))
+			return
+		}
+	}
+	_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
+}
+
+func promAnalysis(t *testing.T, url, policy string) *specs.Analysis {
+	t.Helper()
+	src := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: prom}
+environments: {blue: {url: "http://127.0.0.1:1"}, green: {url: "http://127.0.0.1:1"}}
+baseline: blue
+candidate: green
+sources:
+  prometheus: {url: "` + url + `", interval: 100ms, timeout: 1s}
+checks:
+  - name: server-errors
+    errorRate:
+      prometheus:
+        errors: sum(increase(http_requests_total{color="{{ .env.name }}",code=~"5.."}[{{ .window }}])) or vector(0)
+        total: sum(increase(http_requests_total{color="{{ .env.name }}"}[{{ .window }}]))
+      maxIncrease: 1%
+policy: {` + policy + `}
+`
+	docs, err := specs.Parse("p.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	return docs.Analyses[0]
+}
+
+func runProm(t *testing.T, a *specs.Analysis) *verdict.Verdict {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := Run(ctx, Options{Analysis: a, Tick: 50 * time.Millisecond})
+	require.NoError(t, err)
+	return v
+}
+
+func TestPrometheusRegressionRollsBack(t *testing.T) {
+	f := &promFake{counts: map[string][2]string{"blue": {"0", "2000"}, "green": {"200", "2000"}}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 1s, maxDuration: 20s"))
+	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+	assert.Equal(t, "prometheus", v.Checks[0].Source)
+	assert.Contains(t, v.Reason, "error rate green 10.00% vs blue 0.00%")
+}
+
+func TestPrometheusHealthyPromotes(t *testing.T) {
+	f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 500ms, maxDuration: 20s"))
+	assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
+	assert.Equal(t, compare.Pass, v.Checks[0].State)
+}
+
+// TestPrometheusStoppedNeverPromotes stops Prometheus mid-analysis: the check keeps its last
+// numbers but is undecided while the source fails, and after consecutiveErrors failures the
+// analysis ends without a promote.
+func TestPrometheusStoppedNeverPromotes(t *testing.T) {
+	f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	f.down.Store(true)
+	for _, tc := range []struct {
+		policy string
+		want   verdict.Decision
+	}{{"hold", verdict.Inconclusive}, {"promote", verdict.Inconclusive}, {"rollback", verdict.Rollback}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 3, onInconclusive: "+tc.policy))
+			assert.Equal(t, tc.want, v.Decision, v.Reason)
+			assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
+			assert.Contains(t, v.Reason, "(prometheus for blue: errors query: server error: 503)")
+			assert.Contains(t, v.Checks[0].Error, "prometheus for blue")
+		})
+	}
+}
+
+func TestPrometheusInvalidSpec(t *testing.T) {
+	src := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: p}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+checks:
+  - name: c
+    errorRate: {prometheus: {errors: "{{ .env.name", total: x}, maxIncrease: 1%}
+  - name: v
+    values: {prometheus: {query: "up"}, criterion: "== 3"}
+`
+	_, err := specs.Parse("p.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.Error(t, err)
+	for _, want := range []string{
+		`check "c" reads Prometheus: add sources.prometheus with its url`,
+		`check "c": prometheus.errors: invalid template: unclosed action`,
+		`check "v": criterion "== 3": want an operator`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
