@@ -360,7 +360,12 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			w := source.Window{Start: start, End: now}
 			for _, c := range polled {
 				if err := c.poll(ctx, src, envs, w); err != nil {
-					c.srcErr, c.consecutive = err.Error(), c.consecutive+1
+					// No data yet (a window shorter than two scrapes, no traffic) keeps the check
+					// undecided; only failures of the source itself count toward the limit.
+					c.srcErr = err.Error()
+					if !errors.Is(err, source.ErrNoData) {
+						c.consecutive++
+					}
 					r.o.Logger.Warn("source failed", "check", c.spec.Name, "err", err, "consecutive", c.consecutive)
 					continue
 				}

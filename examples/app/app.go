@@ -54,6 +54,7 @@ type App struct {
 	rng    *rng
 	faults atomic.Pointer[faultTable]
 	mux    *http.ServeMux
+	met    *metrics
 
 	healthBody, profileBody []byte
 }
@@ -68,6 +69,7 @@ func New(cfg Config) *App {
 		log:   cfg.Logger.With("color", cfg.Color, "version", cfg.Version),
 		rng:   newRNG(cfg.Seed),
 		mux:   http.NewServeMux(),
+		met:   newMetrics(),
 	}
 	a.faults.Store(compileFaults(cfg.Faults))
 	a.healthBody = mustJSON(struct {
@@ -95,8 +97,9 @@ func mustJSON(v any) []byte {
 func (a *App) registerRoutes() {
 	allowed := map[string][]string{}
 	var paths []string
+	a.mux.Handle("GET /metrics", a.met.handler())
 	for _, rt := range routes {
-		a.mux.HandleFunc(rt.method+" "+rt.path, a.wrap(rt))
+		a.mux.HandleFunc(rt.method+" "+rt.path, a.met.instrument(rt.path, a.wrap(rt)))
 		if _, seen := allowed[rt.path]; !seen {
 			paths = append(paths, rt.path)
 		}

@@ -1,0 +1,197 @@
+package prometheus_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/greenlight/greenlight/analysis"
+	"github.com/greenlight/greenlight/analysis/prometheus"
+	"github.com/greenlight/greenlight/analysis/source"
+	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+func startApp(t *testing.T, cfg app.Config) *app.Server {
+	t.Helper()
+	srv, err := app.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func hostPort(t *testing.T, raw string) string {
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return u.Host
+}
+
+func slowHealth(ms int) app.Faults {
+	d := app.Duration(time.Duration(ms) * time.Millisecond)
+	return app.Faults{Latency: map[string]app.Duration{"/health": d}, Jitter: map[string]app.Duration{"/health": d / 2}}
+}
+
+// analysisFor is an analysis whose monitor makes the traffic and whose checks read what the
+// apps themselves report to a real Prometheus.
+func analysisFor(t *testing.T, promURL, policy string) *specs.Analysis {
+	t.Helper()
+	src := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: prom-e2e}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+sources:
+  prometheus: {url: "` + promURL + `", interval: 1s, timeout: 5s}
+monitors:
+  - name: traffic
+    every: 20ms
+    rateLimit: 200
+    step: {http: {url: /health}, expect: ["status in [200, 500]"]}
+checks:
+  - name: server-errors
+    errorRate:
+      prometheus:
+        errors: sum(increase(http_requests_total{color="{{ .env.name }}",route="/health",code=~"5.."}[{{ .window }}])) or vector(0)
+        total: sum(increase(http_requests_total{color="{{ .env.name }}",route="/health"}[{{ .window }}]))
+      maxIncrease: 5%
+  - name: server-p95
+    latency:
+      percentile: 95
+      prometheus:
+        buckets: sum by (le) (increase(http_request_duration_seconds_bucket{color="{{ .env.name }}",route="/health"}[{{ .window }}]))
+      maxRatio: 1.5
+policy: {` + policy + `}
+`
+	docs, err := specs.Parse("e2e.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	require.NoError(t, docs.Link(specs.LoadOptions{}))
+	return docs.Analyses[0]
+}
+
+func run(t *testing.T, a *specs.Analysis, blue, green string, during func(analysis.Event)) *verdict.Verdict {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	v, err := analysis.Run(ctx, analysis.Options{
+		Analysis: a, Envs: map[string]string{"blue": blue, "green": green}, Tick: 250 * time.Millisecond, OnEvent: during,
+	})
+	require.NoError(t, err)
+	return v
+}
+
+func state(v *verdict.Verdict, name string) compare.State {
+	for _, c := range v.Checks {
+		if c.Name == name {
+			return c.State
+		}
+	}
+	return ""
+}
+
+func TestRealPrometheusSourceShapes(t *testing.T) {
+	blue := startApp(t, app.Config{Color: "blue"})
+	green := startApp(t, app.Config{Color: "green", Faults: app.Faults{ErrorRate: map[string]float64{"/health": 0.5}}})
+	prom := prometheus.StartPrometheus(t, map[string]string{"blue": hostPort(t, blue.URL), "green": hostPort(t, green.URL)})
+	// Every series must exist before the window starts: increase() counts what happens between
+	// scrapes, not a counter's first value.
+	for _, u := range []string{blue.URL, green.URL} {
+		for i := 0; i < 20; i++ {
+			resp, err := http.Get(u + "/health")
+			require.NoError(t, err)
+			resp.Body.Close()
+		}
+	}
+	prom.WaitForSamples(t, `http_requests_total{route="/health",code="500"}`, 1)
+	prom.WaitForSamples(t, `http_requests_total{route="/health",code="200"}`, 2)
+	time.Sleep(1500 * time.Millisecond)
+	start := time.Now()
+	// Traffic over a few scrapes.
+	for i := 0; i < 300; i++ {
+		for _, u := range []string{blue.URL, green.URL} {
+			resp, err := http.Get(u + "/health")
+			require.NoError(t, err)
+			resp.Body.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // two more scrapes after the traffic
+	s, err := prometheus.New(prometheus.Config{URL: prom.URL})
+	require.NoError(t, err)
+	w := source.Window{Start: start, End: time.Now()}
+	parse := func(q string) *template.Template {
+		tm, err := prometheus.Parse("q", q)
+		require.NoError(t, err)
+		return tm
+	}
+
+	counts := prometheus.CountsQuery{
+		Errors: parse(`sum(increase(http_requests_total{color="{{ .env.name }}",route="/health",code=~"5.."}[{{ .window }}])) or vector(0)`),
+		Total:  parse(`sum(increase(http_requests_total{color="{{ .env.name }}",route="/health"}[{{ .window }}]))`),
+	}
+	b, err := s.Fetch(context.Background(), counts, source.Env{Name: "blue"}, w)
+	require.NoError(t, err)
+	g, err := s.Fetch(context.Background(), counts, source.Env{Name: "green"}, w)
+	require.NoError(t, err)
+	assert.Greater(t, b.Counts.Total, 100.0)
+	assert.Equal(t, 0.0, b.Counts.Errors, "blue serves no errors")
+	assert.InDelta(t, 0.5, g.Counts.Errors/g.Counts.Total, 0.15, "green fails about half: %+v", g.Counts)
+
+	h, err := s.Fetch(context.Background(), prometheus.HistogramQuery{Buckets: parse(`sum by (le) (increase(http_request_duration_seconds_bucket{color="{{ .env.name }}",route="/health"}[{{ .window }}]))`)}, source.Env{Name: "blue"}, w)
+	require.NoError(t, err)
+	assert.Greater(t, len(h.Histogram.LE), 10)
+	assert.True(t, h.Histogram.LE[len(h.Histogram.LE)-1] > 1e300, "ends with +Inf")
+
+	_, err = s.Fetch(context.Background(), prometheus.CountsQuery{Errors: parse(`sum(nope{color="{{ .env.name }}"})`), Total: counts.Total}, source.Env{Name: "blue"}, w)
+	var se *source.Error
+	require.ErrorAs(t, err, &se)
+	assert.True(t, strings.HasPrefix(se.Reason, "errors query: empty result"), se.Reason)
+}
+
+func TestRealPrometheusAnalysis(t *testing.T) {
+	t.Run("green regressed rolls back", func(t *testing.T) {
+		blue := startApp(t, app.Config{Color: "blue", Faults: slowHealth(4)})
+		green := startApp(t, app.Config{Color: "green", Faults: app.Faults{
+			Latency:   map[string]app.Duration{"/health": app.Duration(4 * time.Millisecond)},
+			ErrorRate: map[string]float64{"/health": 0.3},
+		}})
+		prom := prometheus.StartPrometheus(t, map[string]string{"blue": hostPort(t, blue.URL), "green": hostPort(t, green.URL)})
+		v := run(t, analysisFor(t, prom.URL, "minDuration: 5s, maxDuration: 60s"), blue.URL, green.URL, nil)
+		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.Equal(t, compare.Fail, state(v, "server-errors"), v.Reason)
+		assert.Contains(t, v.Reason, "server-errors: error rate green")
+	})
+	t.Run("healthy promotes", func(t *testing.T) {
+		blue := startApp(t, app.Config{Color: "blue", Faults: slowHealth(4)})
+		green := startApp(t, app.Config{Color: "green", Faults: slowHealth(4)})
+		prom := prometheus.StartPrometheus(t, map[string]string{"blue": hostPort(t, blue.URL), "green": hostPort(t, green.URL)})
+		v := run(t, analysisFor(t, prom.URL, "minDuration: 5s, maxDuration: 60s"), blue.URL, green.URL, nil)
+		require.Equal(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Equal(t, compare.Pass, state(v, "server-p95"), v.Reason)
+	})
+	t.Run("prometheus stopped mid-analysis never promotes", func(t *testing.T) {
+		blue := startApp(t, app.Config{Color: "blue", Faults: slowHealth(4)})
+		green := startApp(t, app.Config{Color: "green", Faults: slowHealth(4)})
+		prom := prometheus.StartPrometheus(t, map[string]string{"blue": hostPort(t, blue.URL), "green": hostPort(t, green.URL)})
+		stopped := false
+		v := run(t, analysisFor(t, prom.URL, "minDuration: 40s, maxDuration: 60s, consecutiveErrors: 3, onInconclusive: promote"), blue.URL, green.URL,
+			func(e analysis.Event) {
+				if e.Kind == analysis.EventTick && e.Elapsed > 4*time.Second && !stopped {
+					stopped = true
+					prom.Stop()
+				}
+			})
+		assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Contains(t, v.Reason, "its source failed 3 times in a row")
+		assert.Contains(t, v.Reason, "cannot reach Prometheus")
+	})
+}
