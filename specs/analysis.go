@@ -2,6 +2,7 @@ package specs
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"sort"
@@ -92,6 +93,53 @@ type Monitor struct {
 // Sources are the metric systems an analysis reads.
 type Sources struct {
 	Prometheus *PrometheusSource `yaml:"prometheus,omitempty" doc:"A Prometheus server (or anything with its HTTP query API)."`
+	Datadog    *DatadogSource    `yaml:"datadog,omitempty" doc:"Datadog's metrics API."`
+	Traces     *TracesSource     `yaml:"traces,omitempty" doc:"An OTLP/HTTP receiver for the environments' spans."`
+}
+
+// DatadogSource says how to reach Datadog.
+type DatadogSource struct {
+	APIKey   *SecretRef `yaml:"apiKey,omitempty" doc:"API key (default: the DD_API_KEY environment variable)."`
+	AppKey   *SecretRef `yaml:"appKey,omitempty" doc:"Application key (default: DD_APP_KEY)."`
+	Site     string     `yaml:"site,omitempty" doc:"datadoghq.com, datadoghq.eu, us5.datadoghq.com … (default: DD_SITE, else datadoghq.com)."`
+	BaseURL  string     `yaml:"baseURL,omitempty" doc:"An explicit API base URL, overriding site (a proxy, a test server)."`
+	Timeout  Duration   `yaml:"timeout,omitempty" doc:"Per request (default 10s)."`
+	Interval Duration   `yaml:"interval,omitempty" doc:"How often checks query it (default 30s)."`
+	Pos      Position   `yaml:"-"`
+
+	apiKey, appKey Secret
+}
+
+// Keys return the keys resolved at load (empty: from DD_API_KEY / DD_APP_KEY at run time).
+func (d *DatadogSource) Keys() (api, app Secret) { return d.apiKey, d.appKey }
+
+// TracesSource receives OTLP spans from both environments while the analysis runs.
+type TracesSource struct {
+	Listen    string            `yaml:"listen,omitempty" doc:"Address of the OTLP/HTTP receiver (default :4318); point the apps' OTEL_EXPORTER_OTLP_ENDPOINT at it."`
+	Attribute string            `yaml:"attribute,omitempty" doc:"Resource attribute telling the environments apart (default service.version)."`
+	Values    map[string]string `yaml:"values" doc:"Attribute value → environment name, e.g. {v1: blue, v2: green}."`
+	Interval  Duration          `yaml:"interval,omitempty" doc:"How often trace checks are evaluated (default 5s)."`
+	Pos       Position          `yaml:"-"`
+}
+
+// TraceQuery selects spans: one operation (a span name, or "METHOD route" for HTTP servers)
+// or all, optionally of one service.
+type TraceQuery struct {
+	Operation string `yaml:"operation,omitempty" doc:"Span name, or METHOD /route for HTTP server spans; empty: all spans."`
+	Service   string `yaml:"service,omitempty" doc:"Only spans of this service.name."`
+}
+
+// DatadogCounts are an error-rate check's Datadog queries, each summed over the window.
+type DatadogCounts struct {
+	Errors string `yaml:"errors" doc:"e.g. default_zero(sum:trace.http.request.errors{color:{{ .env.name }}}.as_count())."`
+	Total  string `yaml:"total" doc:"e.g. sum:trace.http.request.hits{color:{{ .env.name }}}.as_count()."`
+}
+
+// DatadogSeries is a value check's Datadog query: one metric query, or named queries and a formula.
+type DatadogSeries struct {
+	Query   string            `yaml:"query,omitempty" doc:"A v1 metric query, e.g. avg:system.cpu.user{color:{{ .env.name }}}."`
+	Queries map[string]string `yaml:"queries,omitempty" doc:"Named v2 queries for formula."`
+	Formula string            `yaml:"formula,omitempty" doc:"A v2 formula over queries, e.g. errors / hits."`
 }
 
 // PrometheusSource says how to reach Prometheus.
@@ -136,17 +184,15 @@ type PromSeries struct {
 
 // Check compares one measure between baseline and candidate.
 type Check struct {
-	Name      string          `yaml:"name" doc:"Unique among checks."`
-	Critical  *bool           `yaml:"critical,omitempty" doc:"A failed critical check means rollback (default true); a non-critical one is advisory: reported, never decisive."`
-	ErrorRate *ErrorRateCheck `yaml:"errorRate,omitempty" doc:"Compare error proportions."`
-	Latency   *LatencyCheck   `yaml:"latency,omitempty" doc:"Compare a latency percentile."`
-	Shift     *ShiftCheck     `yaml:"shift,omitempty" doc:"Compare whole latency distributions: P(candidate slower than baseline)."`
-	Values    *ValuesCheck    `yaml:"values,omitempty" doc:"Compare a series with one number per interval (CPU, memory, queue depth), Keptn-style."`
-	Pos       Position        `yaml:"-"`
+	Name       string           `yaml:"name" doc:"Unique among checks."`
+	Critical   *bool            `yaml:"critical,omitempty" doc:"A failed critical check means rollback (default true); a non-critical one is advisory: reported, never decisive."`
+	ErrorRate  *ErrorRateCheck  `yaml:"errorRate,omitempty" doc:"Compare error proportions."`
+	Latency    *LatencyCheck    `yaml:"latency,omitempty" doc:"Compare a latency percentile."`
+	Shift      *ShiftCheck      `yaml:"shift,omitempty" doc:"Compare whole latency distributions: P(candidate slower than baseline)."`
+	Values     *ValuesCheck     `yaml:"values,omitempty" doc:"Compare a series with one number per interval (CPU, memory, queue depth), Keptn-style."`
+	TraceShape *TraceShapeCheck `yaml:"traceShape,omitempty" doc:"Compare how requests look in the received traces: new downstream operations, spans per request (N+1), new error spans. Advisory unless critical: true."`
+	Pos        Position         `yaml:"-"`
 }
-
-// IsCritical reports whether a failure of the check means rollback.
-func (c *Check) IsCritical() bool { return c.Critical == nil || *c.Critical }
 
 // CheckSource names where a check's observations come from.
 type CheckSource struct {
@@ -158,11 +204,13 @@ type CheckSource struct {
 // maxRatio as a factor, max as an absolute ceiling on the candidate.
 type ErrorRateCheck struct {
 	CheckSource `yaml:",inline"`
-	MaxIncrease *Percent    `yaml:"maxIncrease,omitempty" doc:"Candidate's rate at most this many percentage points above the baseline's: 1% or 0.5%."`
-	MaxRatio    *float64    `yaml:"maxRatio,omitempty" doc:"Candidate's rate at most this multiple of the baseline's."`
-	Max         *Percent    `yaml:"max,omitempty" doc:"Absolute ceiling on the candidate's rate (an SLO): 2%."`
-	MinSamples  int64       `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
-	Prometheus  *PromCounts `yaml:"prometheus,omitempty" doc:"Or read the counts from Prometheus instead of a monitor."`
+	MaxIncrease *Percent       `yaml:"maxIncrease,omitempty" doc:"Candidate's rate at most this many percentage points above the baseline's: 1% or 0.5%."`
+	MaxRatio    *float64       `yaml:"maxRatio,omitempty" doc:"Candidate's rate at most this multiple of the baseline's."`
+	Max         *Percent       `yaml:"max,omitempty" doc:"Absolute ceiling on the candidate's rate (an SLO): 2%."`
+	MinSamples  int64          `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
+	Prometheus  *PromCounts    `yaml:"prometheus,omitempty" doc:"Or read the counts from Prometheus instead of a monitor."`
+	Datadog     *DatadogCounts `yaml:"datadog,omitempty" doc:"Or from Datadog."`
+	Traces      *TraceQuery    `yaml:"traces,omitempty" doc:"Or count error spans of an operation in the received traces."`
 }
 
 // LatencyCheck compares a percentile of latency.
@@ -175,6 +223,7 @@ type LatencyCheck struct {
 	Direction   string       `yaml:"direction,omitempty" doc:"increase (default: slower is worse), decrease or either."`
 	MinSamples  int64        `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
 	Prometheus  *PromBuckets `yaml:"prometheus,omitempty" doc:"Or read a histogram from Prometheus; bounds are then bucket edges."`
+	Traces      *TraceQuery  `yaml:"traces,omitempty" doc:"Or the durations of an operation's spans in the received traces."`
 }
 
 // ShiftCheck compares whole distributions with a rank statistic.
@@ -187,9 +236,16 @@ type ShiftCheck struct {
 
 // ValuesCheck compares value series with a Keptn-style criterion.
 type ValuesCheck struct {
-	Prometheus *PromSeries `yaml:"prometheus" doc:"The series to read."`
-	Criterion  string      `yaml:"criterion" doc:"<=+10% (at most 10% above the baseline), <+5 (at most 5 above), >=-10%, or an absolute <=800."`
-	MinSamples int64       `yaml:"minSamples,omitempty" doc:"Intervals before any decision (default 20)."`
+	Prometheus *PromSeries    `yaml:"prometheus,omitempty" doc:"The series to read from Prometheus."`
+	Datadog    *DatadogSeries `yaml:"datadog,omitempty" doc:"Or from Datadog."`
+	Criterion  string         `yaml:"criterion" doc:"<=+10% (at most 10% above the baseline), <+5 (at most 5 above), >=-10%, or an absolute <=800."`
+	MinSamples int64          `yaml:"minSamples,omitempty" doc:"Intervals before any decision (default 20)."`
+}
+
+// TraceShapeCheck compares the structure of the environments' traces.
+type TraceShapeCheck struct {
+	MaxAmplification float64 `yaml:"maxAmplification,omitempty" doc:"Spans of an operation per request may grow at most this factor (default 2)."`
+	Persist          int     `yaml:"persist,omitempty" doc:"A finding must be seen in this many evaluations in a row to fail the check (default 3)."`
 }
 
 // Policy governs the run.
@@ -254,14 +310,39 @@ func (c *Check) Kind() string {
 		return "shift"
 	case c.Values != nil:
 		return "values"
+	case c.TraceShape != nil:
+		return "traceShape"
+	}
+	return ""
+}
+
+// SourceKind names the source a check reads: "" for a monitor, else prometheus, datadog or traces.
+func (c *Check) SourceKind() string {
+	switch {
+	case c.ErrorRate != nil && c.ErrorRate.Prometheus != nil, c.Latency != nil && c.Latency.Prometheus != nil,
+		c.Values != nil && c.Values.Prometheus != nil:
+		return "prometheus"
+	case c.ErrorRate != nil && c.ErrorRate.Datadog != nil, c.Values != nil && c.Values.Datadog != nil:
+		return "datadog"
+	case c.ErrorRate != nil && c.ErrorRate.Traces != nil, c.Latency != nil && c.Latency.Traces != nil, c.TraceShape != nil:
+		return "traces"
 	}
 	return ""
 }
 
 // UsesPrometheus reports whether the check reads Prometheus rather than a monitor.
-func (c *Check) UsesPrometheus() bool {
-	return c.ErrorRate != nil && c.ErrorRate.Prometheus != nil ||
-		c.Latency != nil && c.Latency.Prometheus != nil || c.Values != nil
+func (c *Check) UsesPrometheus() bool { return c.SourceKind() == "prometheus" }
+
+// UsesSource reports whether the check reads a metric or trace source rather than a monitor.
+func (c *Check) UsesSource() bool { return c.SourceKind() != "" }
+
+// IsCritical reports whether a failure of the check means rollback. Trace-shape findings are
+// heuristics, so that check is advisory unless it says critical: true.
+func (c *Check) IsCritical() bool {
+	if c.Critical == nil {
+		return c.TraceShape == nil
+	}
+	return *c.Critical
 }
 
 // Source returns where the check's observations come from.
@@ -338,12 +419,72 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 			d.errs.add(c.Pos, "duplicate check name %q", c.Name)
 		}
 		names[c.Name] = true
-		validateCheck(d, c, monitors, a.Sources.Prometheus != nil)
+		validateCheck(d, c, monitors, a.Sources.declared())
 	}
 	if p := a.Sources.Prometheus; p != nil {
 		p.validate(d)
 	}
+	if dd := a.Sources.Datadog; dd != nil {
+		dd.validate(d)
+	}
+	if tr := a.Sources.Traces; tr != nil {
+		tr.validate(d, a.Environments)
+	}
 	a.Policy.validate(d, at("policy"))
+}
+
+// declared lists the sources the analysis configures.
+func (s Sources) declared() map[string]bool {
+	return map[string]bool{"prometheus": s.Prometheus != nil, "datadog": s.Datadog != nil, "traces": s.Traces != nil}
+}
+
+func (dd *DatadogSource) validate(d *decoder) {
+	for _, ref := range []struct {
+		r   *SecretRef
+		out *Secret
+		key string
+	}{{dd.APIKey, &dd.apiKey, "apiKey"}, {dd.AppKey, &dd.appKey, "appKey"}} {
+		if ref.r == nil {
+			continue
+		}
+		v, problem := ref.r.resolve(d.ctx.dir(), d.ctx.lookup)
+		if problem != "" {
+			d.errs.add(dd.Pos, "sources.datadog.%s: %s", ref.key, problem)
+			continue
+		}
+		*ref.out = v
+	}
+	if strings.Contains(dd.Site, "/") {
+		d.errs.add(dd.Pos, "sources.datadog.site %q is a site name such as datadoghq.eu, not a URL (use baseURL)", dd.Site)
+	}
+	if dd.BaseURL != "" {
+		if u, err := url.Parse(dd.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			d.errs.add(dd.Pos, "sources.datadog.baseURL %q is not an http(s) URL", dd.BaseURL)
+		}
+	}
+}
+
+func (t *TracesSource) validate(d *decoder, envs map[string]Environment) {
+	if len(t.Values) == 0 {
+		d.errs.add(t.Pos, "sources.traces.values is required: which %s value is which environment, e.g. {v1: blue, v2: green}", firstOf(t.Attribute, "service.version"))
+	}
+	for v, env := range t.Values {
+		if _, ok := envs[env]; !ok {
+			d.errs.add(t.Pos, "sources.traces.values: %q maps to %q, which is not an environment", v, env)
+		}
+	}
+	if t.Listen != "" {
+		if _, _, err := net.SplitHostPort(t.Listen); err != nil {
+			d.errs.add(t.Pos, "sources.traces.listen %q: want host:port or :port", t.Listen)
+		}
+	}
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func (p *PrometheusSource) validate(d *decoder) {
@@ -424,9 +565,9 @@ func ParseCron(spec string) (cron.Schedule, error) {
 	return p.Parse(spec)
 }
 
-func validateCheck(d *decoder, c *Check, monitors map[string]bool, havePrometheus bool) {
+func validateCheck(d *decoder, c *Check, monitors map[string]bool, declared map[string]bool) {
 	kinds := 0
-	for _, set := range []bool{c.ErrorRate != nil, c.Latency != nil, c.Shift != nil, c.Values != nil} {
+	for _, set := range []bool{c.ErrorRate != nil, c.Latency != nil, c.Shift != nil, c.Values != nil, c.TraceShape != nil} {
 		if set {
 			kinds++
 		}
@@ -436,13 +577,14 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool, havePrometheu
 		return
 	}
 	src := c.Source()
-	switch {
-	case c.UsesPrometheus():
-		if src.From != "" {
-			d.errs.add(c.Pos, "check %q: read either a monitor (from) or prometheus, not both", c.Name)
-		}
-		if !havePrometheus {
-			d.errs.add(c.Pos, "check %q reads Prometheus: add sources.prometheus with its url", c.Name)
+	if n := c.sourceCount(); n > 1 || n == 1 && src.From != "" {
+		d.errs.add(c.Pos, "check %q: read exactly one of a monitor (from), prometheus, datadog, traces", c.Name)
+		return
+	}
+	switch kind := c.SourceKind(); {
+	case kind != "":
+		if !declared[kind] {
+			d.errs.add(c.Pos, "check %q reads %s: declare sources.%s", c.Name, kind, kind)
 		}
 		c.validatePromQueries(d)
 	case src.From == "":
@@ -473,6 +615,13 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool, havePrometheu
 		if !directionValues[l.Direction] {
 			d.errs.add(c.Pos, "check %q: direction must be increase, decrease or either", c.Name)
 		}
+	case c.TraceShape != nil:
+		if c.TraceShape.MaxAmplification != 0 && c.TraceShape.MaxAmplification <= 1 {
+			d.errs.add(c.Pos, "check %q: maxAmplification must be above 1", c.Name)
+		}
+		if c.TraceShape.Persist < 0 {
+			d.errs.add(c.Pos, "check %q: persist must be at least 1", c.Name)
+		}
 	case c.Values != nil:
 		if !criterionRe.MatchString(c.Values.Criterion) {
 			d.errs.add(c.Pos, "check %q: criterion %q: want an operator, an optional sign, a number and an optional %%, e.g. <=+10%%", c.Name, c.Values.Criterion)
@@ -491,6 +640,31 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool, havePrometheu
 // gives it meaning.
 var criterionRe = regexp.MustCompile(`^\s*(<=|<|>=|>)\s*[+-]?\s*[0-9]+(\.[0-9]+)?\s*%?\s*$`)
 
+// sourceCount counts the metric and trace sources a check names.
+func (c *Check) sourceCount() int {
+	n := 0
+	add := func(set bool) {
+		if set {
+			n++
+		}
+	}
+	if e := c.ErrorRate; e != nil {
+		add(e.Prometheus != nil)
+		add(e.Datadog != nil)
+		add(e.Traces != nil)
+	}
+	if l := c.Latency; l != nil {
+		add(l.Prometheus != nil)
+		add(l.Traces != nil)
+	}
+	if v := c.Values; v != nil {
+		add(v.Prometheus != nil)
+		add(v.Datadog != nil)
+	}
+	add(c.TraceShape != nil)
+	return n
+}
+
 // validatePromQueries parses the check's query templates at load.
 func (c *Check) validatePromQueries(d *decoder) {
 	var texts []struct{ key, text string }
@@ -499,12 +673,22 @@ func (c *Check) validatePromQueries(d *decoder) {
 		texts = append(texts, struct{ key, text string }{"errors", c.ErrorRate.Prometheus.Errors}, struct{ key, text string }{"total", c.ErrorRate.Prometheus.Total})
 	case c.Latency != nil && c.Latency.Prometheus != nil:
 		texts = append(texts, struct{ key, text string }{"buckets", c.Latency.Prometheus.Buckets})
-	case c.Values != nil:
-		if c.Values.Prometheus == nil {
-			d.errs.add(c.Pos, "check %q: values needs prometheus.query", c.Name)
-			return
-		}
+	case c.Values != nil && c.Values.Prometheus != nil:
 		texts = append(texts, struct{ key, text string }{"query", c.Values.Prometheus.Query})
+	case c.Values != nil && c.Values.Datadog != nil:
+		dd := c.Values.Datadog
+		if (dd.Query == "") == (dd.Formula == "") || (dd.Formula != "") != (len(dd.Queries) > 0) {
+			d.errs.add(c.Pos, "check %q: datadog takes a query, or queries with a formula", c.Name)
+		}
+	case c.Values != nil:
+		d.errs.add(c.Pos, "check %q: values needs prometheus or datadog", c.Name)
+		return
+	case c.ErrorRate != nil && c.ErrorRate.Datadog != nil:
+		for key, text := range map[string]string{"errors": c.ErrorRate.Datadog.Errors, "total": c.ErrorRate.Datadog.Total} {
+			if strings.TrimSpace(text) == "" {
+				d.errs.add(c.Pos, "check %q: datadog.%s is required", c.Name, key)
+			}
+		}
 	}
 	for _, t := range texts {
 		if strings.TrimSpace(t.text) == "" {
@@ -559,6 +743,25 @@ func (a *Analysis) applyDefaults() {
 		}
 		if pr.Interval == 0 {
 			pr.Interval = Duration(15 * time.Second)
+		}
+	}
+	if dd := a.Sources.Datadog; dd != nil {
+		if dd.Timeout == 0 {
+			dd.Timeout = Duration(10 * time.Second)
+		}
+		if dd.Interval == 0 {
+			dd.Interval = Duration(30 * time.Second)
+		}
+	}
+	if tr := a.Sources.Traces; tr != nil {
+		if tr.Listen == "" {
+			tr.Listen = ":4318"
+		}
+		if tr.Attribute == "" {
+			tr.Attribute = "service.version"
+		}
+		if tr.Interval == 0 {
+			tr.Interval = Duration(5 * time.Second)
 		}
 	}
 	for i := range a.Monitors {

@@ -137,5 +137,8 @@ func (a *Analysis) Redactor() *Redactor {
 	if p := a.Sources.Prometheus; p != nil {
 		rd.Add(p.token, p.password)
 	}
+	if d := a.Sources.Datadog; d != nil {
+		rd.Add(d.apiKey, d.appKey)
+	}
 	return rd
 }
