@@ -21,7 +21,8 @@ type check struct {
 	spec *specs.Check
 	eval evaluator
 	feed func(side compare.Side, p synthetic.Probe) error
-	poll func(ctx context.Context, src source.Source, envs [2]source.Env, w source.Window) error
+	poll func(ctx context.Context, envs [2]source.Env, w source.Window) error
+	kind string // the source polled: prometheus, datadog, traces
 
 	// The last source failure and how many polls in a row failed.
 	srcErr      string
@@ -31,7 +32,7 @@ type check struct {
 // newChecks builds the compare checks. The false-rollback budget α is shared among the
 // critical checks (a rollback happens when any of them fails, so each gets α/k: the union bound
 // keeps the analysis-wide rate at α); advisory checks never roll back and each get α.
-func newChecks(a *specs.Analysis, names [2]string) ([]*check, error) {
+func newChecks(a *specs.Analysis, names [2]string, srcs *sources) ([]*check, error) {
 	alpha := a.Policy.FalseRollbackRate.F()
 	critical := 0
 	for i := range a.Checks {
@@ -46,7 +47,7 @@ func newChecks(a *specs.Analysis, names [2]string) ([]*check, error) {
 		if sc.IsCritical() && critical > 1 {
 			cfg.Alpha = alpha / float64(critical)
 		}
-		c, err := buildCheck(sc, cfg)
+		c, err := buildCheck(sc, cfg, srcs)
 		if err != nil {
 			return nil, fmt.Errorf("check %q: %w", sc.Name, err)
 		}
@@ -55,11 +56,12 @@ func newChecks(a *specs.Analysis, names [2]string) ([]*check, error) {
 	return out, nil
 }
 
-func buildCheck(sc *specs.Check, cfg compare.Config) (*check, error) {
+func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, error) {
 	step := sc.Source().Step
 	c := &check{spec: sc}
-	if sc.UsesPrometheus() {
-		return c, buildMetricCheck(c, sc, cfg)
+	if sc.UsesSource() {
+		c.kind = sc.SourceKind()
+		return c, srcs.bind(c, sc, cfg)
 	}
 	switch {
 	case sc.ErrorRate != nil:
@@ -166,7 +168,7 @@ func (c *check) result() verdict.CheckResult {
 		src += ", step " + s
 	}
 	if c.poll != nil {
-		src = "prometheus"
+		src = c.kind
 	}
 	r := verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src}
 	if c.srcErr != "" {

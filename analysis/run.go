@@ -39,6 +39,10 @@ type Options struct {
 	Logger  *slog.Logger
 	// OnEvent, when set, receives progress: smoke steps, every tick's check results, the verdict.
 	OnEvent func(Event)
+	// OnTraces, when set, is told where the OTLP trace receiver listens (sources.traces).
+	OnTraces func(addr string)
+	// LookupEnv reads DD_API_KEY, DD_APP_KEY and DD_SITE (default os.LookupEnv).
+	LookupEnv func(string) (string, bool)
 }
 
 // EventKind says what an Event reports.
@@ -84,7 +88,15 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{o: o, a: a, base: base, cand: cand, targets: targets, started: time.Now()}
+	srcs, err := newSources(a, o.Logger, o.LookupEnv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	defer srcs.close()
+	if srcs.addr != "" && o.OnTraces != nil {
+		o.OnTraces(srcs.addr)
+	}
+	r := &run{o: o, a: a, base: base, cand: cand, targets: targets, started: time.Now(), srcs: srcs}
 	r.v = &verdict.Verdict{
 		Analysis:  a.Metadata.Name,
 		Baseline:  verdict.Environment{Name: base.Name, URL: base.URL},
@@ -122,6 +134,7 @@ type run struct {
 	targets    map[string]smoke.Target
 	started    time.Time
 	v          *verdict.Verdict
+	srcs       *sources
 	// healthy counts, per monitor, the candidate's probes that fully succeeded in this phase.
 	healthy map[string]int64
 }
@@ -266,7 +279,7 @@ func firstOf(a, b string) string {
 // watch phase, fresh checks (own budget α) judge only post-promotion data; a failure turns the
 // verdict into rollback, and reaching the limit confirms the promote.
 func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Duration) error {
-	checks, err := newChecks(r.a, [2]string{r.base.Name, r.cand.Name})
+	checks, err := newChecks(r.a, [2]string{r.base.Name, r.cand.Name}, r.srcs)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -307,21 +320,35 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		}()
 	}
 
-	var polled []*check
+	// Checks that read a source are polled at that source's interval.
+	polled := map[string][]*check{}
 	for _, c := range checks {
 		if c.poll != nil {
-			polled = append(polled, c)
+			polled[c.kind] = append(polled[c.kind], c)
 		}
 	}
-	var src source.Source
-	var pollC <-chan time.Time
-	if len(polled) > 0 {
-		if src, err = sourceFactories["prometheus"](r.a); err != nil || src == nil {
-			return fmt.Errorf("%w: sources.prometheus: %v", ErrInvalid, err)
-		}
-		t := time.NewTicker(r.a.Sources.Prometheus.Interval.D())
+	type pollTick struct {
+		kind string
+		at   time.Time
+	}
+	pollC := make(chan pollTick)
+	for kind := range polled {
+		t := time.NewTicker(r.srcs.interval(kind))
 		defer t.Stop()
-		pollC = t.C
+		go func() {
+			for {
+				select {
+				case <-mctx.Done():
+					return
+				case at := <-t.C:
+					select {
+					case pollC <- pollTick{kind, at}:
+					case <-mctx.Done():
+						return
+					}
+				}
+			}
+		}()
 	}
 	envs := [2]source.Env{
 		{Name: r.base.Name, Role: string(synthetic.Baseline), Labels: r.base.Labels},
@@ -356,10 +383,10 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.cand.Name, "err", err)
 				}
 			}
-		case now := <-pollC:
-			w := source.Window{Start: start, End: now}
-			for _, c := range polled {
-				if err := c.poll(ctx, src, envs, w); err != nil {
+		case tick := <-pollC:
+			w := source.Window{Start: start, End: tick.at}
+			for _, c := range polled[tick.kind] {
+				if err := c.poll(ctx, envs, w); err != nil {
 					// No data yet (a window shorter than two scrapes, no traffic) keeps the check
 					// undecided; only failures of the source itself count toward the limit.
 					c.srcErr = err.Error()
@@ -454,7 +481,7 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 func (r *run) unprobed(results []verdict.CheckResult) string {
 	for i := range r.a.Checks {
 		c := &r.a.Checks[i]
-		if c.IsCritical() && !c.UsesPrometheus() && r.healthy[c.Source().From] == 0 {
+		if c.IsCritical() && !c.UsesSource() && r.healthy[c.Source().From] == 0 {
 			return c.Source().From
 		}
 	}

@@ -165,6 +165,9 @@ func (o *verifyRun) execute(ctx context.Context) error {
 	if o.output == "text" {
 		live = newLiveView(stdout, useColor(o.stdout))
 		o.opts.OnEvent = live.event
+		o.opts.OnTraces = func(addr string) {
+			fmt.Fprintf(stdout, "[traces] receiving OTLP/HTTP spans at http://%s/v1/traces\n", addr)
+		}
 	}
 	v, err := analysis.Run(ctx, o.opts)
 	if live != nil {

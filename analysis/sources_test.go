@@ -138,7 +138,7 @@ checks:
 	_, err := specs.Parse("p.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
 	require.Error(t, err)
 	for _, want := range []string{
-		`check "c" reads Prometheus: add sources.prometheus with its url`,
+		`check "c" reads prometheus: declare sources.prometheus`,
 		`check "c": prometheus.errors: invalid template: unclosed action`,
 		`check "v": criterion "== 3": want an operator`,
 	} {

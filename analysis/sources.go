@@ -1,0 +1,302 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/greenlight/greenlight/analysis/datadog"
+	"github.com/greenlight/greenlight/analysis/prometheus"
+	"github.com/greenlight/greenlight/analysis/source"
+	"github.com/greenlight/greenlight/analysis/traces"
+	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/specs"
+)
+
+// sources are the metric and trace sources one analysis declares, built once for the whole run
+// (the trace receiver must keep receiving across phases).
+type sources struct {
+	a    *specs.Analysis
+	prom source.Source
+	dd   source.Source
+	rcv  *traces.Receiver
+	srv  *http.Server
+	addr string // where the trace receiver listens
+}
+
+// newSources builds what the analysis declares and starts the trace receiver's listener.
+func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool)) (*sources, error) {
+	s := &sources{a: a}
+	if p := a.Sources.Prometheus; p != nil {
+		src, err := prometheus.New(prometheus.Config{
+			URL: p.URL, BearerToken: p.Token(), Username: p.Username, Password: p.PasswordSecret(),
+			Headers: p.Headers, CAFile: p.CAPath(), Insecure: p.Insecure, Timeout: p.Timeout.D(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sources.prometheus: %w", err)
+		}
+		s.prom = src
+	}
+	if d := a.Sources.Datadog; d != nil {
+		api, app := d.Keys()
+		src, err := datadog.New(datadog.Config{APIKey: api, AppKey: app, Site: d.Site, BaseURL: d.BaseURL, Timeout: d.Timeout.D()}, lookupEnv, logger)
+		if err != nil {
+			return nil, fmt.Errorf("sources.datadog: %w", err)
+		}
+		s.dd = src
+	}
+	if t := a.Sources.Traces; t != nil {
+		rcv, err := traces.NewReceiver(traces.Config{Attribute: t.Attribute, Values: t.Values}, logger)
+		if err != nil {
+			return nil, fmt.Errorf("sources.traces: %w", err)
+		}
+		ln, err := net.Listen("tcp", t.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("sources.traces: listen on %s: %w", t.Listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/v1/traces", rcv)
+		s.rcv, s.addr = rcv, ln.Addr().String()
+		s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+		go func() { _ = s.srv.Serve(ln) }()
+	}
+	return s, nil
+}
+
+func (s *sources) close() {
+	if s != nil && s.srv != nil {
+		_ = s.srv.Close()
+	}
+}
+
+func (s *sources) interval(kind string) time.Duration {
+	switch kind {
+	case "prometheus":
+		return s.a.Sources.Prometheus.Interval.D()
+	case "datadog":
+		return s.a.Sources.Datadog.Interval.D()
+	}
+	return s.a.Sources.Traces.Interval.D()
+}
+
+func (s *sources) get(kind string) source.Source {
+	switch kind {
+	case "prometheus":
+		return s.prom
+	case "datadog":
+		return s.dd
+	}
+	return s.rcv
+}
+
+// fetchBoth fetches q for both environments.
+func fetchBoth(ctx context.Context, src source.Source, q source.Query, envs [2]source.Env, w source.Window) ([2]source.Result, error) {
+	var out [2]source.Result
+	for i, env := range envs {
+		res, err := src.Fetch(ctx, q, env, w)
+		if err != nil {
+			return out, err
+		}
+		out[i] = res
+	}
+	return out, nil
+}
+
+// bind gives a check that reads a source its compare check and its poll: each poll fetches
+// both environments over the phase so far and replaces the check's data with what the source
+// now says.
+func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
+	if c.kind == "traces" && s.rcv == nil || c.kind == "prometheus" && s.prom == nil || c.kind == "datadog" && s.dd == nil {
+		return fmt.Errorf("sources.%s is not declared", c.kind)
+	}
+	src := s.get(c.kind)
+	switch {
+	case sc.ErrorRate != nil:
+		return bindErrorRate(c, sc, cfg, src)
+	case sc.Latency != nil:
+		return bindLatency(c, sc, cfg, src)
+	case sc.Values != nil:
+		return bindValues(c, sc, cfg, src)
+	case sc.TraceShape != nil:
+		return bindTraceShape(c, sc, cfg, s.rcv)
+	}
+	return fmt.Errorf("check kind %q cannot read %s", sc.Kind(), c.kind)
+}
+
+func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
+	e := sc.ErrorRate
+	cfg.MinSamples = e.MinSamples
+	t := compare.Threshold{MaxRatio: e.MaxRatio}
+	if e.MaxIncrease != nil {
+		t.MaxIncrease = compare.F(e.MaxIncrease.F())
+	}
+	if e.Max != nil {
+		t.Max = compare.F(e.Max.F())
+	}
+	er, err := compare.NewErrorRate(cfg, t)
+	if err != nil {
+		return err
+	}
+	var q source.Query
+	switch {
+	case e.Prometheus != nil:
+		errs, err := prometheus.Parse(sc.Name+".errors", e.Prometheus.Errors)
+		if err != nil {
+			return fmt.Errorf("prometheus.errors: %w", err)
+		}
+		total, err := prometheus.Parse(sc.Name+".total", e.Prometheus.Total)
+		if err != nil {
+			return fmt.Errorf("prometheus.total: %w", err)
+		}
+		q = prometheus.CountsQuery{Errors: errs, Total: total}
+	case e.Datadog != nil:
+		dq, err := datadog.NewCountsQuery(e.Datadog.Errors, e.Datadog.Total)
+		if err != nil {
+			return fmt.Errorf("datadog: %w", err)
+		}
+		q = dq
+	case e.Traces != nil:
+		q = traces.OperationErrors{Operation: e.Traces.Operation, Service: e.Traces.Service}
+	}
+	c.eval = er
+	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
+		got, err := fetchBoth(ctx, src, q, envs, w)
+		if err != nil {
+			return err
+		}
+		for i, side := range []compare.Side{compare.Baseline, compare.Candidate} {
+			n := got[i].Counts
+			if err := er.SetCounts(side, int64(math.Round(n.Errors)), int64(math.Round(n.Total))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+func latencyThreshold(l *specs.LatencyCheck) compare.Threshold {
+	t := compare.Threshold{MaxRatio: l.MaxRatio, Direction: compare.Direction(l.Direction)}
+	if l.MaxIncrease != nil {
+		t.MaxIncrease = compare.F(l.MaxIncrease.D().Seconds())
+	}
+	if l.Max != nil {
+		t.Max = compare.F(l.Max.D().Seconds())
+	}
+	return t
+}
+
+func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
+	l := sc.Latency
+	cfg.MinSamples = l.MinSamples
+	t := latencyThreshold(l)
+	if l.Prometheus != nil {
+		hl, err := compare.NewHistogramLatency(cfg, l.Percentile, t)
+		if err != nil {
+			return err
+		}
+		b, err := prometheus.Parse(sc.Name+".buckets", l.Prometheus.Buckets)
+		if err != nil {
+			return fmt.Errorf("prometheus.buckets: %w", err)
+		}
+		q := prometheus.HistogramQuery{Buckets: b}
+		c.eval = hl
+		c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
+			got, err := fetchBoth(ctx, src, q, envs, w)
+			if err != nil {
+				return err
+			}
+			for i, side := range []compare.Side{compare.Baseline, compare.Candidate} {
+				if err := hl.SetBuckets(side, got[i].Histogram.LE, got[i].Histogram.Cumulative); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return nil
+	}
+	// Span durations: the receiver holds the window's spans, so each poll rebuilds the check
+	// from all of them.
+	fresh := func() (*compare.Latency, error) { return compare.NewLatency(cfg, l.Percentile, t) }
+	lc, err := fresh()
+	if err != nil {
+		return err
+	}
+	q := traces.OperationLatency{Operation: l.Traces.Operation, Service: l.Traces.Service}
+	c.eval = lc
+	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
+		got, err := fetchBoth(ctx, src, q, envs, w)
+		if err != nil {
+			return err
+		}
+		next, err := fresh()
+		if err != nil {
+			return err
+		}
+		for i, side := range []compare.Side{compare.Baseline, compare.Candidate} {
+			for _, v := range got[i].Latencies {
+				if err := next.Add(side, v); err != nil {
+					return err
+				}
+			}
+		}
+		c.eval = next
+		return nil
+	}
+	return nil
+}
+
+func bindValues(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
+	v := sc.Values
+	cfg.MinSamples = v.MinSamples
+	t, err := compare.ParseCriterion(v.Criterion)
+	if err != nil {
+		return err
+	}
+	fresh := func() (*compare.Values, error) { return compare.NewValues(cfg, t) }
+	vc, err := fresh()
+	if err != nil {
+		return err
+	}
+	var q source.Query
+	switch {
+	case v.Prometheus != nil:
+		qt, err := prometheus.Parse(sc.Name+".query", v.Prometheus.Query)
+		if err != nil {
+			return fmt.Errorf("prometheus.query: %w", err)
+		}
+		q = prometheus.ValuesQuery{Query: qt, Step: v.Prometheus.Step.D()}
+	case v.Datadog != nil && v.Datadog.Query != "":
+		if q, err = datadog.NewMetricQuery(v.Datadog.Query); err != nil {
+			return fmt.Errorf("datadog: %w", err)
+		}
+	case v.Datadog != nil:
+		if q, err = datadog.NewFormulaQuery(v.Datadog.Queries, v.Datadog.Formula); err != nil {
+			return fmt.Errorf("datadog: %w", err)
+		}
+	}
+	c.eval = vc
+	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
+		got, err := fetchBoth(ctx, src, q, envs, w)
+		if err != nil {
+			return err
+		}
+		// The series cover the whole window again: rebuild from the aligned intervals.
+		next, err := fresh()
+		if err != nil {
+			return err
+		}
+		for i := 0; i < min(len(got[0].Values), len(got[1].Values)); i++ {
+			if err := next.AddPair(got[0].Values[i], got[1].Values[i]); err != nil {
+				return err
+			}
+		}
+		c.eval = next
+		return nil
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// exporter sends OTLP/HTTP batches the way an instrumented service does: a request span per
+// call, with a number of database spans under it.
+type exporter struct {
+	url     string
+	version string
+	latency time.Duration // request span duration (median)
+	db      int           // SELECT spans per request
+	seq     atomic.Uint64
+	rng     *rand.Rand
+	mu      sync.Mutex
+}
+
+func (e *exporter) batch(t *testing.T, n int) {
+	t.Helper()
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	rs.Resource().Attributes().PutStr("service.version", e.version)
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	now := time.Now()
+	for i := 0; i < n; i++ {
+		id := e.seq.Add(1)
+		var tid [16]byte
+		binary.BigEndian.PutUint64(tid[8:], id)
+		tid[0] = byte(len(e.version))
+		e.mu.Lock()
+		d := time.Duration(float64(e.latency) * (0.8 + 0.4*e.rng.Float64()))
+		e.mu.Unlock()
+		root := spans.AppendEmpty()
+		root.SetTraceID(tid)
+		root.SetSpanID(spanIDOf(id, 0))
+		root.SetName("GET /api/orders")
+		root.SetKind(ptrace.SpanKindServer)
+		root.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-d)))
+		root.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+		for k := 1; k <= e.db; k++ {
+			s := spans.AppendEmpty()
+			s.SetTraceID(tid)
+			s.SetSpanID(spanIDOf(id, k))
+			s.SetParentSpanID(spanIDOf(id, 0))
+			s.SetName("SELECT orders")
+			s.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-d / 2)))
+			s.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(-d / 4)))
+		}
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	require.NoError(t, err)
+	resp, err := http.Post(e.url, "application/x-protobuf", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func spanIDOf(trace uint64, k int) pcommon.SpanID {
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], trace<<8|uint64(k))
+	id[0] |= 0x80
+	return id
+}
+
+func tracesAnalysis(t *testing.T) *specs.Analysis {
+	t.Helper()
+	src := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: traced}
+environments: {blue: {url: "http://127.0.0.1:1"}, green: {url: "http://127.0.0.1:1"}}
+baseline: blue
+candidate: green
+sources:
+  traces: {listen: "127.0.0.1:0", values: {v1: blue, v2: green}, interval: 200ms}
+checks:
+  - name: orders-p95
+    latency: {traces: {operation: GET /api/orders}, percentile: 95, maxRatio: 1.2}
+  - name: orders-errors
+    errorRate: {traces: {operation: GET /api/orders}, maxIncrease: 1%}
+  - name: shape
+    critical: true
+    traceShape: {persist: 2}
+policy: {minDuration: 1s, maxDuration: 30s, onInconclusive: hold}
+`
+	docs, err := specs.Parse("t.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	return docs.Analyses[0]
+}
+
+// runTraced runs the analysis while blue and green export spans to its receiver.
+func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
+	t.Helper()
+	addr := make(chan string, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		u := "http://" + <-addr + "/v1/traces"
+		b := &exporter{url: u, version: "v1", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(1, 2))}
+		g := &exporter{url: u, version: "v2", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(3, 4))}
+		green(g)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				b.batch(t, 20)
+				g.batch(t, 20)
+			}
+		}
+	}()
+	v, err := Run(ctx, Options{Analysis: tracesAnalysis(t), Tick: 100 * time.Millisecond, OnTraces: func(a string) { addr <- a }})
+	close(stop)
+	wg.Wait()
+	require.NoError(t, err)
+	return v
+}
+
+func TestTracesHealthyPromotes(t *testing.T) {
+	v := runTraced(t, func(*exporter) {})
+	assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
+	for _, c := range v.Checks {
+		assert.Equal(t, compare.Pass, c.State, "%s: %s", c.Name, c.Reason)
+		assert.Equal(t, "traces", c.Source)
+	}
+}
+
+func TestTracesLatencyRegressionRollsBack(t *testing.T) {
+	v := runTraced(t, func(g *exporter) { g.latency = 40 * time.Millisecond })
+	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+	assert.True(t, strings.HasPrefix(v.Reason, "orders-p95: p95 green"), v.Reason)
+}
+
+func TestTracesNPlusOneRollsBack(t *testing.T) {
+	v := runTraced(t, func(g *exporter) { g.db = 12 })
+	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+	assert.Contains(t, v.Reason, `shape: trace shape (seen 2 of 2 times needed): "SELECT orders" per "GET /api/orders" request: green 12.0 vs blue 1.0`)
+}
+
+func TestDatadogChecks(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		q := r.URL.Query().Get("query")
+		if r.Header.Get("DD-API-KEY") != "k1" || r.Header.Get("DD-APPLICATION-KEY") != "k2" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		v := "1000"
+		if strings.Contains(q, "errors") {
+			v = "2"
+			if strings.Contains(q, "color:green") {
+				v = "150"
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok","res_type":"time_series","series":[{"metric":"m","scope":"s","pointlist":[[1700000000000,` + v + `],[1700000060000,null]]}],"from_date":0,"to_date":0,"query":"` + strings.ReplaceAll(q, `"`, `\"`) + `"}`))
+	}))
+	defer srv.Close()
+	src := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: dd}
+environments: {blue: {url: "http://127.0.0.1:1"}, green: {url: "http://127.0.0.1:1"}}
+baseline: blue
+candidate: green
+sources:
+  datadog: {baseURL: "` + srv.URL + `", interval: 100ms}
+checks:
+  - name: dd-errors
+    errorRate:
+      datadog:
+        errors: "sum:requests.errors{color:{{ .env.name }}}.as_count()"
+        total: "sum:requests.hits{color:{{ .env.name }}}.as_count()"
+      maxIncrease: 1%
+policy: {minDuration: 1s, maxDuration: 20s}
+`
+	docs, err := specs.Parse("d.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+	require.NoError(t, err)
+	env := map[string]string{"DD_API_KEY": "k1", "DD_APP_KEY": "k2"}
+	v, err := Run(context.Background(), Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	require.NoError(t, err)
+	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+	assert.Contains(t, v.Reason, "dd-errors: error rate green 15.00% vs blue 0.20%")
+	assert.Equal(t, "datadog", v.Checks[0].Source)
+	assert.Greater(t, calls.Load(), int64(3))
+}
