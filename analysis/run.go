@@ -41,6 +41,8 @@ type Options struct {
 	OnEvent func(Event)
 	// OnTraces, when set, is told where the OTLP trace receiver listens (sources.traces).
 	OnTraces func(addr string)
+	// TracesListen overrides sources.traces.listen.
+	TracesListen string
 	// LookupEnv reads DD_API_KEY, DD_APP_KEY and DD_SITE (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
 }
@@ -87,6 +89,9 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	base, cand, targets, err := resolveTargets(a, o)
 	if err != nil {
 		return nil, err
+	}
+	if o.TracesListen != "" && a.Sources.Traces != nil {
+		a.Sources.Traces.Listen = o.TracesListen
 	}
 	srcs, err := newSources(a, o.Logger, o.LookupEnv)
 	if err != nil {

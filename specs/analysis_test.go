@@ -31,7 +31,8 @@ func TestAnalysisExampleLoads(t *testing.T) {
 	assert.Equal(t, 20*time.Second, a.Policy.MinDuration.D())
 	assert.Equal(t, 0.01, a.Policy.FalseRollbackRate.F())
 	assert.Equal(t, 0.01, a.Checks[0].ErrorRate.MaxIncrease.F())
-	assert.False(t, a.Checks[3].IsCritical())
+	assert.False(t, a.Checks[5].IsCritical())
+	assert.False(t, a.Checks[4].IsCritical(), "trace shape is advisory by default")
 	assert.True(t, a.Checks[0].IsCritical())
 }
 

@@ -174,6 +174,9 @@ func WriteVerdictMarkdown(w io.Writer, v *Verdict) error {
 }
 
 func valueCell(c CheckResult, v float64) string {
+	if v != v { // NaN: the check has no such value (trace shape) or no data yet
+		return "—"
+	}
 	switch c.Kind {
 	case "latency", "shift":
 		return humanSeconds(v)
@@ -186,6 +189,9 @@ func valueCell(c CheckResult, v float64) string {
 // effectCells shows what the check judged: the ratio for ratio limits, else the difference, or
 // the statistic for shift and value checks.
 func effectCells(c CheckResult) (string, string) {
+	if c.Kind == "trace-shape" {
+		return "—", "—"
+	}
 	if c.Statistic != nil {
 		return fmt.Sprintf("%.2f", c.Statistic.Value), fmt.Sprintf("[%.2f, %.2f]", c.Statistic.Lower, c.Statistic.Upper)
 	}
@@ -202,6 +208,9 @@ func effectCells(c CheckResult) (string, string) {
 }
 
 func num(x float64) string {
+	if x != x {
+		return "—"
+	}
 	if x > 1e12 {
 		return "∞"
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel"
 
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/examples"
@@ -35,6 +37,14 @@ the machine is contacted.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			store := app.NewStore()
+			// Both apps export their spans to the analysis's trace receiver, on a free port. The
+			// receiver stops with the analysis, before the apps' last flush: that is not news.
+			otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+			traces, err := freeAddr()
+			if err != nil {
+				return &exitError{code: 4, err: err}
+			}
+			otlp := "http://" + traces + "/v1/traces"
 			profile := func(latency, jitter time.Duration) app.Faults {
 				return app.Faults{
 					Latency: map[string]app.Duration{"/api/user/profile": app.Duration(latency)},
@@ -49,14 +59,14 @@ the machine is contacted.`,
 				greenFaults.ErrorRate = map[string]float64{"/api/orders": 0.03}
 				scenario = "green's profile is 40% slower and 3% of its orders fail (--healthy for a good green)"
 			}
-			blue, err := app.Start(ctx, app.Config{Color: "blue", Version: "v1", Store: store, Faults: blueFaults})
+			blue, err := app.Start(ctx, app.Config{Color: "blue", Version: "v1", Store: store, Faults: blueFaults, OTLPEndpoint: otlp})
 			if err != nil {
 				return &exitError{code: 4, err: fmt.Errorf("start blue: %w", err)}
 			}
 			defer blue.Close()
 			// A fixed seed keeps the demo's smoke gate from hitting one of the 3% order failures
 			// by chance: the regression is for the monitors to find.
-			green, err := app.Start(ctx, app.Config{Color: "green", Version: "v2", Store: store, Faults: greenFaults, Seed: 1})
+			green, err := app.Start(ctx, app.Config{Color: "green", Version: "v2", Store: store, Faults: greenFaults, Seed: 1, OTLPEndpoint: otlp})
 			if err != nil {
 				return &exitError{code: 4, err: fmt.Errorf("start green: %w", err)}
 			}
@@ -72,7 +82,7 @@ the machine is contacted.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "demo: blue v1 (serving users) at %s, green v2 (candidate) at %s\ndemo: %s\n\n", blue.URL, green.URL, scenario)
 			run := &verifyRun{
-				opts:   analysis.Options{Analysis: a, Envs: map[string]string{"blue": blue.URL, "green": green.URL}},
+				opts:   analysis.Options{Analysis: a, Envs: map[string]string{"blue": blue.URL, "green": green.URL}, TracesListen: traces},
 				output: "text",
 				stdout: cmd.OutOrStdout(),
 			}
@@ -119,4 +129,14 @@ func loadEmbedded() (*specs.Documents, error) {
 		return nil, fmt.Errorf("bundled specs: %w", err)
 	}
 	return docs, nil
+}
+
+// freeAddr finds a free loopback port.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }

@@ -263,7 +263,7 @@ func TestDemo(t *testing.T) {
 	code, out, errOut = cli(t, "demo", "--healthy")
 	assert.Equal(t, verdict.ExitPass, code, out+errOut)
 	assert.Contains(t, out, "✓ PROMOTE checkout")
-	assert.Contains(t, out, "why: all 3 critical checks passed")
+	assert.Contains(t, out, "why: all 4 critical checks passed")
 }
 
 func readFile(t *testing.T, p string) []byte {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -55,6 +56,7 @@ type App struct {
 	faults atomic.Pointer[faultTable]
 	mux    *http.ServeMux
 	met    *metrics
+	tr     *tracing // nil unless Config.OTLPEndpoint is set
 
 	healthBody, profileBody []byte
 }
@@ -72,6 +74,14 @@ func New(cfg Config) *App {
 		met:   newMetrics(),
 	}
 	a.faults.Store(compileFaults(cfg.Faults))
+	if cfg.OTLPEndpoint != "" {
+		tr, err := newTracing(cfg)
+		if err != nil {
+			a.log.Warn("tracing disabled", "err", err)
+		} else {
+			a.tr = tr
+		}
+	}
 	a.healthBody = mustJSON(struct {
 		Status  string `json:"status"`
 		Color   string `json:"color"`
@@ -99,7 +109,7 @@ func (a *App) registerRoutes() {
 	var paths []string
 	a.mux.Handle("GET /metrics", a.met.handler())
 	for _, rt := range routes {
-		a.mux.HandleFunc(rt.method+" "+rt.path, a.met.instrument(rt.path, a.wrap(rt)))
+		a.mux.HandleFunc(rt.method+" "+rt.path, a.met.instrument(rt.path, a.tr.instrument(rt.method, rt.path, a.wrap(rt))))
 		if _, seen := allowed[rt.path]; !seen {
 			paths = append(paths, rt.path)
 		}
@@ -146,6 +156,9 @@ func (a *App) wrap(rt route) http.HandlerFunc {
 		}
 	}
 }
+
+// Close flushes and stops the app's span export, if any.
+func (a *App) Close(ctx context.Context) error { return a.tr.shutdown(ctx) }
 
 // ServeHTTP implements http.Handler.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }

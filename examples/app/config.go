@@ -48,6 +48,11 @@ type Config struct {
 	// for a given sequence of requests. 0 picks a random seed.
 	Seed int64
 
+	// OTLPEndpoint, when set, makes the app export its spans there over OTLP/HTTP (e.g.
+	// http://127.0.0.1:4318/v1/traces): a server span per request and a span per store access,
+	// with service.version = Version. Close flushes them.
+	OTLPEndpoint string
+
 	// Logger receives operational messages such as fault changes, with
 	// color and version attributes added. Nil discards them.
 	Logger *slog.Logger

@@ -54,12 +54,16 @@ func (a *App) createOrder(w http.ResponseWriter, r *http.Request) {
 		Synthetic: a.synthetic(r),
 		Format:    a.cfg.OrderFormat,
 	}
+	done := a.tr.dbSpan(r.Context(), "INSERT orders")
 	a.store.put(o)
+	done()
 	a.writeOrder(w, http.StatusCreated, o)
 }
 
 func (a *App) getOrder(w http.ResponseWriter, r *http.Request) {
+	done := a.tr.dbSpan(r.Context(), "SELECT orders")
 	o, ok := a.store.Get(r.PathValue("id"))
+	done()
 	if !ok {
 		writeError(w, http.StatusNotFound, "order not found")
 		return

@@ -64,6 +64,11 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeErr = s.srv.Close()
 		<-s.done
+		if s.App != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = s.App.Close(ctx)
+		}
 	})
 	return s.closeErr
 }
