@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/greenlight/greenlight/analysis/source"
 	"github.com/greenlight/greenlight/compare"
@@ -24,9 +25,10 @@ type check struct {
 	poll func(ctx context.Context, envs [2]source.Env, w source.Window) error
 	kind string // the source polled: prometheus, datadog, traces
 
-	// The last source failure and how many polls in a row failed.
+	// The last source failure and how many polls in a row failed; the last poll's warnings.
 	srcErr      string
 	consecutive int
+	warnings    []string
 }
 
 // newChecks builds the compare checks. The false-rollback budget α is shared among the
@@ -171,6 +173,10 @@ func (c *check) result() verdict.CheckResult {
 		src = c.kind
 	}
 	r := verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src}
+	if len(c.warnings) > 0 {
+		r.Warnings = append([]string(nil), c.warnings...)
+		r.Reason += " [source warnings: " + strings.Join(c.warnings, "; ") + "]"
+	}
 	if c.srcErr != "" {
 		r.Error = c.srcErr
 		r.State = compare.Inconclusive

@@ -93,13 +93,17 @@ func (s *sources) get(kind string) source.Source {
 	return s.rcv
 }
 
-// fetchBoth fetches q for both environments.
-func fetchBoth(ctx context.Context, src source.Source, q source.Query, envs [2]source.Env, w source.Window) ([2]source.Result, error) {
+// fetchBoth fetches q for both environments and keeps the source's warnings for the outcome.
+func (c *check) fetchBoth(ctx context.Context, src source.Source, q source.Query, envs [2]source.Env, w source.Window) ([2]source.Result, error) {
 	var out [2]source.Result
+	c.warnings = c.warnings[:0]
 	for i, env := range envs {
 		res, err := src.Fetch(ctx, q, env, w)
 		if err != nil {
 			return out, err
+		}
+		for _, warn := range res.Warnings {
+			c.warnings = append(c.warnings, env.Name+": "+warn)
 		}
 		out[i] = res
 	}
@@ -164,7 +168,7 @@ func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Sou
 	}
 	c.eval = er
 	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-		got, err := fetchBoth(ctx, src, q, envs, w)
+		got, err := c.fetchBoth(ctx, src, q, envs, w)
 		if err != nil {
 			return err
 		}
@@ -206,7 +210,7 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 		q := prometheus.HistogramQuery{Buckets: b}
 		c.eval = hl
 		c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-			got, err := fetchBoth(ctx, src, q, envs, w)
+			got, err := c.fetchBoth(ctx, src, q, envs, w)
 			if err != nil {
 				return err
 			}
@@ -229,7 +233,7 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 	q := traces.OperationLatency{Operation: l.Traces.Operation, Service: l.Traces.Service}
 	c.eval = lc
 	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-		got, err := fetchBoth(ctx, src, q, envs, w)
+		got, err := c.fetchBoth(ctx, src, q, envs, w)
 		if err != nil {
 			return err
 		}
@@ -281,7 +285,7 @@ func bindValues(c *check, sc *specs.Check, cfg compare.Config, src source.Source
 	}
 	c.eval = vc
 	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-		got, err := fetchBoth(ctx, src, q, envs, w)
+		got, err := c.fetchBoth(ctx, src, q, envs, w)
 		if err != nil {
 			return err
 		}

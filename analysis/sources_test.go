@@ -41,7 +41,7 @@ func (f *promFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(q, "5..") {
 				v = c[0]
 			}
-			_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"` + v + `"]}]}}`))
+			_, _ = w.Write([]byte(`{"status":"success","warnings":["some blocks missing"],"data":{"resultType":"vector","result":[{"metric":{},"value":[1700000000,"` + v + `"]}]}}`))
 			return
 		}
 	}
@@ -89,6 +89,8 @@ func TestPrometheusRegressionRollsBack(t *testing.T) {
 	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
 	assert.Equal(t, "prometheus", v.Checks[0].Source)
 	assert.Contains(t, v.Reason, "error rate green 10.00% vs blue 0.00%")
+	assert.Contains(t, v.Checks[0].Warnings, "green: some blocks missing", "the source's warnings reach the outcome")
+	assert.Contains(t, v.Reason, "[source warnings: blue: some blocks missing;")
 }
 
 func TestPrometheusHealthyPromotes(t *testing.T) {

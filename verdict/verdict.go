@@ -31,10 +31,11 @@ const (
 // CheckResult is one check's outcome in a verdict.
 type CheckResult struct {
 	compare.Outcome
-	Name     string `json:"name"`
-	Critical bool   `json:"critical"`
-	Source   string `json:"source"`          // "monitor browse", "monitor browse, step login", "prometheus"
-	Error    string `json:"error,omitempty"` // the source's last failure, when it failed
+	Name     string   `json:"name"`
+	Critical bool     `json:"critical"`
+	Source   string   `json:"source"`             // "monitor browse", "monitor browse, step login", "prometheus"
+	Error    string   `json:"error,omitempty"`    // the source's last failure, when it failed
+	Warnings []string `json:"warnings,omitempty"` // what the source warned about (partial data)
 }
 
 // Environment is one side of the comparison.
