@@ -83,6 +83,9 @@ func (s *sources) interval(kind string) time.Duration {
 	return s.a.Sources.Traces.Interval.D()
 }
 
+// sourceKinds are the kinds this package builds; they must equal specs.SourceKinds().
+var sourceKinds = []string{"datadog", "prometheus", "traces"}
+
 func (s *sources) get(kind string) source.Source {
 	switch kind {
 	case "prometheus":

@@ -147,3 +147,7 @@ checks:
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+func TestSourceKindsMatchSpecs(t *testing.T) {
+	assert.Equal(t, specs.SourceKinds(), sourceKinds)
+}

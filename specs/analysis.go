@@ -433,9 +433,15 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 	a.Policy.validate(d, at("policy"))
 }
 
-// declared lists the sources the analysis configures.
+// declared lists the sources the analysis configures, keyed by SourceKinds.
 func (s Sources) declared() map[string]bool {
 	return map[string]bool{"prometheus": s.Prometheus != nil, "datadog": s.Datadog != nil, "traces": s.Traces != nil}
+}
+
+// SourceKinds are the keys of the metric and trace sources the language knows; the analysis
+// builds one source per key, and a test holds the two lists together.
+func SourceKinds() []string {
+	return sortedNames(Sources{}.declared())
 }
 
 func (dd *DatadogSource) validate(d *decoder) {
