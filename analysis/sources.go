@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/greenlight/greenlight/analysis/datadog"
+	"github.com/greenlight/greenlight/analysis/jaeger"
 	"github.com/greenlight/greenlight/analysis/prometheus"
 	"github.com/greenlight/greenlight/analysis/source"
 	"github.com/greenlight/greenlight/analysis/traces"
@@ -23,6 +24,7 @@ type sources struct {
 	a    *specs.Analysis
 	prom source.Source
 	dd   source.Source
+	jg   source.Source
 	rcv  *traces.Receiver
 	srv  *http.Server
 	addr string // where the trace receiver listens
@@ -48,6 +50,14 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 			return nil, fmt.Errorf("sources.datadog: %w", err)
 		}
 		s.dd = src
+	}
+	if j := a.Sources.Jaeger; j != nil {
+		src, err := jaeger.New(jaeger.Config{URL: j.URL, Service: j.Service, Attribute: j.Attribute, Values: j.Values,
+			MaxTraces: j.MaxTraces, Timeout: j.Timeout.D()})
+		if err != nil {
+			return nil, fmt.Errorf("sources.jaeger: %w", err)
+		}
+		s.jg = src
 	}
 	if t := a.Sources.Traces; t != nil {
 		rcv, err := traces.NewReceiver(traces.Config{Attribute: t.Attribute, Values: t.Values}, logger)
@@ -79,12 +89,14 @@ func (s *sources) interval(kind string) time.Duration {
 		return s.a.Sources.Prometheus.Interval.D()
 	case "datadog":
 		return s.a.Sources.Datadog.Interval.D()
+	case "jaeger":
+		return s.a.Sources.Jaeger.Interval.D()
 	}
 	return s.a.Sources.Traces.Interval.D()
 }
 
 // sourceKinds are the kinds this package builds; they must equal specs.SourceKinds().
-var sourceKinds = []string{"datadog", "prometheus", "traces"}
+var sourceKinds = []string{"datadog", "jaeger", "prometheus", "traces"}
 
 func (s *sources) get(kind string) source.Source {
 	switch kind {
@@ -92,6 +104,8 @@ func (s *sources) get(kind string) source.Source {
 		return s.prom
 	case "datadog":
 		return s.dd
+	case "jaeger":
+		return s.jg
 	}
 	return s.rcv
 }
@@ -117,7 +131,8 @@ func (c *check) fetchBoth(ctx context.Context, src source.Source, q source.Query
 // both environments over the phase so far and replaces the check's data with what the source
 // now says.
 func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
-	if c.kind == "traces" && s.rcv == nil || c.kind == "prometheus" && s.prom == nil || c.kind == "datadog" && s.dd == nil {
+	if c.kind == "traces" && s.rcv == nil || c.kind == "prometheus" && s.prom == nil || c.kind == "datadog" && s.dd == nil ||
+		c.kind == "jaeger" && s.jg == nil {
 		return fmt.Errorf("sources.%s is not declared", c.kind)
 	}
 	src := s.get(c.kind)
@@ -168,6 +183,8 @@ func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Sou
 		q = dq
 	case e.Traces != nil:
 		q = traces.OperationErrors{Operation: e.Traces.Operation, Service: e.Traces.Service}
+	case e.Jaeger != nil:
+		q = jaeger.OperationErrors{Operation: e.Jaeger.Operation}
 	}
 	c.eval = er
 	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
@@ -233,7 +250,12 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 	if err != nil {
 		return err
 	}
-	q := traces.OperationLatency{Operation: l.Traces.Operation, Service: l.Traces.Service}
+	var q source.Query
+	if l.Jaeger != nil {
+		q = jaeger.OperationLatency{Operation: l.Jaeger.Operation}
+	} else {
+		q = traces.OperationLatency{Operation: l.Traces.Operation, Service: l.Traces.Service}
+	}
 	c.eval = lc
 	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
 		got, err := c.fetchBoth(ctx, src, q, envs, w)

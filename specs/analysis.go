@@ -95,6 +95,19 @@ type Sources struct {
 	Prometheus *PrometheusSource `yaml:"prometheus,omitempty" doc:"A Prometheus server (or anything with its HTTP query API)."`
 	Datadog    *DatadogSource    `yaml:"datadog,omitempty" doc:"Datadog's metrics API."`
 	Traces     *TracesSource     `yaml:"traces,omitempty" doc:"An OTLP/HTTP receiver for the environments' spans."`
+	Jaeger     *JaegerSource     `yaml:"jaeger,omitempty" doc:"A Jaeger query service (api_v3) holding the environments' spans."`
+}
+
+// JaegerSource says how to query Jaeger.
+type JaegerSource struct {
+	URL       string            `yaml:"url" doc:"Query service base URL, e.g. http://jaeger-query:16686."`
+	Service   string            `yaml:"service" doc:"service.name of the spans to read."`
+	Attribute string            `yaml:"attribute,omitempty" doc:"Resource attribute telling the environments apart (default service.version)."`
+	Values    map[string]string `yaml:"values" doc:"Attribute value → environment name, e.g. {v1: blue, v2: green}."`
+	MaxTraces int               `yaml:"maxTraces,omitempty" doc:"Most traces read per query (default 1000)."`
+	Timeout   Duration          `yaml:"timeout,omitempty" doc:"Per query (default 10s)."`
+	Interval  Duration          `yaml:"interval,omitempty" doc:"How often checks query it (default 15s)."`
+	Pos       Position          `yaml:"-"`
 }
 
 // DatadogSource says how to reach Datadog.
@@ -211,6 +224,7 @@ type ErrorRateCheck struct {
 	Prometheus  *PromCounts    `yaml:"prometheus,omitempty" doc:"Or read the counts from Prometheus instead of a monitor."`
 	Datadog     *DatadogCounts `yaml:"datadog,omitempty" doc:"Or from Datadog."`
 	Traces      *TraceQuery    `yaml:"traces,omitempty" doc:"Or count error spans of an operation in the received traces."`
+	Jaeger      *TraceQuery    `yaml:"jaeger,omitempty" doc:"Or count error spans of an operation in Jaeger."`
 }
 
 // LatencyCheck compares a percentile of latency.
@@ -224,6 +238,7 @@ type LatencyCheck struct {
 	MinSamples  int64        `yaml:"minSamples,omitempty" doc:"Probes per side before any decision (default 20)."`
 	Prometheus  *PromBuckets `yaml:"prometheus,omitempty" doc:"Or read a histogram from Prometheus; bounds are then bucket edges."`
 	Traces      *TraceQuery  `yaml:"traces,omitempty" doc:"Or the durations of an operation's spans in the received traces."`
+	Jaeger      *TraceQuery  `yaml:"jaeger,omitempty" doc:"Or the durations of an operation's spans in Jaeger."`
 }
 
 // ShiftCheck compares whole distributions with a rank statistic.
@@ -326,6 +341,8 @@ func (c *Check) SourceKind() string {
 		return "datadog"
 	case c.ErrorRate != nil && c.ErrorRate.Traces != nil, c.Latency != nil && c.Latency.Traces != nil, c.TraceShape != nil:
 		return "traces"
+	case c.ErrorRate != nil && c.ErrorRate.Jaeger != nil, c.Latency != nil && c.Latency.Jaeger != nil:
+		return "jaeger"
 	}
 	return ""
 }
@@ -430,12 +447,15 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 	if tr := a.Sources.Traces; tr != nil {
 		tr.validate(d, a.Environments)
 	}
+	if j := a.Sources.Jaeger; j != nil {
+		j.validate(d, a.Environments)
+	}
 	a.Policy.validate(d, at("policy"))
 }
 
 // declared lists the sources the analysis configures, keyed by SourceKinds.
 func (s Sources) declared() map[string]bool {
-	return map[string]bool{"prometheus": s.Prometheus != nil, "datadog": s.Datadog != nil, "traces": s.Traces != nil}
+	return map[string]bool{"prometheus": s.Prometheus != nil, "datadog": s.Datadog != nil, "traces": s.Traces != nil, "jaeger": s.Jaeger != nil}
 }
 
 // SourceKinds are the keys of the metric and trace sources the language knows; the analysis
@@ -483,6 +503,26 @@ func (t *TracesSource) validate(d *decoder, envs map[string]Environment) {
 		if _, _, err := net.SplitHostPort(t.Listen); err != nil {
 			d.errs.add(t.Pos, "sources.traces.listen %q: want host:port or :port", t.Listen)
 		}
+	}
+}
+
+func (j *JaegerSource) validate(d *decoder, envs map[string]Environment) {
+	if u, err := url.Parse(j.URL); j.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errs.add(j.Pos, "sources.jaeger.url %q is not an http(s) URL", j.URL)
+	}
+	if j.Service == "" {
+		d.errs.add(j.Pos, "sources.jaeger.service is required: the service.name of the spans")
+	}
+	if len(j.Values) == 0 {
+		d.errs.add(j.Pos, "sources.jaeger.values is required: which %s value is which environment", firstOf(j.Attribute, "service.version"))
+	}
+	for v, env := range j.Values {
+		if _, ok := envs[env]; !ok {
+			d.errs.add(j.Pos, "sources.jaeger.values: %q maps to %q, which is not an environment", v, env)
+		}
+	}
+	if j.MaxTraces < 0 {
+		d.errs.add(j.Pos, "sources.jaeger.maxTraces must be positive")
 	}
 }
 
@@ -658,10 +698,12 @@ func (c *Check) sourceCount() int {
 		add(e.Prometheus != nil)
 		add(e.Datadog != nil)
 		add(e.Traces != nil)
+		add(e.Jaeger != nil)
 	}
 	if l := c.Latency; l != nil {
 		add(l.Prometheus != nil)
 		add(l.Traces != nil)
+		add(l.Jaeger != nil)
 	}
 	if v := c.Values; v != nil {
 		add(v.Prometheus != nil)
@@ -757,6 +799,14 @@ func (a *Analysis) applyDefaults() {
 		}
 		if dd.Interval == 0 {
 			dd.Interval = Duration(30 * time.Second)
+		}
+	}
+	if j := a.Sources.Jaeger; j != nil {
+		if j.Timeout == 0 {
+			j.Timeout = Duration(10 * time.Second)
+		}
+		if j.Interval == 0 {
+			j.Interval = Duration(15 * time.Second)
 		}
 	}
 	if tr := a.Sources.Traces; tr != nil {
