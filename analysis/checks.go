@@ -67,16 +67,8 @@ func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, err
 	}
 	switch {
 	case sc.ErrorRate != nil:
-		e := sc.ErrorRate
-		cfg.MinSamples = e.MinSamples
-		t := compare.Threshold{MaxRatio: e.MaxRatio}
-		if e.MaxIncrease != nil {
-			t.MaxIncrease = compare.F(e.MaxIncrease.F())
-		}
-		if e.Max != nil {
-			t.Max = compare.F(e.Max.F())
-		}
-		er, err := compare.NewErrorRate(cfg, t)
+		cfg.MinSamples = sc.ErrorRate.MinSamples
+		er, err := compare.NewErrorRate(cfg, errorRateThreshold(sc.ErrorRate))
 		if err != nil {
 			return nil, err
 		}
@@ -90,14 +82,7 @@ func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, err
 	case sc.Latency != nil:
 		l := sc.Latency
 		cfg.MinSamples = l.MinSamples
-		t := compare.Threshold{MaxRatio: l.MaxRatio, Direction: compare.Direction(l.Direction)}
-		if l.MaxIncrease != nil {
-			t.MaxIncrease = compare.F(l.MaxIncrease.D().Seconds())
-		}
-		if l.Max != nil {
-			t.Max = compare.F(l.Max.D().Seconds())
-		}
-		lc, err := compare.NewLatency(cfg, l.Percentile, t)
+		lc, err := compare.NewLatency(cfg, l.Percentile, latencyThreshold(l))
 		if err != nil {
 			return nil, err
 		}

@@ -152,14 +152,7 @@ func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
 func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
 	e := sc.ErrorRate
 	cfg.MinSamples = e.MinSamples
-	t := compare.Threshold{MaxRatio: e.MaxRatio}
-	if e.MaxIncrease != nil {
-		t.MaxIncrease = compare.F(e.MaxIncrease.F())
-	}
-	if e.Max != nil {
-		t.Max = compare.F(e.Max.F())
-	}
-	er, err := compare.NewErrorRate(cfg, t)
+	er, err := compare.NewErrorRate(cfg, errorRateThreshold(e))
 	if err != nil {
 		return err
 	}
@@ -201,6 +194,17 @@ func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Sou
 		return nil
 	}
 	return nil
+}
+
+func errorRateThreshold(e *specs.ErrorRateCheck) compare.Threshold {
+	t := compare.Threshold{MaxRatio: e.MaxRatio}
+	if e.MaxIncrease != nil {
+		t.MaxIncrease = compare.F(e.MaxIncrease.F())
+	}
+	if e.Max != nil {
+		t.Max = compare.F(e.Max.F())
+	}
+	return t
 }
 
 func latencyThreshold(l *specs.LatencyCheck) compare.Threshold {
