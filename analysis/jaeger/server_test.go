@@ -1,17 +1,16 @@
 package jaeger
 
 import (
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/greenlight/greenlight/internal/testserver"
 )
 
 // RealJaeger is a Jaeger v2 all-in-one (memory storage) started for a test.
@@ -22,65 +21,19 @@ type RealJaeger struct {
 	done     chan struct{}
 }
 
-var (
-	jaegerBinOnce sync.Once
-	jaegerBin     string
-	jaegerBinErr  error
-)
-
-// jaegerBinary finds a Jaeger v2: `jaeger` on PATH, or one built from the tools/jaeger module
-// into the user's cache — so the tests also run on a machine that has only Go.
-func jaegerBinary(t *testing.T) string {
-	t.Helper()
-	jaegerBinOnce.Do(func() {
-		if p, err := exec.LookPath("jaeger"); err == nil {
-			jaegerBin = p
-			return
-		}
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			jaegerBinErr = err
-			return
-		}
-		out := filepath.Join(cache, "greenlight-test", "jaeger")
-		if _, err := os.Stat(out); err == nil {
-			jaegerBin = out
-			return
-		}
-		t.Logf("no jaeger on PATH: building it from tools/jaeger (several minutes the first time)")
-		cmd := exec.Command("go", "build", "-o", out, "github.com/jaegertracing/jaeger/cmd/jaeger")
-		cmd.Dir = filepath.Join("..", "..", "tools", "jaeger")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			jaegerBinErr = fmt.Errorf("build jaeger: %v\n%s", err, b)
-			return
-		}
-		jaegerBin = out
-	})
-	require.NoError(t, jaegerBinErr, "a Jaeger v2 is needed: put jaeger on PATH or let the tools module build one")
-	return jaegerBin
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // StartJaeger runs testdata/jaeger.yaml on free loopback ports and waits until the query API
 // answers.
 func StartJaeger(t *testing.T) *RealJaeger {
 	t.Helper()
-	bin := jaegerBinary(t)
+	bin := testserver.Binary(t, "jaeger", "github.com/jaegertracing/jaeger/cmd/jaeger")
 	cfg, err := filepath.Abs(filepath.Join("testdata", "jaeger.yaml"))
 	require.NoError(t, err)
 	dir := t.TempDir()
-	queryAddr, otlpAddr := freePort(t), freePort(t)
+	queryAddr, otlpAddr := testserver.FreeAddr(t), testserver.FreeAddr(t)
 	cmd := exec.Command(bin, "--config", cfg)
 	cmd.Env = append(os.Environ(),
 		"JAEGER_QUERY_HTTP="+queryAddr,
-		"JAEGER_QUERY_GRPC="+freePort(t),
+		"JAEGER_QUERY_GRPC="+testserver.FreeAddr(t),
 		"JAEGER_OTLP_HTTP="+otlpAddr)
 	logPath := filepath.Join(dir, "jaeger.log")
 	logFile, err := os.Create(logPath)

@@ -3,17 +3,17 @@ package prometheus
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/greenlight/greenlight/internal/testserver"
 )
 
 // RealPrometheus is a Prometheus server started for a test, scraping the given targets every
@@ -24,57 +24,10 @@ type RealPrometheus struct {
 	done chan struct{}
 }
 
-var (
-	promBinOnce sync.Once
-	promBin     string
-	promBinErr  error
-)
-
-// prometheusBinary finds a Prometheus server: `prometheus` on PATH (.ci/run installs Debian's),
-// or else one built from the tools/prometheus module into the user's cache — so the tests also
-// run on a machine that has only Go.
-func prometheusBinary(t *testing.T) string {
-	t.Helper()
-	promBinOnce.Do(func() {
-		if p, err := exec.LookPath("prometheus"); err == nil {
-			promBin = p
-			return
-		}
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			promBinErr = err
-			return
-		}
-		out := filepath.Join(cache, "greenlight-test", "prometheus")
-		if _, err := os.Stat(out); err == nil {
-			promBin = out
-			return
-		}
-		t.Logf("no prometheus on PATH: building it from tools/prometheus (several minutes the first time)")
-		cmd := exec.Command("go", "build", "-o", out, "github.com/prometheus/prometheus/cmd/prometheus")
-		cmd.Dir = filepath.Join("..", "..", "tools", "prometheus")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			promBinErr = fmt.Errorf("build prometheus: %v\n%s", err, b)
-			return
-		}
-		promBin = out
-	})
-	require.NoError(t, promBinErr, "a Prometheus server is needed: install Debian's prometheus or let the tools module build one")
-	return promBin
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // StartPrometheus runs a server scraping targets (colour → host:port) every second.
 func StartPrometheus(t *testing.T, targets map[string]string) *RealPrometheus {
 	t.Helper()
-	bin := prometheusBinary(t)
+	bin := testserver.Binary(t, "prometheus", "github.com/prometheus/prometheus/cmd/prometheus")
 	dir := t.TempDir()
 	var cfg strings.Builder
 	cfg.WriteString("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: app\n    static_configs:\n")
@@ -82,7 +35,7 @@ func StartPrometheus(t *testing.T, targets map[string]string) *RealPrometheus {
 		fmt.Fprintf(&cfg, "      - targets: [%q]\n        labels: {color: %q}\n", addr, color)
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg.String()), 0o644))
-	addr := freePort(t)
+	addr := testserver.FreeAddr(t)
 	cmd := exec.Command(bin,
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
