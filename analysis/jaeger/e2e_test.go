@@ -21,9 +21,6 @@ import (
 // TestRealJaeger sends traffic through two example apps that export their spans to a real
 // Jaeger v2, then reads them back through the api_v3 gateway.
 func TestRealJaeger(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real Jaeger")
-	}
 	j := StartJaeger(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
