@@ -36,7 +36,7 @@ type exporter struct {
 	mu      sync.Mutex
 }
 
-func (e *exporter) batch(t *testing.T, n int) {
+func (e *exporter) batch(t *testing.T, n int) error {
 	t.Helper()
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -72,9 +72,12 @@ func (e *exporter) batch(t *testing.T, n int) {
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	require.NoError(t, err)
 	resp, err := http.Post(e.url, "application/x-protobuf", bytes.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return nil
 }
 
 func spanIDOf(trace uint64, k int) pcommon.SpanID {
@@ -117,6 +120,8 @@ func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
 	defer cancel()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	// The receiver closes as the analysis ends: a batch still in flight then may be refused.
+	var decided atomic.Bool
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -129,12 +134,23 @@ func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
 			case <-stop:
 				return
 			case <-time.After(50 * time.Millisecond):
-				b.batch(t, 20)
-				g.batch(t, 20)
+				for _, e := range []*exporter{b, g} {
+					if err := e.batch(t, 20); err != nil {
+						if !decided.Load() {
+							t.Errorf("export before the verdict: %v", err)
+						}
+						return
+					}
+				}
 			}
 		}
 	}()
-	v, err := Run(ctx, Options{Analysis: tracesAnalysis(t), Tick: 100 * time.Millisecond, OnTraces: func(a string) { addr <- a }})
+	v, err := Run(ctx, Options{Analysis: tracesAnalysis(t), Tick: 100 * time.Millisecond, OnTraces: func(a string) { addr <- a },
+		OnEvent: func(e Event) {
+			if e.Kind == EventVerdict {
+				decided.Store(true)
+			}
+		}})
 	close(stop)
 	wg.Wait()
 	require.NoError(t, err)
