@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"text/template"
 	"time"
 
 	"github.com/greenlight/greenlight/analysis/datadog"
@@ -159,13 +160,13 @@ func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Sou
 	var q source.Query
 	switch {
 	case e.Prometheus != nil:
-		errs, err := prometheus.Parse(sc.Name+".errors", e.Prometheus.Errors)
+		errs, err := parseProm(sc, "errors", e.Prometheus.Errors)
 		if err != nil {
-			return fmt.Errorf("prometheus.errors: %w", err)
+			return err
 		}
-		total, err := prometheus.Parse(sc.Name+".total", e.Prometheus.Total)
+		total, err := parseProm(sc, "total", e.Prometheus.Total)
 		if err != nil {
-			return fmt.Errorf("prometheus.total: %w", err)
+			return err
 		}
 		q = prometheus.CountsQuery{Errors: errs, Total: total}
 	case e.Datadog != nil:
@@ -194,6 +195,15 @@ func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Sou
 		return nil
 	}
 	return nil
+}
+
+// parseProm compiles one of a check's Prometheus query templates.
+func parseProm(sc *specs.Check, key, text string) (*template.Template, error) {
+	t, err := prometheus.Parse(sc.Name+"."+key, text)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus.%s: %w", key, err)
+	}
+	return t, nil
 }
 
 func errorRateThreshold(e *specs.ErrorRateCheck) compare.Threshold {
@@ -227,9 +237,9 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 		if err != nil {
 			return err
 		}
-		b, err := prometheus.Parse(sc.Name+".buckets", l.Prometheus.Buckets)
+		b, err := parseProm(sc, "buckets", l.Prometheus.Buckets)
 		if err != nil {
-			return fmt.Errorf("prometheus.buckets: %w", err)
+			return err
 		}
 		q := prometheus.HistogramQuery{Buckets: b}
 		c.eval = hl
@@ -298,9 +308,9 @@ func bindValues(c *check, sc *specs.Check, cfg compare.Config, src source.Source
 	var q source.Query
 	switch {
 	case v.Prometheus != nil:
-		qt, err := prometheus.Parse(sc.Name+".query", v.Prometheus.Query)
+		qt, err := parseProm(sc, "query", v.Prometheus.Query)
 		if err != nil {
-			return fmt.Errorf("prometheus.query: %w", err)
+			return err
 		}
 		q = prometheus.ValuesQuery{Query: qt, Step: v.Prometheus.Step.D()}
 	case v.Datadog != nil && v.Datadog.Query != "":

@@ -398,7 +398,7 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 	}
 	for name, e := range a.Environments {
 		if e.URL != "" {
-			if u, err := url.Parse(e.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			if !isHTTPURL(e.URL) {
 				d.errs.add(e.Pos, "environment %s: url %q is not an http(s) URL", name, e.URL)
 			}
 		}
@@ -465,26 +465,13 @@ func SourceKinds() []string {
 }
 
 func (dd *DatadogSource) validate(d *decoder) {
-	for _, ref := range []struct {
-		r   *SecretRef
-		out *Secret
-		key string
-	}{{dd.APIKey, &dd.apiKey, "apiKey"}, {dd.AppKey, &dd.appKey, "appKey"}} {
-		if ref.r == nil {
-			continue
-		}
-		v, problem := ref.r.resolve(d.ctx.dir(), d.ctx.lookup)
-		if problem != "" {
-			d.errs.add(dd.Pos, "sources.datadog.%s: %s", ref.key, problem)
-			continue
-		}
-		*ref.out = v
-	}
+	dd.apiKey = d.resolveSecret(dd.Pos, "sources.datadog.apiKey", dd.APIKey)
+	dd.appKey = d.resolveSecret(dd.Pos, "sources.datadog.appKey", dd.AppKey)
 	if strings.Contains(dd.Site, "/") {
 		d.errs.add(dd.Pos, "sources.datadog.site %q is a site name such as datadoghq.eu, not a URL (use baseURL)", dd.Site)
 	}
 	if dd.BaseURL != "" {
-		if u, err := url.Parse(dd.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !isHTTPURL(dd.BaseURL) {
 			d.errs.add(dd.Pos, "sources.datadog.baseURL %q is not an http(s) URL", dd.BaseURL)
 		}
 	}
@@ -507,7 +494,7 @@ func (t *TracesSource) validate(d *decoder, envs map[string]Environment) {
 }
 
 func (j *JaegerSource) validate(d *decoder, envs map[string]Environment) {
-	if u, err := url.Parse(j.URL); j.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isHTTPURL(j.URL) {
 		d.errs.add(j.Pos, "sources.jaeger.url %q is not an http(s) URL", j.URL)
 	}
 	if j.Service == "" {
@@ -526,6 +513,24 @@ func (j *JaegerSource) validate(d *decoder, envs map[string]Environment) {
 	}
 }
 
+// resolveSecret reads a source's secret reference at load; nil gives no secret.
+func (d *decoder) resolveSecret(pos Position, key string, ref *SecretRef) Secret {
+	if ref == nil {
+		return ""
+	}
+	v, problem := ref.resolve(d.ctx.dir(), d.ctx.lookup)
+	if problem != "" {
+		d.errs.add(pos, "%s: %s", key, problem)
+	}
+	return v
+}
+
+// isHTTPURL reports whether s is an absolute http(s) URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return s != "" && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 func firstOf(a, b string) string {
 	if a != "" {
 		return a
@@ -534,7 +539,7 @@ func firstOf(a, b string) string {
 }
 
 func (p *PrometheusSource) validate(d *decoder) {
-	if u, err := url.Parse(p.URL); p.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isHTTPURL(p.URL) {
 		d.errs.add(p.Pos, "sources.prometheus.url %q is not an http(s) URL", p.URL)
 	}
 	if p.BearerToken != nil && p.Username != "" {
@@ -543,21 +548,8 @@ func (p *PrometheusSource) validate(d *decoder) {
 	if (p.Username == "") != (p.Password == nil) {
 		d.errs.add(p.Pos, "sources.prometheus: username and password go together")
 	}
-	for _, ref := range []struct {
-		r   *SecretRef
-		out *Secret
-		key string
-	}{{p.BearerToken, &p.token, "bearerToken"}, {p.Password, &p.password, "password"}} {
-		if ref.r == nil {
-			continue
-		}
-		v, problem := ref.r.resolve(d.ctx.dir(), d.ctx.lookup)
-		if problem != "" {
-			d.errs.add(p.Pos, "sources.prometheus.%s: %s", ref.key, problem)
-			continue
-		}
-		*ref.out = v
-	}
+	p.token = d.resolveSecret(p.Pos, "sources.prometheus.bearerToken", p.BearerToken)
+	p.password = d.resolveSecret(p.Pos, "sources.prometheus.password", p.Password)
 	if p.CAFile != "" {
 		p.caPath = resolvePath(d.ctx.dir(), p.CAFile)
 		if _, err := statFile(p.caPath); err != nil {
