@@ -29,6 +29,36 @@ type check struct {
 	srcErr      string
 	consecutive int
 	warnings    []string
+
+	// ev is what the check's data showed of the candidate working (the evidence floor); sees
+	// is whether that data tells success from failure at all.
+	ev   verdict.Evidence
+	sees bool
+}
+
+// observeCandidate counts one candidate probe toward the evidence floor.
+func (c *check) observeCandidate(p synthetic.Probe) {
+	ok, _, ran := observe(p, c.spec.Source().Step)
+	if !ran {
+		return
+	}
+	c.ev.Observed++
+	if c.ev.Succeeded == nil {
+		c.ev.Succeeded = new(int64)
+	}
+	if ok {
+		*c.ev.Succeeded++
+	}
+}
+
+// setCandidateEvidence replaces the evidence with what a source now says of the candidate over
+// the whole window: observed, and succeeded when the source can tell (ok < 0 when it cannot).
+func (c *check) setCandidateEvidence(observed, ok float64) {
+	c.ev = verdict.Evidence{Observed: int64(math.Round(observed))}
+	if ok >= 0 {
+		n := int64(math.Round(ok))
+		c.ev.Succeeded = &n
+	}
 }
 
 // newChecks builds the compare checks. The false-rollback budget α is shared among the
@@ -60,7 +90,7 @@ func newChecks(a *specs.Analysis, names [2]string, srcs *sources) ([]*check, err
 
 func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, error) {
 	step := sc.Source().Step
-	c := &check{spec: sc}
+	c := &check{spec: sc, sees: sc.SeesSuccess()}
 	if sc.UsesSource() {
 		c.kind = sc.SourceKind()
 		return c, srcs.bind(c, sc, cfg)
@@ -157,7 +187,12 @@ func (c *check) result() verdict.CheckResult {
 	if c.poll != nil {
 		src = c.kind
 	}
-	r := verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src}
+	ev := c.ev
+	if ev.Succeeded != nil {
+		n := *ev.Succeeded
+		ev.Succeeded = &n
+	}
+	r := verdict.CheckResult{Outcome: o, Name: c.spec.Name, Critical: c.spec.IsCritical(), Source: src, Evidence: &ev}
 	if len(c.warnings) > 0 {
 		r.Warnings = append([]string(nil), c.warnings...)
 		r.Reason += " [source warnings: " + strings.Join(c.warnings, "; ") + "]"

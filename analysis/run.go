@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,8 +74,10 @@ type Event struct {
 	Message             string
 }
 
-// Run executes the analysis and returns its verdict. An error means the verdict could not be
-// reached at all: invalid input (wrapping ErrInvalid) or the context ending first.
+// Run executes the analysis and returns its verdict. When ctx ends first (a signal, an abort)
+// the verdict is verdict.Interrupted with what was known by then — never a rollback blamed on
+// the candidate. An error means no verdict could be formed at all: invalid input (wrapping
+// ErrInvalid) or a failure of greenlight itself.
 func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if o.Tick <= 0 {
 		o.Tick = time.Second
@@ -112,24 +115,68 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	r.v.Baseline.URL, r.v.Candidate.URL = redact.Redact(base.URL), redact.Redact(cand.URL)
 
 	if len(a.SmokeSuites) > 0 {
-		if done := r.smokeGate(ctx); done {
+		done := r.smokeGate(ctx)
+		if ctx.Err() != nil {
+			// A smoke step cut short by the interrupt failed because of us, not the candidate.
+			return r.interrupted(ctx, verdict.PhaseSmoke, 0), nil
+		}
+		if done {
 			return r.finish(), nil
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if ctx.Err() != nil {
+		return r.interrupted(ctx, verdict.PhaseSmoke, 0), nil
 	}
 	if err := r.monitor(ctx, verdict.PhaseAnalysis, a.Policy.MaxDuration.D()); err != nil {
+		if ctx.Err() != nil {
+			return r.interrupted(ctx, verdict.PhaseAnalysis, r.elapsed), nil
+		}
 		return nil, err
 	}
 	if r.v.Decision == verdict.Promote {
 		if w := r.watchDuration(); w > 0 {
 			if err := r.monitor(ctx, verdict.PhaseWatch, w); err != nil {
+				if ctx.Err() != nil {
+					return r.interrupted(ctx, verdict.PhaseWatch, r.elapsed), nil
+				}
 				return nil, err
 			}
 		}
 	}
 	return r.finish(), nil
+}
+
+// interrupted ends a run that was stopped from outside (SIGINT, SIGTERM, an abort) before a
+// verdict: it decides nothing about the candidate — neither promote nor rollback — and keeps
+// what was known (the smoke steps that ran, the checks' last outcomes) for the reports.
+func (r *run) interrupted(ctx context.Context, phase verdict.Phase, elapsed time.Duration) *verdict.Verdict {
+	why := "interrupted"
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		why = cause.Error() // "interrupted by SIGTERM"
+	}
+	if phase != verdict.PhaseSmoke && r.checks != nil {
+		// The checks' outcomes as they stand now, not as of the last tick.
+		r.v.Checks = make([]verdict.CheckResult, len(r.checks))
+		for i, c := range r.checks {
+			r.v.Checks[i] = c.result()
+		}
+	}
+	was := ""
+	switch {
+	case phase == verdict.PhaseWatch:
+		was = " (it had been promoted: " + r.v.Reason + ")"
+		r.v.Watch = elapsed
+	case phase == verdict.PhaseAnalysis && len(r.v.Checks) > 0:
+		d, reason := verdict.Aggregate(r.v.Checks)
+		if d == verdict.Rollback {
+			reason = "failing so far: " + reason
+		}
+		was = " (" + reason + ")"
+	}
+	r.v.Phase, r.v.Decision, r.v.Undecided = phase, verdict.Interrupted, false
+	r.v.Reason = fmt.Sprintf("%s during the %s phase after %s, before a verdict: nothing was decided about %s%s",
+		why, phase, elapsed.Round(time.Millisecond), r.cand.Name, was)
+	return r.finish()
 }
 
 type run struct {
@@ -140,8 +187,9 @@ type run struct {
 	started    time.Time
 	v          *verdict.Verdict
 	srcs       *sources
-	// healthy counts, per monitor, the candidate's probes that fully succeeded in this phase.
-	healthy map[string]int64
+	// checks are the current phase's checks; elapsed is how long the phase has run.
+	checks  []*check
+	elapsed time.Duration
 }
 
 func (r *run) emit(e Event) {
@@ -360,7 +408,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		{Name: r.cand.Name, Role: string(synthetic.Candidate), Labels: r.cand.Labels},
 	}
 
-	r.healthy = map[string]int64{}
+	r.checks, r.elapsed = checks, 0
 	start := time.Now()
 	ticker := time.NewTicker(r.o.Tick)
 	defer ticker.Stop()
@@ -377,10 +425,8 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			}
 			return errors.New("monitors stopped unexpectedly")
 		case p := <-pairs:
-			if p.Candidate.OK {
-				r.healthy[p.Monitor]++
-			}
 			for _, c := range byMonitor[p.Monitor] {
+				c.observeCandidate(p.Candidate)
 				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.base.Name, "err", err)
 				}
@@ -405,6 +451,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			}
 		case <-ticker.C:
 			elapsed := time.Since(start)
+			r.elapsed = elapsed
 			results := make([]verdict.CheckResult, len(checks))
 			for i, c := range checks {
 				results[i] = c.result()
@@ -466,11 +513,14 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 	case phase == verdict.PhaseWatch && elapsed >= limit:
 		r.v.Watch = elapsed
 		r.v.Reason += fmt.Sprintf("; no regression in %s of watching", limit)
+		if short := r.shortfall(); short != "" {
+			r.v.Reason += "; but the watch saw no evidence that " + r.cand.Name + " works: " + short
+		}
 		return true
 	case phase == verdict.PhaseWatch:
 		return false
-	case d == verdict.Promote && elapsed >= r.a.Policy.MinDuration.D() && r.unprobed(results) == "":
-		r.v.Decision, r.v.Reason = verdict.Promote, reason
+	case d == verdict.Promote && elapsed >= r.a.Policy.MinDuration.D() && r.shortfall() == "":
+		r.v.Decision, r.v.Reason = verdict.Promote, reason+"; "+r.evidenceSummary()
 		return true
 	case elapsed >= limit:
 		r.inconclusive(results, limit)
@@ -479,18 +529,74 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 	return false
 }
 
-// unprobed names a monitor feeding a critical check that has not once seen the candidate fully
-// healthy. Relative checks alone would pass a candidate that fails exactly as often as the
-// baseline — both down, say — so a promote also needs at least one clean probe of the
-// candidate from every monitor it rests on.
-func (r *run) unprobed(results []verdict.CheckResult) string {
-	for i := range r.a.Checks {
-		c := &r.a.Checks[i]
-		if c.IsCritical() && !c.UsesSource() && r.healthy[c.Source().From] == 0 {
-			return c.Source().From
+// shortfall says why the candidate has not yet shown, in the data of every critical check,
+// that it works: the evidence floor (policy.evidence). Relative checks alone would pass a
+// candidate that fails exactly as often as the baseline — both down, say — so a promote also
+// needs the candidate's own successes. "" when the floor is met.
+func (r *run) shortfall() string {
+	ev := r.a.Policy.Evidence
+	minOK, maxErr := ev.MinOK(), ev.MaxErrors()
+	var out []string
+	critical := 0
+	for _, c := range r.checks {
+		if c.spec.IsCritical() {
+			critical++
 		}
 	}
-	return ""
+	if critical == 0 {
+		return "no critical check"
+	}
+	for _, c := range r.checks {
+		if !c.spec.IsCritical() || c.spec.TraceShape != nil {
+			continue
+		}
+		e, name := c.ev, c.spec.Name
+		switch {
+		case e.Observed == 0:
+			out = append(out, fmt.Sprintf("%s: no %s traffic seen", name, r.cand.Name))
+		case !c.sees:
+			// histograms and series: traffic is all they can show
+		case minOK > 0 && (e.Succeeded == nil || *e.Succeeded < minOK):
+			out = append(out, fmt.Sprintf("%s: %s succeeded %d of %d times (policy.evidence.minSuccesses: %d)", name, r.cand.Name, succeeded(e), e.Observed, minOK))
+		case maxErr < 1 && e.ErrorRate() > maxErr:
+			out = append(out, fmt.Sprintf("%s: %s failed %s of %d (above policy.evidence.maxErrorRate %s)", name, r.cand.Name, pct(e.ErrorRate()), e.Observed, pct(maxErr)))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// evidenceSummary states the floor a promote met, for its reason.
+func (r *run) evidenceSummary() string {
+	least, worst, seen := int64(-1), 0.0, false
+	for _, c := range r.checks {
+		if !c.spec.IsCritical() || !c.sees || c.ev.Succeeded == nil {
+			continue
+		}
+		seen = true
+		if least < 0 || *c.ev.Succeeded < least {
+			least = *c.ev.Succeeded
+		}
+		worst = max(worst, c.ev.ErrorRate())
+	}
+	if !seen {
+		return fmt.Sprintf("%s had traffic in every critical check (policy.evidence.minSuccesses: 0)", r.cand.Name)
+	}
+	ev := r.a.Policy.Evidence
+	return fmt.Sprintf("%s shown working: at least %d successes and at most %s failed in every critical check (floor: %d, %s)",
+		r.cand.Name, least, pct(worst), ev.MinOK(), pct(ev.MaxErrors()))
+}
+
+func succeeded(e verdict.Evidence) int64 {
+	if e.Succeeded == nil {
+		return 0
+	}
+	return *e.Succeeded
+}
+
+// pct formats a proportion as a percentage with up to one decimal.
+func pct(p float64) string {
+	s := strconv.FormatFloat(p*100, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + "%"
 }
 
 // inconclusive maps an undecided analysis by policy.onInconclusive. A promote on no evidence is
@@ -511,11 +617,11 @@ func (r *run) inconclusive(results []verdict.CheckResult, limit time.Duration) {
 	var noEvidence string
 	if len(empty) > 0 {
 		noEvidence = fmt.Sprintf("; no data for %s — never promote without evidence", strings.Join(empty, ", "))
-	} else if m := r.unprobed(results); m != "" {
+	} else if short := r.shortfall(); short != "" {
 		if len(undecided) == 0 {
 			base = fmt.Sprintf("inconclusive after %s", limit)
 		}
-		noEvidence = fmt.Sprintf("; monitor %s never saw %s fully healthy — never promote without evidence", m, r.cand.Name)
+		noEvidence = fmt.Sprintf("; no evidence that %s works (%s) — never promote without evidence", r.cand.Name, short)
 	}
 	switch policy := r.a.Policy.OnInconclusive; {
 	case noEvidence != "":

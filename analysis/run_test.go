@@ -275,5 +275,8 @@ func TestBothDownNeverPromotes(t *testing.T) {
 	a.Checks = a.Checks[:1] // the error-rate check alone
 	v, _ := runAnalysis(t, a, blue.URL, green.URL, nil)
 	assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
-	assert.Contains(t, v.Reason, "monitor journey never saw green fully healthy")
+	assert.Contains(t, v.Reason, "no evidence that green works (errors: green succeeded 0 of")
+	require.NotNil(t, v.Checks[0].Evidence)
+	assert.Equal(t, int64(0), *v.Checks[0].Evidence.Succeeded)
+	assert.Positive(t, v.Checks[0].Evidence.Observed)
 }

@@ -192,6 +192,7 @@ func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Sou
 				return err
 			}
 		}
+		c.setCandidateEvidence(got[1].Counts.Total, got[1].Counts.Total-got[1].Counts.Errors)
 		return nil
 	}
 	return nil
@@ -253,6 +254,11 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 					return err
 				}
 			}
+			var total float64
+			if cum := got[1].Histogram.Cumulative; len(cum) > 0 {
+				total = cum[len(cum)-1]
+			}
+			c.setCandidateEvidence(total, -1)
 			return nil
 		}
 		return nil
@@ -288,6 +294,11 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 			}
 		}
 		c.eval = next
+		ok := -1.0
+		if got[1].OK != nil {
+			ok = *got[1].OK
+		}
+		c.setCandidateEvidence(float64(len(got[1].Latencies)), ok)
 		return nil
 	}
 	return nil
@@ -339,6 +350,7 @@ func bindValues(c *check, sc *specs.Check, cfg compare.Config, src source.Source
 			}
 		}
 		c.eval = next
+		c.setCandidateEvidence(float64(len(got[1].Values)), -1)
 		return nil
 	}
 	return nil

@@ -102,6 +102,37 @@ func TestPrometheusHealthyPromotes(t *testing.T) {
 	assert.Equal(t, compare.Pass, v.Checks[0].State)
 }
 
+// TestBothBrokenNeverPromotesFromMetrics: blue and green fail alike, so the relative check
+// passes; the evidence floor (policy.evidence) still refuses the promote, whatever
+// onInconclusive says, for counts from Prometheus and from Datadog.
+func TestBothBrokenNeverPromotesFromMetrics(t *testing.T) {
+	cases := []struct {
+		name       string
+		errs, tot  string
+		wantReason string
+	}{
+		{"both down", "5000", "5000", "no evidence that green works (server-errors: green succeeded 0 of 5000 times (policy.evidence.minSuccesses: 10))"},
+		{"both failing most requests", "3000", "5000", "no evidence that green works (server-errors: green failed 60% of 5000 (above policy.evidence.maxErrorRate 50%))"},
+		{"no traffic", "0", "0", "server-errors"},
+	}
+	for _, tc := range cases {
+		t.Run("prometheus/"+tc.name, func(t *testing.T) {
+			f := &promFake{counts: map[string][2]string{"blue": {tc.errs, tc.tot}, "green": {tc.errs, tc.tot}}}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 100ms, maxDuration: 1s, onInconclusive: promote"))
+			assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+			assert.Contains(t, v.Reason, tc.wantReason)
+		})
+		t.Run("datadog/"+tc.name, func(t *testing.T) {
+			v := runDatadog(t, map[string]string{"blue": tc.errs, "green": tc.errs}, map[string]string{"blue": tc.tot, "green": tc.tot},
+				"minDuration: 100ms, maxDuration: 1s, onInconclusive: promote")
+			assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+			assert.Contains(t, v.Reason, strings.ReplaceAll(tc.wantReason, "server-errors", "dd-errors"))
+		})
+	}
+}
+
 // TestPrometheusStoppedNeverPromotes stops Prometheus mid-analysis: the check keeps its last
 // numbers but is undecided while the source fails, and after consecutiveErrors failures the
 // analysis ends without a promote.

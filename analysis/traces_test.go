@@ -30,6 +30,7 @@ type exporter struct {
 	url     string
 	version string
 	latency time.Duration // request span duration (median)
+	failing bool          // every request span has an error status
 	db      int           // SELECT spans per request
 	seq     atomic.Uint64
 	rng     *rand.Rand
@@ -59,6 +60,9 @@ func (e *exporter) batch(t *testing.T, n int) error {
 		root.SetKind(ptrace.SpanKindServer)
 		root.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-d)))
 		root.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+		if e.failing {
+			root.Status().SetCode(ptrace.StatusCodeError)
+		}
 		for k := 1; k <= e.db; k++ {
 			s := spans.AppendEmpty()
 			s.SetTraceID(tid)
@@ -115,6 +119,12 @@ policy: {minDuration: 1s, maxDuration: 30s, onInconclusive: hold}
 // runTraced runs the analysis while blue and green export spans to its receiver.
 func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
 	t.Helper()
+	return runTracedWith(t, tracesAnalysis(t), func(*exporter) {}, green)
+}
+
+// runTracedWith runs a, with blue's and green's exporters set up by the two functions.
+func runTracedWith(t *testing.T, a *specs.Analysis, blue, green func(*exporter)) *verdict.Verdict {
+	t.Helper()
 	addr := make(chan string, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -128,6 +138,7 @@ func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
 		u := "http://" + <-addr + "/v1/traces"
 		b := &exporter{url: u, version: "v1", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(1, 2))}
 		g := &exporter{url: u, version: "v2", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(3, 4))}
+		blue(b)
 		green(g)
 		for {
 			select {
@@ -145,7 +156,7 @@ func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
 			}
 		}
 	}()
-	v, err := Run(ctx, Options{Analysis: tracesAnalysis(t), Tick: 100 * time.Millisecond, OnTraces: func(a string) { addr <- a },
+	v, err := Run(ctx, Options{Analysis: a, Tick: 100 * time.Millisecond, OnTraces: func(a string) { addr <- a },
 		OnEvent: func(e Event) {
 			if e.Kind == EventVerdict {
 				decided.Store(true)
@@ -178,7 +189,35 @@ func TestTracesNPlusOneRollsBack(t *testing.T) {
 	assert.Contains(t, v.Reason, `shape: trace shape (seen 2 of 2 times needed): "SELECT orders" per "GET /api/orders" request: green 12.0 vs blue 1.0`)
 }
 
+// TestTracesBothDownNeverPromotes: every request span of both versions is an error. The
+// relative checks see no difference; the evidence floor keeps the candidate from a promote.
+func TestTracesBothDownNeverPromotes(t *testing.T) {
+	a := tracesAnalysis(t)
+	a.Policy.MaxDuration = specs.Duration(3 * time.Second)
+	a.Policy.OnInconclusive = "promote"
+	fail := func(e *exporter) { e.failing = true }
+	v := runTracedWith(t, a, fail, fail)
+	assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+	assert.Contains(t, v.Reason, "no evidence that green works (orders-p95: green succeeded 0 of")
+	assert.Contains(t, v.Reason, "orders-errors: green succeeded 0 of")
+}
+
 func TestDatadogChecks(t *testing.T) {
+	v, calls := datadogRun(t, map[string]string{"blue": "2", "green": "150"}, map[string]string{"blue": "1000", "green": "1000"}, "minDuration: 1s, maxDuration: 20s")
+	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+	assert.Contains(t, v.Reason, "dd-errors: error rate green 15.00% vs blue 0.20%")
+	assert.Equal(t, "datadog", v.Checks[0].Source)
+	assert.Greater(t, calls, int64(3))
+}
+
+func runDatadog(t *testing.T, errs, total map[string]string, policy string) *verdict.Verdict {
+	v, _ := datadogRun(t, errs, total, policy)
+	return v
+}
+
+// datadogRun runs an error-rate check from a Datadog fake answering errors and total per color.
+func datadogRun(t *testing.T, errs, total map[string]string, policy string) (*verdict.Verdict, int64) {
+	t.Helper()
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -187,12 +226,13 @@ func TestDatadogChecks(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
-		v := "1000"
+		color := "blue"
+		if strings.Contains(q, "color:green") {
+			color = "green"
+		}
+		v := total[color]
 		if strings.Contains(q, "errors") {
-			v = "2"
-			if strings.Contains(q, "color:green") {
-				v = "150"
-			}
+			v = errs[color]
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok","res_type":"time_series","series":[{"metric":"m","scope":"s","pointlist":[[1700000000000,` + v + `],[1700000060000,null]]}],"from_date":0,"to_date":0,"query":"` + strings.ReplaceAll(q, `"`, `\"`) + `"}`))
@@ -213,7 +253,7 @@ checks:
         errors: "sum:requests.errors{color:{{ .env.name }}}.as_count()"
         total: "sum:requests.hits{color:{{ .env.name }}}.as_count()"
       maxIncrease: 1%
-policy: {minDuration: 1s, maxDuration: 20s}
+policy: {` + policy + `}
 `
 	docs, err := specs.Parse("d.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
 	require.NoError(t, err)
@@ -221,8 +261,5 @@ policy: {minDuration: 1s, maxDuration: 20s}
 	v, err := Run(context.Background(), Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	require.NoError(t, err)
-	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.Contains(t, v.Reason, "dd-errors: error rate green 15.00% vs blue 0.20%")
-	assert.Equal(t, "datadog", v.Checks[0].Source)
-	assert.Greater(t, calls.Load(), int64(3))
+	return v, calls.Load()
 }

@@ -21,6 +21,10 @@ const (
 	DefaultFalseRollbackRate = 0.01
 	DefaultRateLimit         = 20 // requests per second per environment
 	DefaultOnInconclusive    = "rollback"
+	// DefaultMinSuccesses and DefaultMaxErrorRate are the evidence floor: what each critical
+	// check must have seen of the candidate working before a promote (policy.evidence).
+	DefaultMinSuccesses = 10
+	DefaultMaxErrorRate = 0.5
 )
 
 // Analysis decides one release: it smoke-tests the candidate, monitors both environments, and
@@ -271,6 +275,33 @@ type Policy struct {
 	OnInconclusive    string   `yaml:"onInconclusive,omitempty" doc:"What an inconclusive analysis becomes: rollback (default), promote, or hold (stay inconclusive, exit 2)."`
 	Watch             Duration `yaml:"watch,omitempty" doc:"After promote, keep monitoring this long and turn the verdict into rollback if a regression appears (--watch overrides)."`
 	ConsecutiveErrors int      `yaml:"consecutiveErrors,omitempty" doc:"A metric check whose source fails this many times in a row ends the analysis undecided, never promoted (default 3)."`
+	Evidence          Evidence `yaml:"evidence,omitempty" doc:"The absolute floor under the relative checks: what the candidate must be seen doing before a promote, whatever the baseline does."`
+}
+
+// Evidence is the floor a promote needs besides passed relative checks. Relative checks cannot
+// tell "both environments fine" from "both equally broken"; these numbers can. Each critical
+// check applies them to what its own data shows of the candidate: successful probes, non-error
+// spans, requests that did not fail; a check whose data cannot tell success from failure
+// (histograms, value series) needs candidate traffic at all.
+type Evidence struct {
+	MinSuccesses *int64   `yaml:"minSuccesses,omitempty" doc:"Successful candidate observations every critical check that can see success must hold before a promote (default 10; 0 turns the floor off for counts, keeping maxErrorRate)."`
+	MaxErrorRate *Percent `yaml:"maxErrorRate,omitempty" doc:"A candidate failing more than this share of what a critical check saw is never promoted, however the baseline fares (default 50%; 100% turns it off)."`
+}
+
+// MinOK returns evidence.minSuccesses with its default applied.
+func (e Evidence) MinOK() int64 {
+	if e.MinSuccesses == nil {
+		return DefaultMinSuccesses
+	}
+	return *e.MinSuccesses
+}
+
+// MaxErrors returns evidence.maxErrorRate with its default applied.
+func (e Evidence) MaxErrors() float64 {
+	if e.MaxErrorRate == nil {
+		return DefaultMaxErrorRate
+	}
+	return e.MaxErrorRate.F()
 }
 
 // Percent is a proportion written as a percentage: "1%", "0.5%".
@@ -362,6 +393,19 @@ func (c *Check) IsCritical() bool {
 	return *c.Critical
 }
 
+// SeesSuccess reports whether the check's data tells the candidate's successes from its
+// failures: probes of a monitor, error counts, spans (which carry an error status). Latency
+// histograms, value series and trace shapes only show that there was traffic.
+func (c *Check) SeesSuccess() bool {
+	switch {
+	case c.TraceShape != nil, c.Values != nil:
+		return false
+	case c.Latency != nil && c.Latency.Prometheus != nil:
+		return false
+	}
+	return true
+}
+
 // Source returns where the check's observations come from.
 func (c *Check) Source() CheckSource {
 	switch {
@@ -451,6 +495,7 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 		j.validate(d, a.Environments)
 	}
 	a.Policy.validate(d, at("policy"))
+	a.validateEvidence(d, at("checks"))
 }
 
 // declared lists the sources the analysis configures, keyed by SourceKinds.
@@ -754,6 +799,40 @@ func (p *Policy) validate(d *decoder, pos Position) {
 	if p.OnInconclusive != "" && !onInconclusiveValues[p.OnInconclusive] {
 		d.errs.add(pos, "policy: onInconclusive must be rollback, promote or hold, got %q", p.OnInconclusive)
 	}
+	if m := p.Evidence.MinSuccesses; m != nil && *m < 0 {
+		d.errs.add(pos, "policy: evidence.minSuccesses must be 0 or more, got %d", *m)
+	}
+}
+
+// validateEvidence refuses analyses that could promote without evidence: every check advisory
+// (nothing decisive could ever pass), or no critical check able to see the candidate succeed
+// while the evidence floor is on.
+func (a *Analysis) validateEvidence(d *decoder, pos Position) {
+	if len(a.Checks) == 0 {
+		return // reported already
+	}
+	critical, seeing := 0, 0
+	for i := range a.Checks {
+		if c := &a.Checks[i]; c.IsCritical() {
+			critical++
+			if c.SeesSuccess() {
+				seeing++
+			}
+		}
+	}
+	switch {
+	case critical == 0:
+		d.errs.add(pos, "analysis %q has no critical check: advisory checks never decide, so nothing could justify a promote (make one check critical: true)", a.Metadata.Name)
+	case seeing == 0 && a.Policy.Evidence.MinOK() != 0:
+		d.errs.add(pos, "analysis %q: no critical check can see %s succeed (latency histograms, value series and trace shapes show traffic, not success), so a promote would rest on no evidence that it works; add a critical errorRate check, or a check from a monitor or from traces (or set policy.evidence.minSuccesses: 0 to accept traffic alone)", a.Metadata.Name, roleName(a.Candidate, "the candidate"))
+	}
+}
+
+func roleName(name, fallback string) string {
+	if name == "" {
+		return fallback
+	}
+	return name
 }
 
 func (a *Analysis) applyDefaults() {

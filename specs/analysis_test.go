@@ -83,6 +83,27 @@ policy: {minDuration: 5m, maxDuration: 1m, onInconclusive: maybe}
 			`8:9: policy: minDuration (5m0s) is longer than maxDuration (1m0s)`,
 			`8:9: policy: onInconclusive must be rollback, promote or hold, got "maybe"`,
 		}},
+		{"every check advisory", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+checks:
+  - {name: c, critical: false, errorRate: {from: m, maxIncrease: 1%}}
+`, []string{
+			`9:3: analysis "a" has no critical check: advisory checks never decide, so nothing could justify a promote (make one check critical: true)`,
+		}},
+		{"no critical check sees success", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+sources: {prometheus: {url: "http://prom:9090"}}
+checks:
+  - {name: p95, latency: {prometheus: {buckets: 'sum by (le) (rate(h_bucket[{{ .window }}]))'}, percentile: 95, maxRatio: 1.2}}
+  - {name: errs, critical: false, errorRate: {prometheus: {errors: 'sum(increase(e[{{ .window }}]))', total: 'sum(increase(t[{{ .window }}]))'}, maxRatio: 2}}
+policy: {evidence: {minSuccesses: -1}}
+`, []string{
+			`9:3: analysis "a": no critical check can see green succeed (latency histograms, value series and trace shapes show traffic, not success), so a promote would rest on no evidence that it works; add a critical errorRate check, or a check from a monitor or from traces (or set policy.evidence.minSuccesses: 0 to accept traffic alone)`,
+			`11:9: policy: evidence.minSuccesses must be 0 or more, got -1`,
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,6 +116,21 @@ policy: {minDuration: 5m, maxDuration: 1m, onInconclusive: maybe}
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestEvidenceFloorDefaults: the floor is on unless a spec turns it off, and turning it off
+// lets an analysis without a success-seeing check load.
+func TestEvidenceFloorDefaults(t *testing.T) {
+	head := "apiVersion: greenlight/v1\nkind: Analysis\nmetadata: {name: a}\nenvironments: {blue: {}, green: {}}\nbaseline: blue\ncandidate: green\n" +
+		"sources: {prometheus: {url: \"http://prom:9090\"}}\n" +
+		"checks: [{name: p95, latency: {prometheus: {buckets: 'sum by (le) (rate(h_bucket[{{ .window }}]))'}, percentile: 95, maxRatio: 1.2}}]\n"
+	docs, err := Parse("a.yaml", []byte(head+"policy: {evidence: {minSuccesses: 0, maxErrorRate: 100%}}\n"), LoadOptions{LookupEnv: noEnv})
+	require.NoError(t, err)
+	ev := docs.Analyses[0].Policy.Evidence
+	assert.Equal(t, int64(0), ev.MinOK())
+	assert.Equal(t, 1.0, ev.MaxErrors())
+	assert.Equal(t, int64(DefaultMinSuccesses), Evidence{}.MinOK())
+	assert.Equal(t, DefaultMaxErrorRate, Evidence{}.MaxErrors())
 }
 
 func TestAnalysisLinkErrors(t *testing.T) {

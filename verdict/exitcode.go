@@ -11,6 +11,9 @@ const (
 	ExitInconclusive ExitCode = 2 // not enough evidence either way
 	ExitInvalid      ExitCode = 3 // bad spec, bad flag, unknown file
 	ExitInternal     ExitCode = 4 // internal or environment error
+	// ExitInterrupted: stopped by SIGINT or SIGTERM before a verdict. Nothing was decided about
+	// the candidate; the reports written hold what was known when it stopped.
+	ExitInterrupted ExitCode = 5
 )
 
 // ExitCode returns ExitPass when the report passed (see [Report.Passed]) and ExitFail
@@ -22,6 +25,9 @@ const (
 // itself, which the caller detects before any report exists. A report with no suites
 // is ExitFail as well, because nothing was shown to work.
 func (r *Report) ExitCode() ExitCode {
+	if r.Interrupted {
+		return ExitInterrupted
+	}
 	if r.Passed() {
 		return ExitPass
 	}

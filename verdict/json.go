@@ -27,13 +27,15 @@ func WriteJSON(w io.Writer, r *Report) error {
 // The *JSON shadow types fix the field order and put durationMs next to the times.
 
 type reportJSON struct {
-	Tool       string        `json:"tool"`
-	Version    string        `json:"version"`
-	StartedAt  time.Time     `json:"startedAt"`
-	DurationMs float64       `json:"durationMs"`
-	Status     Status        `json:"status"`
-	Counts     *countsJSON   `json:"counts,omitempty"`
-	Suites     []SuiteReport `json:"suites"`
+	Tool       string    `json:"tool"`
+	Version    string    `json:"version"`
+	StartedAt  time.Time `json:"startedAt"`
+	DurationMs float64   `json:"durationMs"`
+	Status     Status    `json:"status"`
+	// Interrupted: a signal stopped the run before every step ran (status is then "failed").
+	Interrupted bool          `json:"interrupted,omitempty"`
+	Counts      *countsJSON   `json:"counts,omitempty"`
+	Suites      []SuiteReport `json:"suites"`
 }
 
 type countsJSON struct {
@@ -84,13 +86,14 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		suites = []SuiteReport{}
 	}
 	return marshal(reportJSON{
-		Tool:       r.Tool,
-		Version:    r.Version,
-		StartedAt:  r.StartedAt,
-		DurationMs: millis(r.Duration),
-		Status:     status,
-		Counts:     &countsJSON{Steps: p + f + e + s, Passed: p, Failed: f, Errored: e, Skipped: s},
-		Suites:     suites,
+		Tool:        r.Tool,
+		Version:     r.Version,
+		StartedAt:   r.StartedAt,
+		DurationMs:  millis(r.Duration),
+		Status:      status,
+		Interrupted: r.Interrupted,
+		Counts:      &countsJSON{Steps: p + f + e + s, Passed: p, Failed: f, Errored: e, Skipped: s},
+		Suites:      suites,
 	})
 }
 
@@ -102,11 +105,12 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*r = Report{
-		Tool:      v.Tool,
-		Version:   v.Version,
-		StartedAt: v.StartedAt,
-		Duration:  fromMillis(v.DurationMs),
-		Suites:    v.Suites,
+		Tool:        v.Tool,
+		Version:     v.Version,
+		StartedAt:   v.StartedAt,
+		Duration:    fromMillis(v.DurationMs),
+		Suites:      v.Suites,
+		Interrupted: v.Interrupted,
 	}
 	return nil
 }

@@ -27,6 +27,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 	switch {
+	case r.Interrupted:
+		fmt.Fprintf(bw, "### ⏹️ %s: interrupted before every step ran — nothing decided\n", mdText(tool))
 	case len(r.Suites) == 0:
 		fmt.Fprintf(bw, "### ❌ %s: no suites ran\n", mdText(tool))
 	case r.Passed():

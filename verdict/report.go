@@ -25,6 +25,9 @@ type Report struct {
 	StartedAt time.Time     `json:"startedAt"`
 	Duration  time.Duration `json:"-"`
 	Suites    []SuiteReport `json:"suites"`
+	// Interrupted is set when a signal stopped the run before every step ran: the failures of
+	// steps cut short are greenlight's, not the environment's, and the run decides nothing.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // SuiteReport is one suite run against one environment. A suite that ran on blue and

@@ -79,7 +79,10 @@ func (t *TextWriter) Summary(r *Report) {
 		}
 	}
 	sym, color := "✓", ansiGreen
-	if !r.Passed() {
+	switch {
+	case r.Interrupted:
+		sym, color = "■ INTERRUPTED before every step ran — nothing decided;", ansiYellow
+	case !r.Passed():
 		sym, color = "✗", ansiRed
 	}
 	fmt.Fprintf(&b, "\n%s %s\n", t.paint(color, sym), totals(r, func(kind Status, s string) string {

@@ -16,6 +16,9 @@ const (
 	Promote      Decision = "promote"
 	Rollback     Decision = "rollback"
 	Inconclusive Decision = "inconclusive"
+	// Interrupted: the run was stopped (SIGINT, SIGTERM, an abort) before a verdict. It says
+	// nothing about the candidate: neither promote nor rollback.
+	Interrupted Decision = "interrupted"
 )
 
 // Phase is the stage of an analysis.
@@ -36,6 +39,27 @@ type CheckResult struct {
 	Source   string   `json:"source"`             // "monitor browse", "monitor browse, step login", "prometheus"
 	Error    string   `json:"error,omitempty"`    // the source's last failure, when it failed
 	Warnings []string `json:"warnings,omitempty"` // what the source warned about (partial data)
+	// Evidence is what the check's data showed of the candidate itself working: the absolute
+	// floor a promote needs besides the relative comparison.
+	Evidence *Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence counts the candidate's observations in one check's data.
+type Evidence struct {
+	// Observed is how many candidate observations the check saw: probes, requests, spans,
+	// histogram counts or series points.
+	Observed int64 `json:"observed"`
+	// Succeeded is how many of them succeeded (passed probes, non-error spans, requests that
+	// did not fail); nil when the data cannot tell (histograms, value series).
+	Succeeded *int64 `json:"succeeded,omitempty"`
+}
+
+// ErrorRate is the failed share of the observations, or -1 when unknown or empty.
+func (e Evidence) ErrorRate() float64 {
+	if e.Succeeded == nil || e.Observed == 0 {
+		return -1
+	}
+	return float64(e.Observed-*e.Succeeded) / float64(e.Observed)
 }
 
 // Environment is one side of the comparison.
@@ -71,6 +95,8 @@ func (v *Verdict) ExitCode() ExitCode {
 		return ExitPass
 	case Rollback:
 		return ExitFail
+	case Interrupted:
+		return ExitInterrupted
 	}
 	return ExitInconclusive
 }

@@ -118,7 +118,7 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 	return encodeJUnit(w, doc)
 }
 
-var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳"}
+var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️"}
 var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ undecided"}
 
 // WriteVerdictMarkdown writes the verdict as GitHub-flavoured Markdown: headline, reason, one

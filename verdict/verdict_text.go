@@ -16,6 +16,8 @@ func (t *TextWriter) Verdict(v *Verdict) {
 		sym, color = "✓", ansiGreen
 	case Rollback:
 		sym, color = "✗", ansiRed
+	case Interrupted:
+		sym = "■"
 	}
 	fmt.Fprintf(&b, "\n%s %s — %s (candidate) vs %s (baseline), %s\n", t.paint(color, sym+" "+strings.ToUpper(string(v.Decision))),
 		cleanLine(v.Analysis), cleanLine(v.Candidate.Name), cleanLine(v.Baseline.Name), humanDuration(v.Duration))

@@ -172,10 +172,12 @@ func (s *Source) Fetch(ctx context.Context, q source.Query, env source.Env, w so
 	var res source.Result
 	traces := 0
 	if latency {
-		res.Latencies, traces = m.latencies(td)
+		var ok float64
+		res.Latencies, ok, traces = m.latencies(td)
 		if len(res.Latencies) == 0 {
 			return source.Result{}, noData()
 		}
+		res.OK = &ok
 	} else {
 		var c source.Counts
 		c, traces = m.counts(td)

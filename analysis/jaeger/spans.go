@@ -115,12 +115,18 @@ func (m *matcher) span(sp ptrace.Span) bool {
 	return m.operation == "" || operation(sp) == m.operation
 }
 
-func (m *matcher) latencies(td ptrace.Traces) ([]float64, int) {
+// latencies returns the matching spans' durations, how many of them are not errors, and the
+// traces seen.
+func (m *matcher) latencies(td ptrace.Traces) ([]float64, float64, int) {
 	var lat []float64
+	var ok float64
 	n := m.each(td, func(sp ptrace.Span) {
 		lat = append(lat, float64(sp.EndTimestamp()-sp.StartTimestamp())/1e9)
+		if !isError(sp) {
+			ok++
+		}
 	})
-	return lat, n
+	return lat, ok, n
 }
 
 func (m *matcher) counts(td ptrace.Traces) (source.Counts, int) {

@@ -58,6 +58,10 @@ type Result struct {
 	Histogram *Histogram
 	Values    []float64
 	Latencies []float64
+	// OK, for Latencies, is how many of them are of operations known to have succeeded (spans
+	// without an error status); nil when the source cannot tell. It is the evidence that the
+	// environment works at all, which a relative comparison cannot give.
+	OK *float64
 	// Warnings the source reported (Prometheus warnings, partial data); shown in the outcome.
 	Warnings []string
 }

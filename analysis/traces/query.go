@@ -91,17 +91,21 @@ func (r *Receiver) Fetch(ctx context.Context, q source.Query, env source.Env, w 
 	var res source.Result
 	if latency {
 		var lat []float64
+		var ok float64
 		g.mu.RLock()
 		for i := range g.buf {
 			if s := &g.buf[i]; f(s) {
 				lat = append(lat, float64(s.dur)/1e9)
+				if !s.err {
+					ok++
+				}
 			}
 		}
 		g.mu.RUnlock()
 		if len(lat) == 0 {
 			return source.Result{}, noData()
 		}
-		res.Latencies = lat
+		res.Latencies, res.OK = lat, &ok
 	} else {
 		var c source.Counts
 		g.mu.RLock()

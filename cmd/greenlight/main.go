@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,12 +42,37 @@ func exitWith(code verdict.ExitCode) error {
 	return &exitError{code: code}
 }
 
-// run executes the CLI and returns its exit code; tests call it directly.
+// run executes the CLI and returns its exit code; tests call it directly. SIGINT and SIGTERM
+// cancel the command's context: a run then ends with an explicit "interrupted" (exit 5) and
+// writes its reports with what was known (see interrupts).
 func run(args []string, stdout, stderr io.Writer) verdict.ExitCode {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	in := newInterrupts(cancel, stderr, func(code verdict.ExitCode) { os.Exit(int(code)) })
+	done := make(chan struct{})
+	defer close(done)
+	go in.watch(sigs, done)
+	return execute(withInterrupts(ctx, in), args, stdout, stderr)
+}
+
+// execute runs the command tree under ctx. A panic anywhere on this goroutine becomes a clear
+// message and ExitInternal instead of Go's crash and exit 2 (which would read as inconclusive).
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) verdict.ExitCode {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
+	return executeRoot(ctx, root, stderr)
+}
+
+func executeRoot(ctx context.Context, root *cobra.Command, stderr io.Writer) (code verdict.ExitCode) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(stderr, "greenlight: internal error: %v\nThis is a bug in greenlight, not a problem with the deployment; please report it with the stack below.\n%s", v, debug.Stack())
+			code = verdict.ExitInternal
+		}
+	}()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return verdict.ExitPass
@@ -70,7 +96,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `greenlight smoke-tests the preview environment, compares blue and green, and answers
 promote, rollback or inconclusive — with the evidence for it.
 
-Exit codes: 0 passed/promote, 1 failed/rollback, 2 inconclusive, 3 invalid input, 4 internal error.`,
+Exit codes: 0 passed/promote, 1 failed/rollback, 2 inconclusive, 3 invalid input, 4 internal error,
+5 interrupted (SIGINT/SIGTERM before a verdict: nothing decided).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -56,7 +56,10 @@ side by side. Exit 0 when every step passed, 1 when one failed, 3 on invalid inp
 			if err != nil {
 				return err
 			}
-			docs, err := loadSpecs(args, overrides)
+			if err := checkDestinations(files); err != nil {
+				return err
+			}
+			docs, err := loadSpecsCtx(cmd.Context(), args, overrides)
 			if err != nil {
 				return err
 			}
@@ -134,6 +137,8 @@ func (o *smokeRun) execute(ctx context.Context) error {
 	started := time.Now()
 	results := o.runJobs(ctx, runner, jobs, byName)
 	rep := newReport(started, results)
+	// Steps cut short by a signal failed because of us, not the environment.
+	rep.Interrupted = ctx.Err() != nil
 
 	switch o.output {
 	case "json":
@@ -146,8 +151,8 @@ func (o *smokeRun) execute(ctx context.Context) error {
 	if err := writeReports(rep, o.reports, redact); err != nil {
 		return &exitError{code: verdict.ExitInternal, err: err}
 	}
-	if ctx.Err() != nil {
-		return &exitError{code: verdict.ExitInternal, err: fmt.Errorf("interrupted")}
+	if rep.Interrupted {
+		return &exitError{code: verdict.ExitInterrupted, err: fmt.Errorf("%v before every step ran: nothing decided (the reports hold what ran)", context.Cause(ctx))}
 	}
 	return exitWith(rep.ExitCode())
 }

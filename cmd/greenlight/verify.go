@@ -62,7 +62,10 @@ Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal e
 			if err != nil {
 				return err
 			}
-			docs, err := loadSpecs(args, overrides)
+			if err := checkDestinations(files); err != nil {
+				return err
+			}
+			docs, err := loadSpecsCtx(cmd.Context(), args, overrides)
 			if err != nil {
 				return err
 			}
@@ -176,8 +179,6 @@ func (o *verifyRun) execute(ctx context.Context) error {
 	switch {
 	case errors.Is(err, analysis.ErrInvalid):
 		return invalid("%s", err)
-	case err != nil && ctx.Err() != nil:
-		return &exitError{code: verdict.ExitInternal, err: fmt.Errorf("interrupted before a verdict")}
 	case err != nil:
 		return &exitError{code: verdict.ExitInternal, err: err}
 	}
