@@ -61,13 +61,20 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 		s.jg = src
 	}
 	if t := a.Sources.Traces; t != nil {
-		rcv, err := traces.NewReceiver(traces.Config{Attribute: t.Attribute, Values: t.Values}, logger)
+		rcv, err := traces.NewReceiver(traces.Config{Attribute: t.Attribute, Values: t.Values, Token: t.TokenSecret()}, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.traces: %w", err)
 		}
 		ln, err := net.Listen("tcp", t.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("sources.traces: listen on %s: %w", t.Listen, err)
+		}
+		// The spec refuses such an address at load; this holds for one set later (Options.TracesListen,
+		// an embedding program) and judges what was actually bound.
+		if t.TokenSecret() == "" && !loopback(ln.Addr()) {
+			_ = ln.Close()
+			return nil, fmt.Errorf("sources.traces: listening on %s (%s) lets other hosts post spans that decide the verdict: "+
+				"set sources.traces.token, or listen on loopback (%s)", t.Listen, ln.Addr(), specs.DefaultTracesListen)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/v1/traces", rcv)
@@ -76,6 +83,12 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 		go func() { _ = s.srv.Serve(ln) }()
 	}
 	return s, nil
+}
+
+// loopback reports whether a bound address is reachable from this host only.
+func loopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func (s *sources) close() {

@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -130,13 +131,34 @@ type DatadogSource struct {
 // Keys return the keys resolved at load (empty: from DD_API_KEY / DD_APP_KEY at run time).
 func (d *DatadogSource) Keys() (api, app Secret) { return d.apiKey, d.appKey }
 
+// DefaultTracesListen is where the trace receiver listens unless told otherwise: loopback, so
+// only processes on the same host can feed the judge spans.
+const DefaultTracesListen = "127.0.0.1:4318"
+
 // TracesSource receives OTLP spans from both environments while the analysis runs.
 type TracesSource struct {
-	Listen    string            `yaml:"listen,omitempty" doc:"Address of the OTLP/HTTP receiver (default :4318); point the apps' OTEL_EXPORTER_OTLP_ENDPOINT at it."`
+	Listen    string            `yaml:"listen,omitempty" doc:"Address of the OTLP/HTTP receiver (default 127.0.0.1:4318, loopback only); point the apps' OTEL_EXPORTER_OTLP_ENDPOINT at it. Any other address needs token."`
+	Token     *SecretRef        `yaml:"token,omitempty" doc:"Bearer token every export must carry (apps: OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>), from an environment variable or a file. Required unless listen is a loopback address."`
 	Attribute string            `yaml:"attribute,omitempty" doc:"Resource attribute telling the environments apart (default service.version)."`
 	Values    map[string]string `yaml:"values" doc:"Attribute value → environment name, e.g. {v1: blue, v2: green}."`
 	Interval  Duration          `yaml:"interval,omitempty" doc:"How often trace checks are evaluated (default 5s)."`
 	Pos       Position          `yaml:"-"`
+
+	token Secret
+}
+
+// TokenSecret returns the token resolved at load (empty: none).
+func (t *TracesSource) TokenSecret() Secret { return t.token }
+
+// loopbackListen reports whether a listen address binds loopback only. An empty host or an
+// unspecified address binds every interface, and a host name may resolve to any: none is.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // TraceQuery selects spans: one operation (a span name, or "METHOD route" for HTTP servers)
@@ -531,10 +553,25 @@ func (t *TracesSource) validate(d *decoder, envs map[string]Environment) {
 			d.errs.add(t.Pos, "sources.traces.values: %q maps to %q, which is not an environment", v, env)
 		}
 	}
-	if t.Listen != "" {
-		if _, _, err := net.SplitHostPort(t.Listen); err != nil {
-			d.errs.add(t.Pos, "sources.traces.listen %q: want host:port or :port", t.Listen)
+	t.token = d.resolveSecret(t.Pos, "sources.traces.token", t.Token)
+	if t.Listen == "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(t.Listen)
+	if err != nil {
+		d.errs.add(t.Pos, "sources.traces.listen %q: want host:port or :port", t.Listen)
+		return
+	}
+	if t.Token == nil && !loopbackListen(t.Listen) {
+		why := "is not a loopback address"
+		if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
+			why = "listens on every interface"
+		} else if err != nil {
+			why = "names a host, which may resolve to any interface"
 		}
+		d.errs.add(t.Pos, "sources.traces.listen %q %s, so anyone who can reach it could post spans that decide the verdict: "+
+			"add token: {env: OTLP_TOKEN} (or {file: …}) and give the apps OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%%20<token>, "+
+			"or listen on loopback (%s)", t.Listen, why, DefaultTracesListen)
 	}
 }
 
@@ -882,7 +919,7 @@ func (a *Analysis) applyDefaults() {
 	}
 	if tr := a.Sources.Traces; tr != nil {
 		if tr.Listen == "" {
-			tr.Listen = ":4318"
+			tr.Listen = DefaultTracesListen
 		}
 		if tr.Attribute == "" {
 			tr.Attribute = "service.version"

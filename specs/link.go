@@ -140,5 +140,8 @@ func (a *Analysis) Redactor() *Redactor {
 	if d := a.Sources.Datadog; d != nil {
 		rd.Add(d.apiKey, d.appKey)
 	}
+	if t := a.Sources.Traces; t != nil {
+		rd.Add(t.token)
+	}
 	return rd
 }

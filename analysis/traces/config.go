@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+
+	"github.com/greenlight/greenlight/specs"
 )
 
 // Defaults applied by NewReceiver to zero Config fields.
@@ -32,7 +34,12 @@ type Config struct {
 	// MaxBodyBytes caps one request body, before and after decompression (default 8 MiB);
 	// larger → 413.
 	MaxBodyBytes int64
+	// Token, when set, is the bearer token every request must carry (Authorization: Bearer
+	// <token>); others get 401. Required by the caller whenever the listener is reachable from
+	// other hosts: whoever can post spans can sway the verdict.
+	Token specs.Secret
 	// MaxSpans bounds the spans kept per environment (default 200,000); the oldest go first.
+	// Each environment has its own ring: a flood for one evicts only its own older spans.
 	MaxSpans int
 	// MaxConcurrentRequests bounds the requests read and decoded at once (default GOMAXPROCS,
 	// at least 2); more wait their turn. With MaxBodyBytes it bounds the memory requests take.

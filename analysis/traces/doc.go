@@ -10,9 +10,16 @@
 // traffic on the same route group together whatever the instrumentation named the span. A span
 // is an error when its status is ERROR or its HTTP response status code is 500 or more.
 //
-// What it costs. Each environment holds at most Config.MaxSpans records in a ring, the oldest
-// going first: 64 bytes a span, 12.8 MB per environment at the default 200,000. Distinct names
-// are capped at 65,536 of at most 256 bytes, past which spans are named "(other)". A request is
+// Who may feed it. With Config.Token set, every request must carry "Authorization: Bearer
+// <token>" (compared in constant time, kept only as its SHA-256); others get 401 and are counted
+// in Stats.Refused and in every query's warnings. Without a token anyone who can reach the
+// listener can post spans, so the caller binds it to loopback unless a token is set.
+//
+// What it costs. Each environment holds at most Config.MaxSpans records in its own ring, the
+// oldest going first, so a flood for one environment evicts only that environment's older spans:
+// 64 bytes a span, 12.8 MB per environment at the default 200,000. Distinct names are capped at
+// 65,536 of at most 256 bytes, each environment adding at most its equal share; past its share
+// an environment's new names are "(other)", the other environment's are not affected. A request is
 // read whole (at most MaxBodyBytes, before and after gzip) and at most MaxConcurrentRequests are
 // read at once. Protobuf bodies are read straight from the wire into records (proto.go), so a
 // request costs its body plus 64 bytes per kept span whatever it holds; JSON bodies go through
@@ -20,7 +27,8 @@
 //
 // What it refuses. Spans whose resource does not carry one of the configured attribute values,
 // spans without trace or span id, and spans without a valid start and end are rejected and
-// counted in the response's partial_success, never guessed into an environment. A query with
+// counted in the response's partial_success, never guessed into an environment nor kept
+// anywhere (not even their names). A query with
 // no matching span in its window is a *source.Error wrapping source.ErrNoData, never an empty
 // success that could read as healthy.
 //

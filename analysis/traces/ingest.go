@@ -186,8 +186,8 @@ const (
 	rejectTimes
 )
 
-// record builds the compact record of one span.
-func (b *batch) record(f *spanFields, svc uint32) (span, rejection) {
+// record builds the compact record of one span of environment env.
+func (b *batch) record(env int, f *spanFields, svc uint32) (span, rejection) {
 	if f.trace == ([16]byte{}) || f.id == ([8]byte{}) {
 		return span{}, rejectIDs
 	}
@@ -201,7 +201,7 @@ func (b *batch) record(f *spanFields, svc uint32) (span, rejection) {
 		parent: f.parent,
 		start:  int64(f.start),
 		dur:    int64(f.end - f.start),
-		op:     b.intern(b.buf),
+		op:     b.intern(b.buf, env),
 		svc:    svc,
 		kind:   uint8(f.kind),
 		err:    f.status == statusError || f.attrs.serverError(),
@@ -217,12 +217,17 @@ type batch struct {
 	ids   map[string]uint32 // names this request already interned: most spans need no lock
 }
 
-// intern returns the id of a name, from the request's own cache when it can.
-func (b *batch) intern(name []byte) uint32 {
+// intern returns the id of a name seen in environment env, from the request's own cache when
+// it can. "(other)" is not cached: it depends on the environment's budget, and a request may
+// carry several environments.
+func (b *batch) intern(name []byte, env int) uint32 {
 	if id, ok := b.ids[string(name)]; ok {
 		return id
 	}
-	id := b.r.names.intern(name)
+	id := b.r.names.intern(name, env)
+	if id == nameOther {
+		return id
+	}
 	if b.ids == nil {
 		b.ids = make(map[string]uint32, 8)
 	}
@@ -256,16 +261,16 @@ func (b *batch) resource(a *resourceAttrs, n int) (env int, svc uint32) {
 	b.spans[env] = slices.Grow(b.spans[env], n)
 	svc = nameUnnamed
 	if a.service.kind == valueStr {
-		svc = b.intern(a.service.str)
+		svc = b.intern(a.service.str, env)
 	} else if name, ok := a.service.text(); ok {
-		svc = b.intern([]byte(name))
+		svc = b.intern([]byte(name), env)
 	}
 	return env, svc
 }
 
 // add records one span of an accepted resource.
 func (b *batch) add(env int, svc uint32, f *spanFields) {
-	rec, why := b.record(f, svc)
+	rec, why := b.record(env, f, svc)
 	switch why {
 	case rejectIDs:
 		b.tally.badIDs++

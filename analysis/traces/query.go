@@ -80,7 +80,11 @@ func (r *Receiver) Fetch(ctx context.Context, q source.Query, env source.Env, w 
 		what += fmt.Sprintf(" from service %q", svc)
 	}
 	noData := func() error {
-		return r.sourceError(env, fmt.Sprintf("no %s in the window %s", what, windowText(w)), true, source.ErrNoData)
+		reason := fmt.Sprintf("no %s in the window %s", what, windowText(w))
+		if refused := r.refusedText(); refused != "" {
+			reason += " (" + refused + ")"
+		}
+		return r.sourceError(env, reason, true, source.ErrNoData)
 	}
 	f, ok := r.filter(op, svc, w)
 	if !ok { // the name was never seen
@@ -128,7 +132,27 @@ func (r *Receiver) Fetch(ctx context.Context, q source.Query, env source.Env, w 
 			"%s: %d spans were evicted to stay within %d, some of them started in the window: the data covers part of it",
 			env.Name, st.evicted, r.cfg.MaxSpans))
 	}
+	if refused := r.refusedText(); refused != "" {
+		res.Warnings = append(res.Warnings, refused)
+	}
+	if r.names.full(idx) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"more than %d distinct operation and service names: newer ones are counted as %s", r.names.budget, otherName))
+	}
 	return res, nil
+}
+
+// refusedText says how many requests were refused for their token, or nothing: spans that
+// never arrived explain missing data, and an outsider trying to feed the judge is news.
+func (r *Receiver) refusedText() string {
+	switch n := r.refused.Load(); n {
+	case 0:
+		return ""
+	case 1:
+		return "1 OTLP request refused: missing or wrong bearer token"
+	default:
+		return fmt.Sprintf("%d OTLP requests refused: missing or wrong bearer token", n)
+	}
 }
 
 // filter returns the predicate of a query; ok is false when a named operation or service has

@@ -3,6 +3,8 @@ package traces
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -31,7 +33,13 @@ type Receiver struct {
 	names   *names
 	known   []string // `"v1" (blue)`, quoted in rejection messages
 
+	// token is the SHA-256 of Config.Token: the token itself is not kept, so no log or dump of
+	// the receiver can show it. auth says a token is required.
+	token [sha256.Size]byte
+	auth  bool
+
 	rejected atomic.Int64
+	refused  atomic.Int64  // requests refused for a missing or wrong bearer token
 	slots    chan struct{} // requests being read and decoded
 
 	unknownMu   sync.Mutex
@@ -51,16 +59,21 @@ func NewReceiver(cfg Config, logger *slog.Logger) (*Receiver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	envs := cfg.environments()
 	r := &Receiver{
 		cfg:         cfg,
 		log:         logger,
-		envs:        cfg.environments(),
+		envs:        envs,
 		byValue:     make(map[string]int, len(cfg.Values)),
 		byEnv:       make(map[string]int),
-		names:       newNames(),
+		names:       newNames(len(envs)),
 		unknownSeen: make(map[string]struct{}),
 		slots:       make(chan struct{}, cfg.MaxConcurrentRequests),
 	}
+	if cfg.Token != "" {
+		r.token, r.auth = sha256.Sum256([]byte(cfg.Token.Reveal())), true
+	}
+	r.cfg.Token = "" // kept as its digest only
 	for i, env := range r.envs {
 		r.byEnv[env] = i
 		r.rings = append(r.rings, newRing(cfg.MaxSpans))
@@ -95,17 +108,26 @@ const (
 	rpcInvalidArgument = 3
 	rpcUnimplemented   = 12
 	rpcUnavailable     = 14
+	rpcUnauthenticated = 16
 )
 
 // ServeHTTP handles POST /v1/traces: application/x-protobuf and application/json bodies,
 // Content-Encoding gzip; 200 with an ExportTraceServiceResponse (partial_success with
 // rejected_spans and a message when some spans could not be attributed to an environment);
-// 400 for malformed bodies, 405 for other methods, 413 oversize, 415 unknown content type or
-// encoding, 503 with Retry-After when the request gave up waiting for a free slot. Responses
-// use the request's encoding (protobuf or JSON); errors carry a google.rpc.Status as OTLP asks.
-// It does not look at the path: mount it at /v1/traces.
+// 401 with WWW-Authenticate when a token is configured and the request does not carry it as
+// "Authorization: Bearer <token>", 400 for malformed bodies, 405 for other methods, 413
+// oversize, 415 unknown content type or encoding, 503 with Retry-After when the request gave
+// up waiting for a free slot. Responses use the request's encoding (protobuf or JSON); errors
+// carry a google.rpc.Status as OTLP asks. It does not look at the path: mount it at /v1/traces.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	enc := encodingOf(req.Header.Get("Content-Type"))
+	// Before anything else, so that a sender without the token costs no slot and no read.
+	if r.auth {
+		if ok, given := r.authorized(req.Header.Get("Authorization")); !ok {
+			r.refuse(w, req, enc, given)
+			return
+		}
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		r.fail(w, enc, http.StatusMethodNotAllowed, rpcUnimplemented, "method "+req.Method+" not allowed: OTLP/HTTP exports are POST")
@@ -178,6 +200,39 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// authorized checks an Authorization header against the token; given says a bearer token was
+// sent at all. Both sides are hashed first, so the comparison takes the same time whatever the
+// length of what was sent and wherever it first differs.
+func (r *Receiver) authorized(header string) (ok, given bool) {
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
+	cred = strings.TrimSpace(cred)
+	if !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return false, false
+	}
+	sum := sha256.Sum256([]byte(cred))
+	return subtle.ConstantTimeCompare(sum[:], r.token[:]) == 1, true
+}
+
+// refuse answers a request without the right token: 401 (not retryable, so the exporter drops
+// the batch rather than retrying it forever), counted for the source's warnings. The first
+// refusal is logged as a warning, the others at debug level, so a flood cannot flood the log;
+// what was sent is never logged.
+func (r *Receiver) refuse(w http.ResponseWriter, req *http.Request, enc encoding, given bool) {
+	n := r.refused.Add(1)
+	msg, challenge := "missing bearer token", `Bearer realm="otlp"`
+	if given {
+		msg, challenge = "wrong bearer token", `Bearer realm="otlp", error="invalid_token"`
+	}
+	level := slog.LevelDebug
+	if n == 1 {
+		level = slog.LevelWarn
+	}
+	r.log.Log(req.Context(), level, "otlp traces: refused a request: "+msg+" (give the apps OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)",
+		"remote", req.RemoteAddr, "refused", n)
+	w.Header().Set("WWW-Authenticate", challenge)
+	r.fail(w, enc, http.StatusUnauthorized, rpcUnauthenticated, msg)
 }
 
 // encodingOf reads a Content-Type header, ignoring parameters and case.
@@ -360,6 +415,7 @@ func (r *Receiver) noteUnknown(val string) {
 type Stats struct {
 	Environments map[string]EnvStats
 	Rejected     int64 // spans rejected since start (reported in partial_success)
+	Refused      int64 // requests refused since start for a missing or wrong bearer token
 	Names        int   // distinct operation and service names interned
 }
 
@@ -372,7 +428,8 @@ type EnvStats struct {
 
 // Stats returns a snapshot of the receiver's counters, e.g. for /metrics.
 func (r *Receiver) Stats() Stats {
-	s := Stats{Environments: make(map[string]EnvStats, len(r.envs)), Rejected: r.rejected.Load(), Names: len(r.names.snapshot())}
+	s := Stats{Environments: make(map[string]EnvStats, len(r.envs)), Rejected: r.rejected.Load(), Refused: r.refused.Load(),
+		Names: len(r.names.snapshot())}
 	for i, env := range r.envs {
 		g := r.rings[i].stats()
 		s.Environments[env] = EnvStats{Held: g.held, Accepted: g.accepted, Evicted: g.evicted}

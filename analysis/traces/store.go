@@ -106,7 +106,8 @@ const (
 	nameUnnamed uint32 = 0 // a span without a name, or a resource without service.name
 	nameOther   uint32 = 1 // every name past maxNames
 	// maxNames bounds the distinct operation and service names kept for the receiver's life:
-	// an instrumentation that puts ids in span names must not grow memory without end.
+	// an instrumentation that puts ids in span names must not grow memory without end. Each
+	// environment may add an equal share of them.
 	maxNames = 1 << 16
 	// maxNameBytes cuts long names; with maxNames this bounds the table to 16 MiB of names
 	// (about twice that with the map) at worst.
@@ -119,18 +120,31 @@ const (
 )
 
 // names interns operation and service names so a record holds 4 bytes instead of a string.
+// The table is shared, so that one name has one id in every environment, but each environment
+// may add only its share of it: a flood of new names from one environment (a candidate that
+// puts ids in span names) turns its own later names into "(other)", never the other's.
 type names struct {
-	mu   sync.RWMutex
-	ids  map[string]uint32
-	list []string
+	mu     sync.RWMutex
+	ids    map[string]uint32
+	list   []string
+	budget int   // new names each environment may add
+	added  []int // new names added, by environment index
 }
 
-func newNames() *names {
-	return &names{ids: map[string]uint32{unnamed: nameUnnamed, otherName: nameOther}, list: []string{unnamed, otherName}}
+// newNames returns a table shared by envs environments.
+func newNames(envs int) *names {
+	envs = max(envs, 1)
+	return &names{
+		ids:    map[string]uint32{unnamed: nameUnnamed, otherName: nameOther},
+		list:   []string{unnamed, otherName},
+		budget: (maxNames - 2) / envs,
+		added:  make([]int, envs),
+	}
 }
 
-// intern returns the id of b, adding it if there is room. It does not allocate when b is known.
-func (n *names) intern(b []byte) uint32 {
+// intern returns the id of b, adding it on behalf of environment env if env has budget left.
+// It does not allocate when b is known.
+func (n *names) intern(b []byte, env int) uint32 {
 	if len(b) == 0 {
 		return nameUnnamed
 	}
@@ -146,9 +160,6 @@ func (n *names) intern(b []byte) uint32 {
 	if id, ok := n.ids[string(b)]; ok {
 		return id
 	}
-	if len(n.list) >= maxNames {
-		return nameOther
-	}
 	// Names end up in reasons and JSON: keep them valid UTF-8. A name with invalid bytes is
 	// stored (and found again) under its repaired form only, so such names cannot grow the map
 	// past the bound either.
@@ -156,10 +167,21 @@ func (n *names) intern(b []byte) uint32 {
 	if id, ok := n.ids[s]; ok {
 		return id
 	}
+	if n.added[env] >= n.budget || len(n.list) >= maxNames {
+		return nameOther
+	}
 	id = uint32(len(n.list))
 	n.list = append(n.list, s)
 	n.ids[s] = id
+	n.added[env]++
 	return id
+}
+
+// full reports whether environment env has used up its share of new names.
+func (n *names) full(env int) bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.added[env] >= n.budget
 }
 
 // lookup returns the id of a name a query asks for.

@@ -54,21 +54,22 @@ func TestRingKeepsNewest(t *testing.T) {
 }
 
 func TestNamesBounded(t *testing.T) {
-	n := newNames()
+	n := newNames(1)
 	for i := len(n.list); i < maxNames; i++ {
-		n.intern(fmt.Appendf(nil, "op-%d", i))
+		n.intern(fmt.Appendf(nil, "op-%d", i), 0)
 	}
-	assert.Equal(t, nameOther, n.intern([]byte("one too many")), "past the bound every new name is (other)")
+	assert.True(t, n.full(0))
+	assert.Equal(t, nameOther, n.intern([]byte("one too many"), 0), "past the bound every new name is (other)")
 	id, ok := n.lookup("op-100")
 	require.True(t, ok)
-	assert.Equal(t, id, n.intern([]byte("op-100")), "known names still resolve")
+	assert.Equal(t, id, n.intern([]byte("op-100"), 0), "known names still resolve")
 	assert.Len(t, n.snapshot(), maxNames)
 }
 
 func TestNamesCutAndSanitised(t *testing.T) {
-	n := newNames()
+	n := newNames(1)
 	long := strings.Repeat("é", maxNameBytes) // 2 bytes a rune: the cut lands mid-rune
-	id := n.intern([]byte(long))
+	id := n.intern([]byte(long), 0)
 	got := n.snapshot()[id]
 	assert.LessOrEqual(t, len(got), maxNameBytes)
 	assert.True(t, utf8.ValidString(got))
@@ -77,8 +78,8 @@ func TestNamesCutAndSanitised(t *testing.T) {
 	require.True(t, ok, "a query with the full name finds the cut one")
 	assert.Equal(t, id, lid)
 
-	bad := n.intern([]byte("GET /\xff"))
+	bad := n.intern([]byte("GET /\xff"), 0)
 	assert.Equal(t, "GET /\uFFFD", n.snapshot()[bad])
-	assert.Equal(t, bad, n.intern([]byte("GET /\xff")))
-	assert.Equal(t, nameUnnamed, n.intern(nil))
+	assert.Equal(t, bad, n.intern([]byte("GET /\xff"), 0))
+	assert.Equal(t, nameUnnamed, n.intern(nil, 0))
 }
