@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type prober struct {
 	baseline  Target
 	candidate Target
 	targets   map[string]smoke.Target // both environments, keyed by name
+	first     func() Role             // which side of the next pair is launched first
 }
 
 // recovered is a panic caught in a probe.
@@ -42,17 +44,28 @@ type pairResult struct {
 
 // pair probes both environments concurrently with the same suite and returns when both are
 // done. A panic in either probe is returned instead of a pair: the other probe still finishes.
+//
+// Neither side may get a head start: the side launched first is drawn per pair (p.first), and
+// both goroutines wait at a barrier until both are ready, then go together. Whatever edge the
+// scheduler still gives one of them then falls on either role alike instead of always on the
+// baseline.
 func (p *prober) pair(ctx context.Context, m *Monitor, seq int64, log *slog.Logger) pairResult {
-	pr := Pair{Monitor: m.Name, Seq: seq, At: time.Now()}
+	pr := Pair{Monitor: m.Name, Seq: seq, At: time.Now(), First: p.first()}
 	var (
-		wg     sync.WaitGroup
-		panics [2]*recovered
-		extra  = [2]map[string]float64{{}, {}}
+		wg, ready sync.WaitGroup
+		start     = make(chan struct{})
+		panics    [2]*recovered
+		extra     = [2]map[string]float64{{}, {}}
 	)
-	sides := [2]struct {
+	type side struct {
 		target Target
 		out    *Probe
-	}{{p.baseline, &pr.Baseline}, {p.candidate, &pr.Candidate}}
+	}
+	sides := [2]side{{p.baseline, &pr.Baseline}, {p.candidate, &pr.Candidate}}
+	if pr.First == Candidate {
+		sides[0], sides[1] = sides[1], sides[0]
+	}
+	ready.Add(len(sides))
 	for i, side := range sides {
 		wg.Go(func() {
 			defer func() {
@@ -60,6 +73,8 @@ func (p *prober) pair(ctx context.Context, m *Monitor, seq int64, log *slog.Logg
 					panics[i] = &recovered{env: side.target.Name, value: v, stack: debug.Stack()}
 				}
 			}()
+			ready.Done()
+			<-start
 			res := p.probe(ctx, m.Suite, side.target.Name, p.targets)
 			extraAttempts(res, extra[i])
 			*side.out = probeFrom(res, m.Name, side.target.Role, seq)
@@ -67,6 +82,8 @@ func (p *prober) pair(ctx context.Context, m *Monitor, seq int64, log *slog.Logg
 				"ok", side.out.OK, "latency", side.out.Latency, "err", side.out.Err)
 		})
 	}
+	ready.Wait()
+	close(start)
 	wg.Wait()
 	for env, n := range extra[1] {
 		extra[0][env] += n
@@ -78,4 +95,65 @@ func (p *prober) pair(ctx context.Context, m *Monitor, seq int64, log *slog.Logg
 		}
 	}
 	return out
+}
+
+// Order says which environment of each pair is launched first. Both are then released
+// together; the order only decides which goroutine the scheduler meets first.
+type Order string
+
+const (
+	// OrderRandom draws the first side of each pair with a fair coin: the default, and the only
+	// order under which an A/A pair measures as one.
+	OrderRandom Order = ""
+	// OrderBaselineFirst always launches the baseline first, and OrderCandidateFirst the
+	// candidate. They exist to measure the order bias (bench/probe); analyses never use them.
+	OrderBaselineFirst  Order = "baseline-first"
+	OrderCandidateFirst Order = "candidate-first"
+)
+
+// ParseOrder reads an Order from its name ("random" is OrderRandom).
+func ParseOrder(s string) (Order, error) {
+	switch o := Order(s); o {
+	case "random":
+		return OrderRandom, nil
+	case OrderRandom, OrderBaselineFirst, OrderCandidateFirst:
+		return o, nil
+	}
+	return "", fmt.Errorf("%w: unknown order %q (want random, baseline-first or candidate-first)", ErrInvalidOptions, s)
+}
+
+// String names the order as ParseOrder reads it.
+func (o Order) String() string {
+	if o == OrderRandom {
+		return "random"
+	}
+	return string(o)
+}
+
+// firstSide returns how each pair's first side is chosen. rng, when not nil, is the coin of
+// OrderRandom (tests seed it); it is shared by every monitor of a Run, hence the lock.
+func firstSide(o Order, rng *rand.Rand) (func() Role, error) {
+	coin := func(heads bool) Role {
+		if heads {
+			return Baseline
+		}
+		return Candidate
+	}
+	switch o {
+	case OrderBaselineFirst:
+		return func() Role { return Baseline }, nil
+	case OrderCandidateFirst:
+		return func() Role { return Candidate }, nil
+	case OrderRandom:
+		if rng == nil {
+			return func() Role { return coin(rand.N(2) == 0) }, nil
+		}
+		var mu sync.Mutex
+		return func() Role {
+			mu.Lock()
+			defer mu.Unlock()
+			return coin(rng.IntN(2) == 0)
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown order %q", ErrInvalidOptions, o)
 }

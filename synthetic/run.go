@@ -23,8 +23,12 @@ type Options struct {
 	Metrics   *Metrics      // may be nil
 	Stats     *Stats        // may be nil; counts per monitor, readable while Run goes on
 	Logger    *slog.Logger  // may be nil
+	// Order is which environment of each pair is launched first: OrderRandom (the zero value)
+	// unless a benchmark measures the bias of a fixed order.
+	Order Order
 
-	probe probeFunc // tests replace how one probe runs; nil means Runner.Run
+	probe probeFunc  // tests replace how one probe runs; nil means Runner.Run
+	rng   *rand.Rand // tests seed the coin of OrderRandom; nil means the process's generator
 }
 
 // Run schedules every monitor and sends each completed pair to out until ctx is done; it
@@ -115,6 +119,10 @@ func (o *Options) prober(out chan<- Pair) (*prober, error) {
 	if b.Name == c.Name {
 		return nil, invalid("baseline and candidate are both %q: compare two environments", b.Name)
 	}
+	first, err := firstSide(o.Order, o.rng)
+	if err != nil {
+		return nil, fmt.Errorf("synthetic options: %w", err)
+	}
 	probe := o.probe
 	if probe == nil {
 		probe = o.Runner.Run
@@ -124,6 +132,7 @@ func (o *Options) prober(out chan<- Pair) (*prober, error) {
 		baseline:  b,
 		candidate: c,
 		targets:   map[string]smoke.Target{b.Name: b.Target, c.Name: c.Target},
+		first:     first,
 	}, nil
 }
 
