@@ -24,7 +24,7 @@ func (r *Runner) doHTTP(ctx context.Context, a *attempt) error {
 		return err
 	}
 	a.request = req.Method + " " + req.URL.String()
-	tr, err := r.transport(h.TLS)
+	tr, err := r.transport(a.target.Name, h.TLS)
 	if err != nil {
 		return err
 	}
