@@ -33,13 +33,15 @@ func orderProber(t *testing.T, o Order, rng *rand.Rand) *prober {
 	return p
 }
 
-// firsts runs n pairs and returns each one's first side.
+// firsts draws the first sides of runs 1…n of one monitor and runs each pair with it.
 func firsts(t *testing.T, p *prober, n int) []Role {
 	t.Helper()
 	m := &Monitor{Name: "m", Suite: &specs.Suite{}}
+	order := launchOrder{p: p}
 	out := make([]Role, n)
 	for i := range out {
-		res := p.pair(t.Context(), m, int64(i+1), slog.New(slog.DiscardHandler))
+		seq := int64(i + 1)
+		res := p.pair(t.Context(), m, seq, order.next(seq), slog.New(slog.DiscardHandler))
 		require.Nil(t, res.panic)
 		require.True(t, res.pair.Baseline.OK && res.pair.Candidate.OK)
 		require.Equal(t, "blue", res.pair.Baseline.Env)
@@ -49,8 +51,8 @@ func firsts(t *testing.T, p *prober, n int) []Role {
 	return out
 }
 
-// TestPairStartOrder: with the default order each side is launched first in about half the
-// pairs, drawn from the prober's coin (seeded here, so the counts are exact); the fixed orders,
+// TestPairStartOrder: by default each side is launched first in half the runs, drawn from the
+// prober's coin (seeded here, so the sequence is exact) in blocks of two runs; the fixed orders,
 // kept for measuring the bias, always launch the same side.
 func TestPairStartOrder(t *testing.T) {
 	const n = 1000
@@ -68,19 +70,23 @@ func TestPairStartOrder(t *testing.T) {
 		assert.Equal(t, n, b+count(got, Candidate), "every pair names its first side")
 		assert.GreaterOrEqual(t, b, 400, "baseline first in %d of %d pairs", b, n)
 		assert.LessOrEqual(t, b, 600, "baseline first in %d of %d pairs", b, n)
+		for i := 0; i+1 < n; i += 2 {
+			require.NotEqual(t, got[i], got[i+1], "runs %d and %d form a block: one of each order", i+1, i+2)
+		}
 		again := firsts(t, orderProber(t, OrderRandom, rand.New(rand.NewPCG(1, 2))), n)
 		assert.Equal(t, got, again, "the order comes from the prober's coin alone")
-		// Not a fixed pattern either: both orders follow both orders.
-		trans := map[[2]Role]int{}
-		for i := 1; i < n; i++ {
-			trans[[2]Role{got[i-1], got[i]}]++
+		// Not a fixed pattern either: blocks start with either side.
+		blockStarts := map[Role]int{}
+		for i := 0; i < n; i += 2 {
+			blockStarts[got[i]]++
 		}
-		assert.Len(t, trans, 4, "%v", trans)
+		assert.Greater(t, blockStarts[Baseline], n/2*4/10, "%v", blockStarts)
+		assert.Greater(t, blockStarts[Candidate], n/2*4/10, "%v", blockStarts)
 	})
 	t.Run("process coin", func(t *testing.T) {
 		got := firsts(t, orderProber(t, OrderRandom, nil), n)
-		assert.Positive(t, count(got, Baseline))
-		assert.Positive(t, count(got, Candidate))
+		assert.Equal(t, n/2, count(got, Baseline))
+		assert.Equal(t, n/2, count(got, Candidate))
 	})
 	for _, tt := range []struct {
 		order Order

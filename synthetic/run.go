@@ -72,6 +72,7 @@ func Run(ctx context.Context, monitors []Monitor, opts Options, out chan<- Pair)
 			mon:     m,
 			prober:  p,
 			limit:   newLimiter(m.rateLimit(), runCost(m, p.baseline.Name, p.candidate.Name)),
+			order:   launchOrder{p: p},
 			out:     out,
 			metrics: opts.Metrics,
 			stats:   opts.Stats,
@@ -119,9 +120,10 @@ func (o *Options) prober(out chan<- Pair) (*prober, error) {
 	if b.Name == c.Name {
 		return nil, invalid("baseline and candidate are both %q: compare two environments", b.Name)
 	}
-	first, err := firstSide(o.Order, o.rng)
-	if err != nil {
-		return nil, fmt.Errorf("synthetic options: %w", err)
+	switch o.Order {
+	case OrderRandom, OrderBaselineFirst, OrderCandidateFirst:
+	default:
+		return nil, invalid("unknown order %q", o.Order)
 	}
 	probe := o.probe
 	if probe == nil {
@@ -132,7 +134,8 @@ func (o *Options) prober(out chan<- Pair) (*prober, error) {
 		baseline:  b,
 		candidate: c,
 		targets:   map[string]smoke.Target{b.Name: b.Target, c.Name: c.Target},
-		first:     first,
+		order:     o.Order,
+		coin:      coinOf(o.rng),
 	}, nil
 }
 
@@ -163,6 +166,7 @@ type monitorRun struct {
 	mon     *Monitor
 	prober  *prober
 	limit   *limiter
+	order   launchOrder // only the scheduling loop touches it
 	out     chan<- Pair
 	metrics *Metrics
 	stats   *Stats
@@ -189,8 +193,9 @@ func (r *monitorRun) due(ctx context.Context) {
 	}
 	r.seq++
 	seq := r.seq
+	first := r.order.next(seq)
 	r.stats.update(r.mon.Name, func(s *MonitorStats) { s.Started++ })
-	r.wg.Go(func() { r.run(ctx, seq) })
+	r.wg.Go(func() { r.run(ctx, seq, first) })
 }
 
 func (r *monitorRun) skipped(reason string) {
@@ -206,7 +211,7 @@ func (r *monitorRun) skipped(reason string) {
 }
 
 // run is one scheduled run: the shared jitter, both probes, then the pair out.
-func (r *monitorRun) run(ctx context.Context, seq int64) {
+func (r *monitorRun) run(ctx context.Context, seq int64, first Role) {
 	defer r.running.Store(false)
 	defer func() {
 		if v := recover(); v != nil {
@@ -217,7 +222,7 @@ func (r *monitorRun) run(ctx context.Context, seq int64) {
 		r.interrupted()
 		return
 	}
-	res := r.prober.pair(ctx, r.mon, seq, r.log)
+	res := r.prober.pair(ctx, r.mon, seq, first, r.log)
 	r.limit.debit(res.extra)
 	if res.panic != nil {
 		r.panicked(res.panic, seq)
