@@ -89,7 +89,7 @@ func TestRunAAIsUnbiased(t *testing.T) {
 	}
 	bf, cf := byOrder[synthetic.Baseline], byOrder[synthetic.Candidate]
 	require.Equal(t, len(got), len(bf)+len(cf), "every pair names the side launched first")
-	assert.InDelta(t, len(bf), len(cf), float64(len(got))/20, "each side goes first in half the runs")
+	require.InDelta(t, len(bf), len(cf), float64(len(got))/20, "each side goes first in half the runs")
 	role := math.Exp((median(bf) + median(cf)) / 2)
 	t.Logf("%d pairs (%d baseline first, %d candidate first): candidate/baseline %.4f, going first %.2f× faster",
 		len(got), len(bf), len(cf), role, math.Exp((median(bf)-median(cf))/2))
