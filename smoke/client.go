@@ -14,23 +14,27 @@ import (
 	"github.com/greenlight/greenlight/specs"
 )
 
-// transportKey identifies a TLS configuration; steps sharing one share connections.
+// transportKey identifies a connection pool: one per environment and TLS configuration. Steps
+// sharing one share connections. Environments never share a pool, even when they are one host
+// behind one ingress: blue's and green's probes then never wait for each other's connections,
+// and the idle-connection limits apply to each alone.
 type transportKey struct {
+	env                       string
 	ca, cert, key, serverName string
 	insecure                  bool
 }
 
-func keyOf(t *specs.TLS) transportKey {
+func keyOf(env string, t *specs.TLS) transportKey {
 	if t == nil {
-		return transportKey{}
+		return transportKey{env: env}
 	}
 	ca, cert, key := t.Paths()
-	return transportKey{ca, cert, key, t.ServerName, t.Insecure}
+	return transportKey{env, ca, cert, key, t.ServerName, t.Insecure}
 }
 
-// transport returns the shared keep-alive transport for a TLS configuration.
-func (r *Runner) transport(t *specs.TLS) (*http.Transport, error) {
-	k := keyOf(t)
+// transport returns the keep-alive transport of an environment and a TLS configuration.
+func (r *Runner) transport(env string, t *specs.TLS) (*http.Transport, error) {
+	k := keyOf(env, t)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if tr, ok := r.transports[k]; ok {

@@ -2,6 +2,7 @@ package smoke
 
 import (
 	"context"
+	"time"
 
 	"github.com/greenlight/greenlight/specs"
 )
@@ -17,6 +18,8 @@ type attempt struct {
 
 	request  string // filled by the executor, unredacted
 	response *specs.Response
+	connect  time.Duration // dialling, when the attempt opened a connection
+	tls      time.Duration // the TLS handshake, when it made one
 }
 
 // executor runs one attempt of a step kind. It returns an error only when the step could not

@@ -41,11 +41,16 @@ type StepResult struct {
 	Attempts    int
 	Request     string // "GET http://host/path"
 	StatusCode  int
-	Latency     time.Duration // the final attempt's response time, what `duration` sees
-	TraceID     string
-	Err         string
-	Conditions  []ConditionResult
-	Captured    []string // names only
+	// Latency is the final attempt's response time, what `duration` sees: from the request
+	// written to the response body read. Dialling, the TLS handshake, waiting for a pooled
+	// connection and building the request are not in it; Connect and TLS hold the first two.
+	Latency    time.Duration
+	Connect    time.Duration // the final attempt's dialling; 0 on a kept-alive connection
+	TLS        time.Duration // the final attempt's TLS handshake; 0 on a kept-alive connection
+	TraceID    string
+	Err        string
+	Conditions []ConditionResult
+	Captured   []string // names only
 }
 
 // ConditionResult is one evaluated condition.

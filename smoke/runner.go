@@ -34,6 +34,14 @@ type Runner struct {
 
 	mu         sync.Mutex
 	transports map[transportKey]*http.Transport
+	now        func() time.Time // times requests; tests replace it, nil is time.Now
+}
+
+func (r *Runner) clock() func() time.Time {
+	if r.now == nil {
+		return time.Now
+	}
+	return r.now
 }
 
 // NewRunner returns a Runner.
@@ -181,11 +189,12 @@ func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.St
 		return a.response.Status
 	}
 	err := r.withRetries(ctx, step, &sr, status, func(ctx context.Context) error {
-		a.request, a.response = "", nil
+		a.request, a.response, a.connect, a.tls = "", nil, 0, 0
 		return exec(r, ctx, a)
 	})
 	sr.Duration = time.Since(sr.StartedAt)
 	sr.Request = redact.Redact(a.request)
+	sr.Connect, sr.TLS = a.connect, a.tls
 	if err != nil {
 		sr.Status = Errored
 		sr.Err = redact.Redact(err.Error())

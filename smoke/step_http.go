@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/greenlight/greenlight/specs"
 )
@@ -19,26 +19,29 @@ import (
 // doHTTP executes one attempt of an http step.
 func (r *Runner) doHTTP(ctx context.Context, a *attempt) error {
 	h := a.step.HTTP()
-	req, err := r.buildRequest(ctx, h, a)
+	ph := &phases{now: r.clock()}
+	req, err := r.buildRequest(httptrace.WithClientTrace(ctx, ph.trace()), h, a)
 	if err != nil {
 		return err
 	}
 	a.request = req.Method + " " + req.URL.String()
-	tr, err := r.transport(h.TLS)
+	tr, err := r.transport(a.target.Name, h.TLS)
 	if err != nil {
 		return err
 	}
 	client := &http.Client{Transport: tr, CheckRedirect: checkRedirect}
 
-	start := time.Now()
+	start := ph.now()
 	resp, err := client.Do(req)
 	if err != nil {
+		a.connect, a.tls = ph.setup()
 		return cleanTransportError(err)
 	}
 	defer resp.Body.Close()
 	limit := int64(h.MaxBodySize)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	elapsed := time.Since(start)
+	elapsed := ph.latency(start, ph.now())
+	a.connect, a.tls = ph.setup()
 	if err != nil {
 		return fmt.Errorf("read response body: %w", cleanTransportError(err))
 	}

@@ -5,6 +5,10 @@
 // Each scheduled run of a monitor probes both environments concurrently, after one random jitter
 // delay shared by the two, and yields a Pair of Probes (one smoke pass each, reduced to what an
 // analysis compares: ok, latency, status, reason). Run sends every completed pair to a channel.
+// Neither role may gain from the pairing: which side's goroutine is launched first is drawn at
+// random in blocks of two runs (each side goes first in half of them), both wait at one barrier
+// and are released together, and smoke gives each environment its own connection pool and times
+// a request from written to read.
 //
 // Scheduling rules, which keep greenlight from ever becoming a load test:
 //

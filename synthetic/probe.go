@@ -53,6 +53,9 @@ type Pair struct {
 	At        time.Time // when both probes were launched (the scheduled time plus the jitter)
 	Baseline  Probe
 	Candidate Probe
+	// First is the role whose probe was launched first; both were then released together from
+	// one barrier. It is drawn per pair (Options.Order) and kept to diagnose order effects.
+	First Role
 }
 
 // probeFrom reduces a smoke pass to a probe.

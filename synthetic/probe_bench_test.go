@@ -69,7 +69,7 @@ steps:
 	var seq int64
 	for b.Loop() {
 		seq++
-		res := p.pair(ctx, m, seq, log)
+		res := p.pair(ctx, m, seq, Baseline, log)
 		if !res.pair.Baseline.OK || !res.pair.Candidate.OK {
 			b.Fatalf("probe failed: %q %q", res.pair.Baseline.Err, res.pair.Candidate.Err)
 		}

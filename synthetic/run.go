@@ -23,8 +23,12 @@ type Options struct {
 	Metrics   *Metrics      // may be nil
 	Stats     *Stats        // may be nil; counts per monitor, readable while Run goes on
 	Logger    *slog.Logger  // may be nil
+	// Order is which environment of each pair is launched first: OrderRandom (the zero value)
+	// unless a benchmark measures the bias of a fixed order.
+	Order Order
 
-	probe probeFunc // tests replace how one probe runs; nil means Runner.Run
+	probe probeFunc  // tests replace how one probe runs; nil means Runner.Run
+	rng   *rand.Rand // tests seed the coin of OrderRandom; nil means the process's generator
 }
 
 // Run schedules every monitor and sends each completed pair to out until ctx is done; it
@@ -68,6 +72,7 @@ func Run(ctx context.Context, monitors []Monitor, opts Options, out chan<- Pair)
 			mon:     m,
 			prober:  p,
 			limit:   newLimiter(m.rateLimit(), runCost(m, p.baseline.Name, p.candidate.Name)),
+			order:   launchOrder{p: p},
 			out:     out,
 			metrics: opts.Metrics,
 			stats:   opts.Stats,
@@ -115,6 +120,11 @@ func (o *Options) prober(out chan<- Pair) (*prober, error) {
 	if b.Name == c.Name {
 		return nil, invalid("baseline and candidate are both %q: compare two environments", b.Name)
 	}
+	switch o.Order {
+	case OrderRandom, OrderBaselineFirst, OrderCandidateFirst:
+	default:
+		return nil, invalid("unknown order %q", o.Order)
+	}
 	probe := o.probe
 	if probe == nil {
 		probe = o.Runner.Run
@@ -124,6 +134,8 @@ func (o *Options) prober(out chan<- Pair) (*prober, error) {
 		baseline:  b,
 		candidate: c,
 		targets:   map[string]smoke.Target{b.Name: b.Target, c.Name: c.Target},
+		order:     o.Order,
+		coin:      coinOf(o.rng),
 	}, nil
 }
 
@@ -154,6 +166,7 @@ type monitorRun struct {
 	mon     *Monitor
 	prober  *prober
 	limit   *limiter
+	order   launchOrder // only the scheduling loop touches it
 	out     chan<- Pair
 	metrics *Metrics
 	stats   *Stats
@@ -180,8 +193,9 @@ func (r *monitorRun) due(ctx context.Context) {
 	}
 	r.seq++
 	seq := r.seq
+	first := r.order.next(seq)
 	r.stats.update(r.mon.Name, func(s *MonitorStats) { s.Started++ })
-	r.wg.Go(func() { r.run(ctx, seq) })
+	r.wg.Go(func() { r.run(ctx, seq, first) })
 }
 
 func (r *monitorRun) skipped(reason string) {
@@ -197,7 +211,7 @@ func (r *monitorRun) skipped(reason string) {
 }
 
 // run is one scheduled run: the shared jitter, both probes, then the pair out.
-func (r *monitorRun) run(ctx context.Context, seq int64) {
+func (r *monitorRun) run(ctx context.Context, seq int64, first Role) {
 	defer r.running.Store(false)
 	defer func() {
 		if v := recover(); v != nil {
@@ -208,7 +222,7 @@ func (r *monitorRun) run(ctx context.Context, seq int64) {
 		r.interrupted()
 		return
 	}
-	res := r.prober.pair(ctx, r.mon, seq, r.log)
+	res := r.prober.pair(ctx, r.mon, seq, first, r.log)
 	r.limit.debit(res.extra)
 	if res.panic != nil {
 		r.panicked(res.panic, seq)

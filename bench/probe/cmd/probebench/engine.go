@@ -44,6 +44,8 @@ type engineSpec struct {
 	path     string // the step's URL: /health, or /health?delay=1ms
 	trace    bool   // record each step's trace id and latency (for the overhead)
 	profile  string // write a CPU profile of the run here
+	order    synthetic.Order
+	onPair   func(*synthetic.Pair) // called by the reader with every pair (the A/A section)
 }
 
 // offered is the probes per second the monitors ask for: two per run, one per environment.
@@ -132,6 +134,7 @@ func (e *engine) run(ctx context.Context, s engineSpec) (*engineResult, error) {
 		Candidate: synthetic.Target{Target: smoke.Target{Name: "green", URL: e.green}},
 		Metrics:   synthetic.NewMetrics(prometheus.NewRegistry()),
 		Stats:     stats,
+		Order:     s.order,
 	}
 	if s.trace {
 		e.traced = e.traced[:0]
@@ -153,6 +156,9 @@ func (e *engine) run(ctx context.Context, s engineSpec) (*engineResult, error) {
 	lat := make([]int64, 0, expect)
 	var failed int64
 	keep := func(p *synthetic.Pair) {
+		if s.onPair != nil {
+			s.onPair(p)
+		}
 		for _, pr := range []*synthetic.Probe{&p.Baseline, &p.Candidate} {
 			if !pr.OK {
 				failed++

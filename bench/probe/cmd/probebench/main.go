@@ -4,9 +4,10 @@
 // raw-throughput reference. It prints one table with every figure side by side, or -json.
 //
 // Figures: the engine's CPU time per probe at a few fixed rates, its most sustained probes/s
-// (monitors are added until it saturates the machine), and its measurement overhead: each
-// probe's measured latency minus the target's own timing of that very request, matched by the
-// probe's W3C trace id. See bench/probe/README.md.
+// (monitors are added until it saturates the machine), its measurement overhead (each probe's
+// measured latency minus the target's own timing of that very request, matched by the probe's
+// W3C trace id) and its bias between the roles on two identical targets (A/A). See
+// bench/probe/README.md.
 package main
 
 import (
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/greenlight/greenlight/bench/probe/target"
+	"github.com/greenlight/greenlight/synthetic"
 )
 
 // config is the command line.
@@ -55,6 +57,9 @@ type config struct {
 	profileDur   time.Duration
 	json         bool
 	timeout      time.Duration
+	orders       []synthetic.Order
+	aaRate       float64
+	aaDur        time.Duration
 }
 
 func main() {
@@ -114,6 +119,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&c.profileDur, "profile-dur", 4*time.Second, "length of the profiled run")
 	fs.BoolVar(&c.json, "json", false, "print the figures as JSON instead of the table")
 	fs.DurationVar(&c.timeout, "timeout", 3*time.Minute, "give up after this long")
+	orders := fs.String("order", "random,baseline-first", "launch orders of the A/A runs, comma-separated: random (the engine's), baseline-first (the order before it was randomised), candidate-first")
+	fs.Float64Var(&c.aaRate, "aa-rate", 1000, "probes/s of each A/A run")
+	fs.DurationVar(&c.aaDur, "aa-dur", 5*time.Second, "length of each A/A run; 0 leaves the A/A section out")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -130,6 +138,16 @@ func parseFlags(args []string) (*config, error) {
 	}
 	if c.bbConc, err = parseInts(*bbConc); err != nil {
 		return nil, fmt.Errorf("-bb-conc: %w", err)
+	}
+	for _, f := range splitList(*orders) {
+		o, err := synthetic.ParseOrder(f)
+		if err != nil {
+			return nil, fmt.Errorf("-order: %w", err)
+		}
+		c.orders = append(c.orders, o)
+	}
+	if c.aaRate <= 0 {
+		return nil, errors.New("-aa-rate must be positive")
 	}
 	if c.jitter < 0 || c.jitter >= 1 {
 		return nil, errors.New("-jitter is a fraction of every, in [0, 1)")
@@ -226,6 +244,11 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 	}
 	if err := measureOverhead(ctx, cfg, e, b, rep); err != nil {
 		return nil, err
+	}
+	if cfg.aaDur > 0 {
+		if err := measureAA(ctx, cfg, e, rep); err != nil {
+			return nil, err
+		}
 	}
 	e.runner.CloseIdle()
 	b.client.CloseIdleConnections()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/bench/probe/target"
+	"github.com/greenlight/greenlight/synthetic"
 )
 
 func TestParseProbe(t *testing.T) {
@@ -152,4 +153,66 @@ func TestEngineRunCountsProbes(t *testing.T) {
 	assert.EqualValues(t, r.Latency.N, r.Probes, "every completed probe passed and has a latency")
 	assert.Zero(t, r.SkippedRateLimit, "the rate cap is set above the schedule")
 	assert.InDelta(t, 600, r.Offered, 1e-9)
+}
+
+// TestAAOf: on pairs where the side launched first is 20% faster and the roles are otherwise
+// identical, a fixed order shows the 20% as a role bias; a balanced order cancels it.
+func TestAAOf(t *testing.T) {
+	pair := func(first synthetic.Role, i int) synthetic.Pair {
+		fast := time.Duration(1000+i) * time.Microsecond
+		slow := fast * 6 / 5
+		p := synthetic.Pair{First: first, Baseline: synthetic.Probe{OK: true, Latency: fast}, Candidate: synthetic.Probe{OK: true, Latency: slow}}
+		if first == synthetic.Candidate {
+			p.Baseline.Latency, p.Candidate.Latency = slow, fast
+		}
+		return p
+	}
+	var fixed, balanced []synthetic.Pair
+	for i := range 200 {
+		fixed = append(fixed, pair(synthetic.Baseline, i))
+		balanced = append(balanced, pair([]synthetic.Role{synthetic.Baseline, synthetic.Candidate}[i%2], i/2))
+	}
+
+	r, err := aaOf("baseline-first", 1, fixed)
+	require.NoError(t, err)
+	assert.Equal(t, 200, r.Pairs)
+	assert.Equal(t, 200, r.BaselineFirst)
+	assert.InDelta(t, 1.2, r.PairRatio, 1e-9)
+	assert.InDelta(t, 1.2, r.P50Ratio, 0.01)
+	assert.Zero(t, r.BalancedRatio, "one order only: nothing to balance")
+	assert.Equal(t, "fail", r.ShiftState, r.Shift)
+
+	r, err = aaOf("random", 1, balanced)
+	require.NoError(t, err)
+	assert.Equal(t, 100, r.BaselineFirst)
+	assert.InDelta(t, 1, r.BalancedRatio, 1e-9)
+	assert.InDelta(t, 1.2, r.OrderEffect, 1e-9)
+	assert.InDelta(t, 1, r.P50Ratio, 0.01)
+	assert.NotEqual(t, "fail", r.ShiftState, r.Shift)
+	assert.NotEqual(t, "fail", r.LatencyState, r.Latency)
+}
+
+// TestAARunsBothOrders runs the A/A section briefly against two identical targets.
+func TestAARunsBothOrders(t *testing.T) {
+	h := &target.Server{}
+	blue, green := httptest.NewServer(h), httptest.NewServer(h)
+	t.Cleanup(blue.Close)
+	t.Cleanup(green.Close)
+	e := newEngine(blue.URL, green.URL, &target.Client{HTTP: blue.Client(), URL: blue.URL})
+	for _, o := range []synthetic.Order{synthetic.OrderRandom, synthetic.OrderBaselineFirst} {
+		t.Run(o.String(), func(t *testing.T) {
+			r, err := e.aa(context.Background(), engineSpec{monitors: 2, every: 10 * time.Millisecond,
+				duration: 300 * time.Millisecond, path: "/health", order: o})
+			require.NoError(t, err)
+			require.Positive(t, r.Pairs)
+			assert.Equal(t, o.String(), r.Order)
+			if o == synthetic.OrderBaselineFirst {
+				assert.Equal(t, r.Pairs, r.BaselineFirst)
+			} else {
+				assert.InDelta(t, r.Pairs, 2*r.BaselineFirst, 2*2, "balanced per monitor, to a block")
+			}
+			assert.Positive(t, r.P50Ratio)
+			assert.Positive(t, r.PairRatio)
+		})
+	}
 }

@@ -43,6 +43,7 @@ type greenlightFigs struct {
 	Aligned  *engineResult     `json:"aligned,omitempty"` // the max's monitors without jitter
 	Profiled *engineResult     `json:"profiled,omitempty"`
 	Overhead []*overheadResult `json:"overhead"`
+	AA       []*aaResult       `json:"aa,omitempty"` // one per launch order
 }
 
 // bareFigs are the plain net/http client's, paced as the engine is: the floor on this machine.
@@ -343,6 +344,9 @@ func (r *report) printDetails(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 
+	if len(r.Greenlight.AA) > 0 {
+		r.printAA(w)
+	}
 	if b := r.Blackbox; b != nil {
 		fmt.Fprintln(tw, "blackbox_exporter: /probe?module=http_2xx asked by probebench; exporter CPU from /proc; a new connection per probe")
 		fmt.Fprintln(tw, "load\tprobes/s\texporter CPU µs/probe\texporter cores\tdriver CPU µs/probe\ttarget CPU µs/req\tprobe_duration p50 / p99 µs\tmachine cores\tfailed")
@@ -426,4 +430,27 @@ func abs(v float64) float64 {
 		return -v
 	}
 	return v
+}
+
+// printAA prints the A/A runs: candidate/baseline ratios on two identical targets.
+func (r *report) printAA(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "A/A: the engine probing two identical targets (blue baseline, green candidate); every ratio is candidate/baseline and 1 is no bias")
+	fmt.Fprintln(tw, "order\tpairs\tbaseline first\tp50 µs base / cand\tp50 ratio\tp95 ratio\tmedian pair ratio\tbalanced pair ratio\tfirst side faster\tshift check\tp50 check")
+	ratio := func(v float64) string {
+		if v == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.3f", v)
+	}
+	for _, a := range r.Greenlight.AA {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s / %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			a.Order, a.Pairs, a.BaselineFirst, us(a.Baseline.P50), us(a.Candidate.P50), ratio(a.P50Ratio), ratio(a.P95Ratio),
+			ratio(a.PairRatio), ratio(a.BalancedRatio), ratio(a.OrderEffect), a.ShiftState, a.LatencyState)
+	}
+	_ = tw.Flush()
+	for _, a := range r.Greenlight.AA {
+		fmt.Fprintf(w, "  %s: %s; %s\n", a.Order, a.Shift, a.Latency)
+	}
+	fmt.Fprintln(w)
 }
