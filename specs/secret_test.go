@@ -1,8 +1,15 @@
 package specs
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"html"
+	htmltemplate "html/template"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,6 +45,120 @@ func TestRedactor(t *testing.T) {
 	assert.Equal(t, `{"a":"<secret>"}`, rd.Redact(`{"a":"quo\"te"}`))
 	var nilRd *Redactor
 	assert.Equal(t, "x", nilRd.Redact("x"))
+}
+
+// encoders are the ways real encoders write a value a server echoed back, or a renderer put in
+// a report; each must come out redacted.
+var encoders = map[string]func(string) string{
+	"raw":   func(s string) string { return s },
+	"query": url.QueryEscape,
+	"query lower-case": func(s string) string {
+		return regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(url.QueryEscape(s), strings.ToLower)
+	},
+	"path":                       url.PathEscape,
+	"json (Go default)":          func(s string) string { return marshalJSON(s, true) },
+	"json without HTML escaping": func(s string) string { return marshalJSON(s, false) },
+	"json with escaped slashes": func(s string) string {
+		return strings.ReplaceAll(marshalJSON(s, false), "/", `\/`)
+	},
+	"json inside json": func(s string) string {
+		inner, _ := json.Marshal(map[string]string{"password": s})
+		return marshalJSON(string(inner), true)
+	},
+	"json ascii only": func(s string) string {
+		var b strings.Builder
+		for _, r := range marshalJSON(s, true) {
+			if r < 0x80 {
+				b.WriteRune(r)
+			} else if r > 0xFFFF {
+				r -= 0x10000
+				fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		}
+		return b.String()
+	},
+	"go quoted":              func(s string) string { return fmt.Sprintf("%q", s) },
+	"html":                   html.EscapeString,
+	"html/template":          htmltemplate.HTMLEscapeString,
+	"html named entities":    func(s string) string { return strings.ReplaceAll(html.EscapeString(s), "&#34;", "&quot;") },
+	"xml":                    xmlText,
+	"json inside xml":        func(s string) string { return xmlText(marshalJSON(s, true)) },
+	"base64":                 func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+	"base64 url":             func(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) },
+	"base64 unpadded":        func(s string) string { return base64.RawStdEncoding.EncodeToString([]byte(s)) },
+	"base64 url unpadded":    func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) },
+	"base64 in a json value": func(s string) string { return marshalJSON(base64.StdEncoding.EncodeToString([]byte(s)), false) },
+}
+
+func marshalJSON(s string, escapeHTML bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	_ = enc.Encode(s)
+	return strings.TrimSpace(b.String())
+}
+
+func xmlText(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+func TestRedactorEncodings(t *testing.T) {
+	const pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n-----END PRIVATE KEY-----"
+	secrets := map[string]string{
+		"plain":         "Zq9xK2mW7pL4vB8n",
+		"punctuation":   `p@ss/w<o>r&d"'+= %x`,
+		"unicode":       "pässwörd-ünicode-😀-x",
+		"with newlines": "line-one-secret\nline-two-secret",
+		"pem key":       pem,
+	}
+	for name, secret := range secrets {
+		rd := NewRedactor(Secret(secret))
+		variants := map[string]string{"as given": secret}
+		if strings.Contains(secret, "\n") {
+			variants["with CRLF"] = strings.ReplaceAll(secret, "\n", "\r\n")
+		}
+		for vname, v := range variants {
+			for ename, enc := range encoders {
+				t.Run(name+"/"+vname+"/"+ename, func(t *testing.T) {
+					encoded := enc(v)
+					text := "before " + encoded + " after"
+					got := rd.Redact(text)
+					assert.NotContains(t, got, encoded)
+					assert.Contains(t, got, "<secret>")
+					assert.True(t, strings.HasPrefix(got, "before ") && strings.HasSuffix(got, " after"), "only the secret is replaced: %q", got)
+				})
+			}
+		}
+	}
+	t.Run("each line of a multi-line secret", func(t *testing.T) {
+		rd := NewRedactor(Secret(pem))
+		for _, line := range strings.Split(pem, "\n")[1:3] {
+			assert.Equal(t, "key line: <secret>.", rd.Redact("key line: "+line+"."))
+			assert.Equal(t, `{"l":"<secret>"}`, rd.Redact(`{"l":"`+strings.ReplaceAll(line, "/", `\/`)+`"}`))
+		}
+	})
+	t.Run("short lines stay", func(t *testing.T) {
+		rd := NewRedactor("short\nsecret-line-two")
+		assert.Equal(t, "short <secret>", rd.Redact("short secret-line-two"), "lines under 8 bytes are not secrets on their own")
+	})
+}
+
+func TestRedactorConcurrentAdd(t *testing.T) {
+	rd := NewRedactor("first-secret")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			_ = rd.Redact("first-secret second-secret")
+		}
+	}()
+	rd.Add("second-secret")
+	<-done
+	assert.Equal(t, "<secret> <secret>", rd.Redact("first-secret second-secret"), "a secret added later is redacted from then on")
 }
 
 func TestSuiteSecrets(t *testing.T) {
