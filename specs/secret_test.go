@@ -9,6 +9,7 @@ import (
 	"html"
 	htmltemplate "html/template"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -210,4 +211,132 @@ func mustYAML(t *testing.T, v any) string {
 	b, err := yaml.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+func TestURLSecrets(t *testing.T) {
+	tests := []struct {
+		name, url string
+		want      []Secret
+	}{
+		{"user and password", "https://deploy:hunter2-pw@green.internal/x", []Secret{"hunter2-pw", "deploy:hunter2-pw"}},
+		{"percent-encoded password", "https://deploy:p%40ss%2Fw@green.internal", []Secret{"p%40ss%2Fw", "p@ss/w", "deploy:p%40ss%2Fw", "deploy:p@ss/w"}},
+		{"token as the user name", "https://ghp_token123@git.internal/", []Secret{"ghp_token123", "ghp_token123:"}},
+		{"malformed URL still gives its password", "https://deploy:pa ss@bad host/", []Secret{"pa ss", "deploy:pa ss"}},
+		{"no userinfo", "https://green.internal/a@b?c=d@e", nil},
+		{"not a URL", "deploy:pw@host", nil},
+		{"a URL inside a query", "https://a.internal/?next=https://u:inner-pw@b.internal", []Secret{"inner-pw", "u:inner-pw"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.ElementsMatch(t, tt.want, URLSecrets(tt.url))
+		})
+	}
+}
+
+func TestHeaderSecrets(t *testing.T) {
+	basic := base64.StdEncoding.EncodeToString([]byte("deploy:hunter2-pw"))
+	tests := []struct {
+		name, header, value string
+		want                []Secret
+	}{
+		{"bearer", "Authorization", "Bearer abc.def", []Secret{"Bearer abc.def", "abc.def"}},
+		{"basic", "authorization", "Basic " + basic, []Secret{Secret("Basic " + basic), Secret(basic), "deploy:hunter2-pw", "hunter2-pw"}},
+		{"api key", "X-Api-Key", "k-123", []Secret{"k-123"}},
+		{"token in the name", "X-Vault-Token", "hvs.abc", []Secret{"hvs.abc"}},
+		{"secret in the name", "X-Client-Secret", "cs", []Secret{"cs"}},
+		{"cookie", "Cookie", "session=abcdefgh1234; theme=dark", []Secret{"session=abcdefgh1234; theme=dark", "abcdefgh1234"}},
+		{"proxy", "Proxy-Authorization", "Basic x", []Secret{"Basic x", "x"}},
+		{"not a credential", "X-Tenant", "team-a", nil},
+		{"synthetic label", "X-Greenlight-Synthetic", "1", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.ElementsMatch(t, tt.want, HeaderSecrets(tt.header, tt.value))
+		})
+	}
+}
+
+// TestAnalysisRedactorFindsSecrets: passwords in environment and source URLs, ${ENV} values of
+// headers, and credential headers written literally are secrets without being declared.
+func TestAnalysisRedactorFindsSecrets(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "suite.yaml", `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: s}
+defaults:
+  headers: {X-Api-Key: literal-api-key, X-Team: "${TEAM}"}
+steps:
+  - name: a
+    http:
+      url: https://robot:step-url-pw@other.internal/x
+      headers: {Cookie: "session=cookie-value-123"}
+`)
+	p := write(t, dir, "a.yaml", `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments:
+  blue:
+    url: https://deploy:blue-url-pw@blue.internal
+    headers: {Authorization: "Bearer ${TOKEN}", X-Tenant: "${TENANT}", X-Region: "${REGION}"}
+  green: {url: "${GREEN_URL}"}
+baseline: blue
+candidate: green
+smoke: [s]
+sources:
+  prometheus: {url: "http://prom.internal", username: reader, password: {env: PROM_PW}}
+checks: [{name: c, errorRate: {prometheus: {errors: "1", total: "2"}, maxIncrease: 1%}}]
+`)
+	env := envOf("TOKEN", "env-token-value", "TENANT", "tenant-value", "REGION", "eu", "TEAM", "team-value",
+		"GREEN_URL", "https://deploy:green-url-pw@green.internal", "PROM_PW", "prom-password")
+	docs, err := Load([]string{p, filepath.Join(dir, "suite.yaml")}, LoadOptions{LookupEnv: env})
+	require.NoError(t, err)
+	rd := docs.Analyses[0].Redactor()
+	for _, s := range []string{
+		"blue-url-pw", "green-url-pw", "env-token-value", "Bearer env-token-value", "tenant-value", "team-value",
+		"literal-api-key", "step-url-pw", "cookie-value-123", "prom-password",
+		base64.StdEncoding.EncodeToString([]byte("deploy:blue-url-pw")),
+		base64.RawURLEncoding.EncodeToString([]byte("deploy:green-url-pw")),
+		base64.StdEncoding.EncodeToString([]byte("reader:prom-password")),
+	} {
+		assert.Equal(t, "x <secret> x", rd.Redact("x "+s+" x"), s)
+	}
+	assert.Equal(t, "eu", rd.Redact("eu"), "a 2-byte ${ENV} value of an ordinary header is not taken for a secret")
+	assert.Equal(t, "https://<secret>@blue.internal", rd.Redact("https://deploy:blue-url-pw@blue.internal"))
+}
+
+// TestLoadErrorsRedactSecrets: an error that quotes a value built from a secret says <secret>.
+func TestLoadErrorsRedactSecrets(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "a.yaml", `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments:
+  blue: {url: "${BLUE_URL}"}
+  green: {url: "https://deploy:literal-url-pw@green internal"}
+baseline: blue
+candidate: green
+checks: [{name: c, errorRate: {prometheus: {errors: "1", total: "2"}, maxIncrease: 1%}}]
+sources: {prometheus: {url: "${PROM_URL}"}}
+---
+apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: s}
+secrets: {tok: {env: TOK}}
+steps:
+  - name: a
+    timeout: "${TOK}"
+    http: {url: /x, headers: {X-Key: '{{ secret "tok" }}'}}
+`)
+	_, err := Load([]string{p}, LoadOptions{LookupEnv: envOf(
+		"BLUE_URL", "ftp://deploy:env-url-pw@blue.internal",
+		"PROM_URL", "prom.internal/?token=x&u=https://reader:prom-url-pw@x y",
+		"TOK", "tok-secret-value")})
+	require.Error(t, err)
+	msg := err.Error()
+	for _, s := range []string{"env-url-pw", "literal-url-pw", "prom-url-pw", "tok-secret-value"} {
+		assert.NotContains(t, msg, s)
+	}
+	assert.Contains(t, msg, `environment blue: url "ftp://<secret>@blue.internal" is not an http(s) URL`)
+	assert.Contains(t, msg, `environment green: url "https://<secret>@green internal" is not an http(s) URL`)
+	assert.Contains(t, msg, `"<secret>"`, "the timeout error quotes the secret, redacted")
 }
