@@ -151,10 +151,10 @@ func secretForms(v string) []string {
 			}
 		}
 	}
-	bases := append(append([]string{}, whole...), lines...)
+	bases := append(whole, lines...)
 	// A server echoing an Authorization: Basic header shows base64 of user:password; any
 	// secret may be base64-encoded on its way (a token in a cookie, a key in a config dump).
-	for _, w := range whole {
+	for _, w := range bases[:len(bases):len(bases)] {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 			bases = append(bases, enc.EncodeToString([]byte(w)))
 		}
