@@ -176,7 +176,7 @@ func textForms(b string) []string {
 	// JSON: without and with HTML escaping (Go's default writes <, >, & as \u003c …), with
 	// non-ASCII as \uXXXX, optionally with / as \/; and each of those quoted again inside JSON.
 	var js []string
-	for _, j := range []string{jsonString(b, false), jsonString(b, true), jsonASCII(b)} {
+	for _, j := range []string{jsonString(b, false), jsonString(b, true), jsonASCII(b), jsonDotNet(b)} {
 		js = append(js, j, strings.ReplaceAll(j, "/", `\/`))
 	}
 	for _, j := range js {
@@ -222,6 +222,42 @@ func jsonASCII(s string) string {
 		default:
 			b.WriteString(`\u` + hex4(r))
 		}
+	}
+	return b.String()
+}
+
+// jsonDotNet is the JSON form of encoders that escape every HTML-sensitive character and all
+// non-ASCII as \uXXXX in upper-case hex (.NET's System.Text.Json): < > & ' " + ` and é.
+func jsonDotNet(s string) string {
+	j := jsonString(s, false)
+	if !strings.ContainsFunc(j, func(r rune) bool { return r >= utf8.RuneSelf || strings.ContainsRune("<>&'+`", r) }) &&
+		!strings.Contains(j, `\"`) {
+		return j
+	}
+	var b strings.Builder
+	esc := func(r rune) { b.WriteString(`\u` + strings.ToUpper(hex4(r))) }
+	for i := 0; i < len(j); {
+		r, size := utf8.DecodeRuneInString(j[i:])
+		switch {
+		case strings.HasPrefix(j[i:], `\"`):
+			esc('"')
+			size = 2
+		case strings.HasPrefix(j[i:], `\\`), strings.HasPrefix(j[i:], `\u`):
+			// An escape already: copy its backslash and the next byte as they are.
+			b.WriteString(j[i : i+2])
+			size = 2
+		case strings.ContainsRune("<>&'+`", r):
+			esc(r)
+		case r > 0xFFFF:
+			r -= 0x10000
+			esc(0xD800 + (r >> 10))
+			esc(0xDC00 + (r & 0x3FF))
+		case r >= utf8.RuneSelf:
+			esc(r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
 	}
 	return b.String()
 }

@@ -80,6 +80,21 @@ var encoders = map[string]func(string) string{
 		}
 		return b.String()
 	},
+	"json .NET style": func(s string) string {
+		var b strings.Builder
+		for _, r := range marshalJSON(s, false) {
+			switch {
+			case strings.ContainsRune("<>&'+`", r) || r >= 0x80 && r <= 0xFFFF:
+				fmt.Fprintf(&b, `\u%04X`, r)
+			case r > 0xFFFF:
+				r -= 0x10000
+				fmt.Fprintf(&b, `\u%04X\u%04X`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+			default:
+				b.WriteRune(r)
+			}
+		}
+		return strings.ReplaceAll(b.String(), `\"`, `\u0022`)
+	},
 	"go quoted":              func(s string) string { return fmt.Sprintf("%q", s) },
 	"html":                   html.EscapeString,
 	"html/template":          htmltemplate.HTMLEscapeString,
