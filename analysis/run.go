@@ -411,11 +411,12 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 				if err := c.poll(ctx, envs, w); err != nil {
 					// No data yet (a window shorter than two scrapes, no traffic) keeps the check
 					// undecided; only failures of the source itself count toward the limit.
-					c.srcErr = err.Error()
+					// A source's error may quote its URL or the credential it was sent.
+					c.srcErr = r.redact.Redact(err.Error())
 					if !errors.Is(err, source.ErrNoData) {
 						c.consecutive++
 					}
-					r.o.Logger.Warn("source failed", "check", c.spec.Name, "err", err, "consecutive", c.consecutive)
+					r.o.Logger.Warn("source failed", "check", c.spec.Name, "err", c.srcErr, "consecutive", c.consecutive)
 					continue
 				}
 				c.srcErr, c.consecutive = "", 0
