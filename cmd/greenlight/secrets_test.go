@@ -235,6 +235,7 @@ func TestNoOutputLeaksSecrets(t *testing.T) {
 		{"verify error: an --env URL that is not http", []string{"verify", analysisFile, suite, "--env", "blue=" + srv.URL, "--env", "green=ftp://robot:" + leakBadURLPass + "@host"}, verdict.ExitInvalid},
 		{"verify error: an --env flag without a name", []string{"verify", analysisFile, suite, "--env", "=http://robot:" + leakBadURLPass + "@host"}, verdict.ExitInvalid},
 		{"validate error: a ${ENV} URL that is not http", []string{"validate", badSpec, suite}, verdict.ExitInvalid},
+		{"flag error quoting a URL", []string{"smoke", suite, "--parallel", "http://robot:" + leakBadURLPass + "@host"}, verdict.ExitInvalid},
 	}
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
