@@ -151,10 +151,11 @@ func secretForms(v string) []string {
 			}
 		}
 	}
-	bases := append(whole, lines...)
+	plain := append(whole, lines...)
+	bases := append([]string(nil), plain...)
 	// A server echoing an Authorization: Basic header shows base64 of user:password; any
 	// secret may be base64-encoded on its way (a token in a cookie, a key in a config dump).
-	for _, w := range bases[:len(bases):len(bases)] {
+	for _, w := range plain {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 			bases = append(bases, enc.EncodeToString([]byte(w)))
 		}
