@@ -89,7 +89,8 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		o.Runner = smoke.NewRunner("greenlight", o.Logger)
 	}
 	a := o.Analysis
-	base, cand, targets, err := resolveTargets(a, o)
+	redact := o.Redactor()
+	base, cand, targets, err := resolveTargets(a, o, redact)
 	if err != nil {
 		return nil, err
 	}
@@ -104,15 +105,13 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if srcs.addr != "" && o.OnTraces != nil {
 		o.OnTraces(srcs.addr)
 	}
-	r := &run{o: o, a: a, base: base, cand: cand, targets: targets, started: time.Now(), srcs: srcs}
+	r := &run{o: o, a: a, base: base, cand: cand, targets: targets, started: time.Now(), srcs: srcs, redact: redact}
 	r.v = &verdict.Verdict{
 		Analysis:  a.Metadata.Name,
-		Baseline:  verdict.Environment{Name: base.Name, URL: base.URL},
-		Candidate: verdict.Environment{Name: cand.Name, URL: cand.URL},
+		Baseline:  verdict.Environment{Name: base.Name, URL: redact.Redact(base.URL)},
+		Candidate: verdict.Environment{Name: cand.Name, URL: redact.Redact(cand.URL)},
 		StartedAt: r.started,
 	}
-	redact := a.Redactor()
-	r.v.Baseline.URL, r.v.Candidate.URL = redact.Redact(base.URL), redact.Redact(cand.URL)
 
 	if len(a.SmokeSuites) > 0 {
 		done := r.smokeGate(ctx)
@@ -187,13 +186,28 @@ type run struct {
 	started    time.Time
 	v          *verdict.Verdict
 	srcs       *sources
+	redact     *specs.Redactor
 	// checks are the current phase's checks; elapsed is how long the phase has run.
 	checks  []*check
 	elapsed time.Duration
 }
 
+// Redactor returns a redactor for every secret the run can reveal: the analysis's own and the
+// passwords in the URLs given as overrides (--env NAME=URL).
+func (o Options) Redactor() *specs.Redactor {
+	rd := o.Analysis.Redactor()
+	for _, u := range o.Envs {
+		rd.Add(specs.URLSecrets(u)...)
+	}
+	return rd
+}
+
+// emit hands progress to the caller, its texts redacted: a source's error may quote a URL
+// with its password.
 func (r *run) emit(e Event) {
 	e.Baseline, e.Candidate = r.base.Name, r.cand.Name
+	verdict.RedactChecks(e.Checks, r.redact.Redact)
+	e.Message = r.redact.Redact(e.Message)
 	if r.o.OnEvent != nil {
 		r.o.OnEvent(e)
 	}
@@ -201,6 +215,7 @@ func (r *run) emit(e Event) {
 
 func (r *run) finish() *verdict.Verdict {
 	r.v.Duration = time.Since(r.started)
+	r.v.Redact(r.redact.Redact)
 	r.emit(Event{Kind: EventVerdict, Phase: r.v.Phase, Verdict: r.v})
 	return r.v
 }
@@ -213,7 +228,7 @@ func (r *run) watchDuration() time.Duration {
 }
 
 // resolveTargets applies overrides and checks that both roles have a usable URL.
-func resolveTargets(a *specs.Analysis, o Options) (base, cand synthetic.Target, targets map[string]smoke.Target, err error) {
+func resolveTargets(a *specs.Analysis, o Options, redact *specs.Redactor) (base, cand synthetic.Target, targets map[string]smoke.Target, err error) {
 	envs := map[string]specs.Environment{}
 	for k, v := range a.Environments {
 		envs[k] = v
@@ -229,7 +244,9 @@ func resolveTargets(a *specs.Analysis, o Options) (base, cand synthetic.Target, 
 	}
 	targets = map[string]smoke.Target{}
 	for name, e := range envs {
-		targets[name] = smoke.Target{Name: name, URL: e.URL, Headers: e.Headers, Labels: e.Labels}
+		// Every secret of the analysis goes with each target, so that smoke results redact an
+		// environment's ${ENV} header values too.
+		targets[name] = smoke.Target{Name: name, URL: e.URL, Headers: e.Headers, Labels: e.Labels, Secrets: redact.Secrets()}
 	}
 	for _, role := range []struct {
 		name string
@@ -243,7 +260,7 @@ func resolveTargets(a *specs.Analysis, o Options) (base, cand synthetic.Target, 
 			return base, cand, nil, fmt.Errorf("%w: environment %q (%s) has no URL: set it in the spec or give --env %s=URL", ErrInvalid, role.name, role.role, role.name)
 		}
 		if u, perr := url.Parse(e.URL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return base, cand, nil, fmt.Errorf("%w: environment %q: %q is not an http(s) URL", ErrInvalid, role.name, e.URL)
+			return base, cand, nil, fmt.Errorf("%w: environment %q: %q is not an http(s) URL", ErrInvalid, role.name, redact.Redact(e.URL))
 		}
 	}
 	base = synthetic.Target{Target: targets[bName], Role: synthetic.Baseline}
@@ -440,11 +457,12 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 				if err := c.poll(ctx, envs, w); err != nil {
 					// No data yet (a window shorter than two scrapes, no traffic) keeps the check
 					// undecided; only failures of the source itself count toward the limit.
-					c.srcErr = err.Error()
+					// A source's error may quote its URL or the credential it was sent.
+					c.srcErr = r.redact.Redact(err.Error())
 					if !errors.Is(err, source.ErrNoData) {
 						c.consecutive++
 					}
-					r.o.Logger.Warn("source failed", "check", c.spec.Name, "err", err, "consecutive", c.consecutive)
+					r.o.Logger.Warn("source failed", "check", c.spec.Name, "err", c.srcErr, "consecutive", c.consecutive)
 					continue
 				}
 				c.srcErr, c.consecutive = "", 0

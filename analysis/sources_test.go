@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -181,4 +183,49 @@ checks:
 
 func TestSourceKindsMatchSpecs(t *testing.T) {
 	assert.Equal(t, specs.SourceKinds(), sourceKinds)
+}
+
+// TestSourceErrorsRedactSecrets: a source failing with a message that quotes the credential it
+// was sent reaches the verdict and the events with the credential redacted.
+func TestSourceErrorsRedactSecrets(t *testing.T) {
+	const token = "prom-bearer-token-123"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		msg, _ := json.Marshal("rejected credentials " + r.Header.Get("Authorization"))
+		_, _ = w.Write([]byte(`{"status":"error","errorType":"bad_data","error":` + string(msg) + `}`))
+	}))
+	defer srv.Close()
+	text := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: prom}
+environments: {blue: {url: "http://127.0.0.1:1"}, green: {url: "http://127.0.0.1:1"}}
+baseline: blue
+candidate: green
+sources:
+  prometheus: {url: "` + srv.URL + `", interval: 50ms, timeout: 1s, bearerToken: {env: PROM_TOKEN}}
+checks:
+  - {name: errs, errorRate: {prometheus: {errors: "1", total: "2"}, maxIncrease: 1%}}
+policy: {minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 2, onInconclusive: hold}
+`
+	docs, err := specs.Parse("p.yaml", []byte(text), specs.LoadOptions{LookupEnv: func(k string) (string, bool) { return token, k == "PROM_TOKEN" }})
+	require.NoError(t, err)
+	var events, logs strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	v, err := Run(ctx, Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond, Logger: logger, OnEvent: func(e Event) {
+		for _, c := range e.Checks {
+			events.WriteString(c.Error + " " + c.Reason + "\n")
+		}
+	}})
+	require.NoError(t, err)
+	require.Equal(t, verdict.Inconclusive, v.Decision, v.Reason)
+	assert.Contains(t, v.Checks[0].Error, "rejected credentials Bearer <secret>", "the source's message is kept, redacted")
+	out, err := json.Marshal(v)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), token)
+	assert.NotContains(t, events.String(), token)
+	assert.Contains(t, logs.String(), "source failed")
+	assert.NotContains(t, logs.String(), token)
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/greenlight/greenlight/specs"
@@ -102,12 +104,21 @@ func (r *Runner) CloseIdle() {
 type redirectPolicy struct {
 	follow bool
 	max    int
+	redact *specs.Redactor
 }
 
 type redirectKey struct{}
 
 // checkRedirect applies the step's redirect policy, carried in the request context, so that one
 // client serves steps with different policies.
+//
+// Credentials never follow a redirect to another origin (another host or port) or from https
+// to http. net/http drops Authorization, Cookie and Proxy-Authorization only when the host name
+// is neither the original's nor a subdomain of it — it keeps them for another port of the same
+// host, for a subdomain, and on a downgrade to http — and it always copies every other header,
+// such as an X-Api-Key or a header built from a secret. So once a redirect leaves the origin,
+// this drops every credential header, every header whose value holds one of the run's
+// secrets (a Referer quoting a secret query parameter, say), and the URL's userinfo.
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	p, _ := req.Context().Value(redirectKey{}).(redirectPolicy)
 	if !p.follow {
@@ -116,7 +127,61 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > p.max {
 		return errTooManyRedirects{p.max}
 	}
+	if leftOrigin(via, req) {
+		stripCredentials(req, p.redact)
+	}
 	return nil
+}
+
+// leftOrigin reports whether the redirect chain has left the first request's origin at any
+// hop: once credentials are dropped they stay dropped, even on the way back.
+func leftOrigin(via []*http.Request, req *http.Request) bool {
+	first := via[0].URL
+	for _, r := range append(via[1:len(via):len(via)], req) {
+		if !sameOrigin(first, r.URL) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether to is the host and port of from, without a downgrade from https
+// to http. An upgrade from http to https on the default ports stays on the origin.
+func sameOrigin(from, to *url.URL) bool {
+	if strings.EqualFold(from.Scheme, "https") && !strings.EqualFold(to.Scheme, "https") {
+		return false
+	}
+	if !strings.EqualFold(from.Hostname(), to.Hostname()) {
+		return false
+	}
+	return effectivePort(from) == effectivePort(to) || from.Port() == "" && to.Port() == ""
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// stripCredentials removes what identifies the caller from a request leaving the origin.
+func stripCredentials(req *http.Request, redact *specs.Redactor) {
+	req.URL.User = nil
+	for k, vv := range req.Header {
+		if specs.IsSecretHeader(k) {
+			req.Header.Del(k)
+			continue
+		}
+		for _, v := range vv {
+			if redact.Redact(v) != v {
+				req.Header.Del(k)
+				break
+			}
+		}
+	}
 }
 
 type errTooManyRedirects struct{ max int }
@@ -125,8 +190,8 @@ func (e errTooManyRedirects) Error() string {
 	return fmt.Sprintf("stopped after %d redirects (maxRedirects)", e.max)
 }
 
-func withRedirectPolicy(ctx context.Context, follow bool, max int) context.Context {
-	return context.WithValue(ctx, redirectKey{}, redirectPolicy{follow: follow, max: max})
+func withRedirectPolicy(ctx context.Context, follow bool, max int, redact *specs.Redactor) context.Context {
+	return context.WithValue(ctx, redirectKey{}, redirectPolicy{follow: follow, max: max, redact: redact})
 }
 
 var errBodyTooLarge = errors.New("response body exceeds maxBodySize")

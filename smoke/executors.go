@@ -15,6 +15,7 @@ type attempt struct {
 	data    *specs.TemplateData
 	traceID string
 	header  specs.Synthetic
+	redact  *specs.Redactor // the run's secrets: headers holding one never follow a redirect away
 
 	request  string // filled by the executor, unredacted
 	response *specs.Response

@@ -20,6 +20,10 @@ type Target struct {
 	URL     string
 	Headers map[string]string // added to every request (auth for a preview ingress, say)
 	Labels  map[string]string
+	// Secrets are the environment's credentials the suite does not declare, such as header values
+	// that came from ${ENV}; results never show them. The password of URL and the values of
+	// credential headers (Authorization, Cookie …) are secrets without being listed here.
+	Secrets []specs.Secret
 }
 
 // Runner runs suites. One Runner is shared by every suite of a process so that connections are
@@ -35,6 +39,7 @@ type Runner struct {
 	mu         sync.Mutex
 	transports map[transportKey]*http.Transport
 	now        func() time.Time // times requests; tests replace it, nil is time.Now
+	redactors  map[redactorKey]*specs.Redactor
 }
 
 func (r *Runner) clock() func() time.Time {
@@ -86,7 +91,7 @@ func CheckTargets(s *specs.Suite, targets map[string]Target) error {
 // Run executes suite against the environment env from targets. It never returns nothing: a
 // problem that stops the suite is recorded in the result.
 func (r *Runner) Run(ctx context.Context, suite *specs.Suite, env string, targets map[string]Target) *SuiteResult {
-	redact := suite.Redactor()
+	redact := r.redactor(suite, targets)
 	// A target's name is its key, whatever a library caller put in Name.
 	named := make(map[string]Target, len(targets))
 	for k, t := range targets {
@@ -181,7 +186,7 @@ func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.St
 	if suite.Defaults.Synthetic != nil {
 		label = *suite.Defaults.Synthetic
 	}
-	a := &attempt{step: step, target: target, data: data, traceID: traceID, header: label}
+	a := &attempt{step: step, target: target, data: data, traceID: traceID, header: label, redact: redact}
 	status := func() int {
 		if a.response == nil {
 			return 0
@@ -235,4 +240,52 @@ func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.St
 		sr.Captured = append(sr.Captured, name)
 	}
 	return sr
+}
+
+// redactorKey identifies a suite run with a set of environment secrets.
+type redactorKey struct {
+	suite   *specs.Suite
+	secrets string
+}
+
+// maxRedactors bounds the cache of merged redactors; past it the cache starts over.
+const maxRedactors = 256
+
+// redactor returns the redactor for a suite run against targets: the suite's secrets and the
+// environments' (their URL passwords, credential headers and Secrets). Monitors run the same
+// suite against the same targets many times a second, so each combination is built once.
+func (r *Runner) redactor(suite *specs.Suite, targets map[string]Target) *specs.Redactor {
+	var extra []string
+	for _, name := range sortedKeys(targets) {
+		t := targets[name]
+		for _, s := range specs.URLSecrets(t.URL) {
+			extra = append(extra, s.Reveal())
+		}
+		for _, k := range sortedKeys(t.Headers) {
+			for _, s := range specs.HeaderSecrets(k, t.Headers[k]) {
+				extra = append(extra, s.Reveal())
+			}
+		}
+		for _, s := range t.Secrets {
+			extra = append(extra, s.Reveal())
+		}
+	}
+	if len(extra) == 0 {
+		return suite.Redactor()
+	}
+	key := redactorKey{suite: suite, secrets: strings.Join(extra, "\x00")}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rd, ok := r.redactors[key]; ok {
+		return rd
+	}
+	if r.redactors == nil || len(r.redactors) >= maxRedactors {
+		r.redactors = map[redactorKey]*specs.Redactor{}
+	}
+	rd := specs.NewRedactor(suite.Redactor().Secrets()...)
+	for _, s := range extra {
+		rd.Add(specs.Secret(s))
+	}
+	r.redactors[key] = rd
+	return rd
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -59,6 +60,13 @@ func leakForms(secret string) map[string]string {
 	return forms
 }
 
+// The environment's own credentials in TestSecretsNeverReachResults.
+const (
+	envURLPassword = "EnvUrlPassw0rd"
+	envToken       = "EnvHeaderT0ken"
+	envTenant      = "EnvTenantValue"
+)
+
 func TestSecretsNeverReachResults(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -109,12 +117,24 @@ steps:
 				live = append(live, r)
 				mu.Unlock()
 			}
-			res := runner.Run(t.Context(), suite, "green", green(srv.URL))
+			// The environment brings credentials of its own: a password in its URL, a credential
+			// header, and a header value from ${ENV} its analysis declared secret.
+			base, err := url.Parse(srv.URL)
+			require.NoError(t, err)
+			base.User = url.UserPassword("robot", envURLPassword)
+			targets := map[string]smoke.Target{"green": {
+				URL:     base.String(),
+				Headers: map[string]string{"X-Auth-Token": envToken, "X-Tenant": envTenant},
+				Secrets: []specs.Secret{envTenant},
+			}}
+			res := runner.Run(t.Context(), suite, "green", targets)
 
 			// The server did receive the secret, in all three places.
 			reqs := rc.requests()
 			require.Len(t, reqs, 1)
 			got := reqs[0]
+			require.Equal(t, envToken, got.Header.Get("X-Auth-Token"))
+			require.Equal(t, envTenant, got.Header.Get("X-Tenant"))
 			var body struct{ Password string }
 			require.NoError(t, json.Unmarshal([]byte(got.Body), &body))
 			q, err := url.ParseQuery(got.Query)
@@ -144,7 +164,13 @@ steps:
 				"logs":                  logs.String(),
 			}
 			for where, text := range outputs {
-				for form, s := range leakForms(tt.secret) {
+				forms := leakForms(tt.secret)
+				for _, env := range []string{envURLPassword, envToken, envTenant} {
+					for form, s := range leakForms(env) {
+						forms["environment's "+form+" "+env] = s
+					}
+				}
+				for form, s := range forms {
 					if i := strings.Index(text, s); i >= 0 {
 						from := max(0, i-40)
 						t.Errorf("%s holds the secret (%s form %q): …%s…", where, form, s, text[from:min(len(text), i+len(s)+20)])
@@ -153,4 +179,110 @@ steps:
 			}
 		})
 	}
+}
+
+// TestRedirectDropsCredentials: a redirect that leaves the origin carries no credential — not
+// the Authorization, Cookie or X-Api-Key the step set, not a header built from a secret, not a
+// Referer quoting a secret, not the target URL's userinfo — while one that stays on the origin
+// keeps them all.
+func TestRedirectDropsCredentials(t *testing.T) {
+	const tok = "redirect-secret-123"
+	other, otherSrv := newRecorder(t, nil)
+	otherPort := otherSrv.Listener.Addr().(*net.TCPAddr).Port
+	var location string
+	origin, originSrv := newRecorder(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/start" {
+			http.Redirect(w, r, location, http.StatusFound)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	}))
+	originURL, err := url.Parse(originSrv.URL)
+	require.NoError(t, err)
+	originURL.User = url.UserPassword("robot", "url-password")
+
+	credentialed := `
+secrets:
+  tok: {env: TOK}
+steps:
+  - name: go
+    http:
+      url: '/start?key={{ secret "tok" }}'
+      headers:
+        Authorization: 'Bearer {{ secret "tok" }}'
+        Cookie: 'session={{ secret "tok" }}'
+        X-Api-Key: literal-api-key
+        X-Custom: 'v={{ secret "tok" }}'
+        X-Plain: hello
+    expect: [status == 200]
+`
+	userinfoOnly := `
+steps:
+  - name: go
+    http: {url: /start}
+    expect: [status == 200]
+`
+	credentials := []string{"Authorization", "Cookie", "X-Api-Key", "X-Custom", "Referer"}
+	tests := []struct {
+		name     string
+		suite    string
+		location string
+		leaves   bool
+	}{
+		{"same origin keeps credentials", credentialed, "/landing", false},
+		{"another port of the same host", credentialed, fmt.Sprintf("http://127.0.0.1:%d/landing", otherPort), true},
+		{"another host name", credentialed, fmt.Sprintf("http://localhost:%d/landing", otherPort), true},
+		{"userinfo to another port", userinfoOnly, fmt.Sprintf("http://127.0.0.1:%d/landing", otherPort), true},
+		{"userinfo to another host name", userinfoOnly, fmt.Sprintf("http://localhost:%d/landing", otherPort), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			location = tt.location
+			before, beforeOther := len(origin.requests()), len(other.requests())
+			suite := parseSuiteEnv(t, tt.suite, envOf(map[string]string{"TOK": tok}))
+			res := smoke.NewRunner(testUserAgent, nil).Run(t.Context(), suite, "green", green(originURL.String()))
+			require.True(t, res.Passed(), dump(res))
+
+			first := origin.requests()[before]
+			landing := origin.requests()[len(origin.requests())-1]
+			if tt.leaves {
+				require.Len(t, other.requests(), beforeOther+1)
+				landing = other.requests()[beforeOther]
+			}
+			require.Equal(t, "/landing", landing.Path)
+			assert.Equal(t, "1", landing.Header.Get("X-Greenlight-Synthetic"), "the redirected request is still labelled")
+			if tt.suite == userinfoOnly {
+				user, pass, ok := basicAuthOf(first.Header)
+				require.True(t, ok, "the first request carries the URL's userinfo as basic auth")
+				require.Equal(t, "robot:url-password", user+":"+pass)
+				_, _, ok = basicAuthOf(landing.Header)
+				assert.Equal(t, !tt.leaves, ok, "basic auth from the URL's userinfo after the redirect")
+				return
+			}
+			assert.Equal(t, "hello", landing.Header.Get("X-Plain"), "ordinary headers follow")
+			for _, h := range credentials[:4] {
+				require.NotEmpty(t, first.Header.Get(h), "the first request carries %s", h)
+			}
+			for _, h := range credentials {
+				if tt.leaves {
+					assert.Empty(t, landing.Header.Get(h), "%s followed the redirect off the origin", h)
+				} else if h != "Referer" {
+					assert.Equal(t, first.Header.Get(h), landing.Header.Get(h), "%s follows a redirect on the origin", h)
+				}
+			}
+			var all strings.Builder
+			for k, v := range landing.Header {
+				fmt.Fprintf(&all, "%s: %s\n", k, v)
+			}
+			if tt.leaves {
+				assert.NotContains(t, all.String(), tok)
+				assert.NotContains(t, all.String(), "literal-api-key")
+			}
+		})
+	}
+}
+
+func basicAuthOf(h http.Header) (user, pass string, ok bool) {
+	r := &http.Request{Header: h}
+	return r.BasicAuth()
 }

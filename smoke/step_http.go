@@ -109,7 +109,7 @@ func (r *Runner) buildRequest(ctx context.Context, h *specs.HTTPStep, a *attempt
 		body, contentType = strings.NewReader(f.Encode()), "application/x-www-form-urlencoded"
 	}
 
-	ctx = withRedirectPolicy(ctx, *h.FollowRedirects, *h.MaxRedirects)
+	ctx = withRedirectPolicy(ctx, *h.FollowRedirects, *h.MaxRedirects, a.redact)
 	req, err := http.NewRequestWithContext(ctx, h.Method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)

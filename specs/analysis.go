@@ -604,6 +604,7 @@ func (d *decoder) resolveSecret(pos Position, key string, ref *SecretRef) Secret
 	if problem != "" {
 		d.errs.add(pos, "%s: %s", key, problem)
 	}
+	d.ctx.found = append(d.ctx.found, v)
 	return v
 }
 

@@ -9,21 +9,34 @@ import (
 // expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value (never in keys) of the
 // document, in place, before decoding — so a plain `${PORT}` can still decode as an integer.
 // `$${X}` writes a literal `${X}`. An unset variable without a default is an error at its node.
+//
+// On the way it collects the secrets the document's text reveals (see collectSecrets).
 func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
+	d.expandNode(n, lookup, "", false)
+}
+
+// expandNode expands n. headers says n is a headers mapping; header is the header's name when n
+// is a value in one.
+func (d *decoder) expandNode(n *yaml.Node, lookup func(string) (string, bool), header string, headers bool) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for _, c := range n.Content {
-			d.expandEnv(c, lookup)
+			d.expandNode(c, lookup, "", false)
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			d.expandEnv(n.Content[i], lookup)
+			if key := n.Content[i-1].Value; headers {
+				d.expandNode(n.Content[i], lookup, key, false)
+			} else {
+				d.expandNode(n.Content[i], lookup, "", key == "headers")
+			}
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
+			d.collectSecrets(n.Value, header, nil)
 			return
 		}
-		out, missing, bad := expandString(n.Value, lookup)
+		out, missing, bad, used := expandString(n.Value, lookup)
 		for _, m := range missing {
 			d.errorf(n, "environment variable %q is not set (use ${%s:-default} to give a default)", m, m)
 		}
@@ -38,12 +51,53 @@ func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
 				n.Tag = ""
 			}
 		}
+		d.collectSecrets(out, header, used)
 	}
 }
 
+// collectSecrets registers what a scalar reveals: the password of a URL's userinfo; the value
+// of a header whose name says it is a credential (Authorization, Cookie, *token* …); and a
+// header value that came from ${ENV} expansion, whole and each variable's value, as an
+// environment-supplied header (Authorization: "Bearer ${TOKEN}") is a credential. Templates
+// are left alone: the secrets they read are registered where they are declared.
+func (d *decoder) collectSecrets(value, header string, used []string) {
+	if d.ctx == nil {
+		return
+	}
+	found := func(s string) {
+		// A header any name may carry (X-Tenant: ${TENANT}) is inferred to be a secret only
+		// from 4 bytes on: blanking every "1" or "eu" in a report would hide the report, not
+		// a credential. Credential-named headers and declared secrets have no minimum.
+		if len(s) >= minInferredSecret || IsSecretHeader(header) {
+			d.ctx.found = append(d.ctx.found, Secret(s))
+		}
+	}
+	if header != "" {
+		for _, u := range used {
+			found(u)
+		}
+	}
+	if strings.Contains(value, "{{") {
+		return
+	}
+	if strings.Contains(value, "://") && strings.Contains(value, "@") {
+		d.ctx.found = append(d.ctx.found, URLSecrets(value)...)
+	}
+	if header != "" {
+		d.ctx.found = append(d.ctx.found, HeaderSecrets(header, value)...)
+		if len(used) > 0 {
+			found(value)
+		}
+	}
+}
+
+// minInferredSecret is the shortest ${ENV} value in a header not named as a credential that is
+// taken for a secret.
+const minInferredSecret = 4
+
 // expandString expands ${VAR} and ${VAR:-default}; it returns the names of unset variables
-// without defaults and any unterminated references.
-func expandString(s string, lookup func(string) (string, bool)) (out string, missing, bad []string) {
+// without defaults, any unterminated references, and the values substituted.
+func expandString(s string, lookup func(string) (string, bool)) (out string, missing, bad, used []string) {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
@@ -69,6 +123,7 @@ func expandString(s string, lookup func(string) (string, bool)) (out string, mis
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if v, ok := lookup(name); ok && (v != "" || !hasDef) {
 			b.WriteString(v)
+			used = append(used, v)
 		} else if hasDef {
 			b.WriteString(def)
 		} else {
@@ -76,5 +131,5 @@ func expandString(s string, lookup func(string) (string, bool)) (out string, mis
 		}
 		s = s[i+end+1:]
 	}
-	return b.String(), missing, bad
+	return b.String(), missing, bad, used
 }

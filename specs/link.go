@@ -123,6 +123,9 @@ func (s *Suite) StepNames() []string {
 // Redactor returns a redactor for every secret the analysis's suites can reveal.
 func (a *Analysis) Redactor() *Redactor {
 	rd := NewRedactor()
+	if a.ctx != nil {
+		rd.Add(a.ctx.redactor().Secrets()...)
+	}
 	add := func(s *Suite) {
 		if s != nil {
 			rd.Add(s.Redactor().Secrets()...)
@@ -136,6 +139,10 @@ func (a *Analysis) Redactor() *Redactor {
 	}
 	if p := a.Sources.Prometheus; p != nil {
 		rd.Add(p.token, p.password)
+		if p.password != "" {
+			// What an echoed Authorization: Basic header carries, base64-encoded.
+			rd.Add(Secret(p.Username + ":" + p.password.Reveal()))
+		}
 	}
 	if d := a.Sources.Datadog; d != nil {
 		rd.Add(d.apiKey, d.appKey)

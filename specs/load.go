@@ -182,6 +182,7 @@ var docKinds = []string{"Suite", "Analysis"}
 
 func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs *Errors) any {
 	ctx := newLoadContext(file, opts)
+	defer ctx.redactErrors(errs, len(*errs))
 	d := &decoder{file: file, errs: errs, ctx: ctx}
 	d.expandEnv(root, opts.LookupEnv)
 	if root.Kind != yaml.MappingNode {
@@ -241,6 +242,8 @@ type loadContext struct {
 	secretRefs map[string]SecretRef
 	secrets    map[string]Secret
 	envSecrets map[string]Secret
+	// found are the secrets the document's text reveals (URL passwords, credential headers).
+	found []Secret
 }
 
 func newLoadContext(file string, opts LoadOptions) *loadContext {

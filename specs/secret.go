@@ -1,10 +1,10 @@
 package specs
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -54,72 +54,100 @@ func (r SecretRef) resolve(dir string, lookup func(string) (string, bool)) (Secr
 	return "", "a secret needs env or file"
 }
 
-// Redactor replaces every known secret value in text with "<secret>". Every path from a spec to
-// a human or a machine-readable output passes through one.
-type Redactor struct {
-	values []string
-	r      *strings.Replacer
-}
-
-// NewRedactor builds a redactor for the given secrets; short values (under 4 bytes) are still
-// redacted, because a short password is still a password.
-func NewRedactor(secrets ...Secret) *Redactor {
-	rd := &Redactor{}
-	rd.Add(secrets...)
-	return rd
-}
-
-// Add registers more secrets.
-func (rd *Redactor) Add(secrets ...Secret) {
+// URLSecrets returns the credentials in a URL's userinfo (https://user:password@host): the
+// password as written and percent-decoded, and user:password, whose base64 is what an
+// Authorization: Basic header carries. A user name without a password is the credential itself
+// (a token written as the user name), so it is returned instead. The URL need not parse: an
+// error quoting a malformed URL must not reveal its password either.
+func URLSecrets(rawURL string) []Secret {
+	var out []Secret
 	seen := map[string]bool{}
-	for _, v := range rd.values {
-		seen[v] = true
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, Secret(s))
+		}
 	}
-	for _, s := range secrets {
-		v := string(s)
-		if v == "" || seen[v] {
+	for rest := rawURL; ; {
+		i := strings.Index(rest, "://")
+		if i < 0 {
+			return out
+		}
+		rest = rest[i+3:]
+		authority := rest
+		if j := strings.IndexAny(authority, "/?#"); j >= 0 {
+			authority = authority[:j]
+		}
+		at := strings.LastIndex(authority, "@")
+		if at < 0 {
 			continue
 		}
-		seen[v] = true
-		rd.values = append(rd.values, v)
-	}
-	// Longest first so that a secret containing another is replaced whole.
-	sort.Slice(rd.values, func(i, j int) bool { return len(rd.values[i]) > len(rd.values[j]) })
-	pairs := make([]string, 0, 2*len(rd.values))
-	for _, v := range rd.values {
-		pairs = append(pairs, v, redacted)
-		// Secrets also travel URL-encoded (in queries) and JSON-escaped (in bodies).
-		for _, e := range []string{urlEscape(v), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath()} {
-			if e != v {
-				pairs = append(pairs, e, redacted)
-			}
+		userinfo := authority[:at]
+		user, pass, hasPass := strings.Cut(userinfo, ":")
+		if !hasPass {
+			add(user)
+			add(unescapeUserinfo(user))
+			add(unescapeUserinfo(user) + ":")
+			continue
 		}
-		if e := jsonEscape(v); e != v {
-			pairs = append(pairs, e, redacted)
-		}
+		add(pass)
+		add(unescapeUserinfo(pass))
+		add(userinfo)
+		add(unescapeUserinfo(user) + ":" + unescapeUserinfo(pass))
 	}
-	rd.r = strings.NewReplacer(pairs...)
 }
 
-// Redact returns s with every secret replaced.
-func (rd *Redactor) Redact(s string) string {
-	if rd == nil || rd.r == nil {
-		return s
+func unescapeUserinfo(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
 	}
-	return rd.r.Replace(s)
+	return s
 }
 
-// Empty reports whether there is nothing to redact.
-func (rd *Redactor) Empty() bool { return rd == nil || len(rd.values) == 0 }
+// IsSecretHeader reports whether a header's value is a credential by its name: Authorization,
+// Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, and any name holding token, secret,
+// password or api-key.
+func IsSecretHeader(name string) bool {
+	n := strings.ToLower(name)
+	switch n {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "apikey":
+		return true
+	}
+	for _, part := range []string{"token", "secret", "password", "api-key", "api_key", "apikey"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	return false
+}
 
-// Secrets returns the secrets the redactor knows, for merging redactors.
-func (rd *Redactor) Secrets() []Secret {
-	if rd == nil {
+// HeaderSecrets returns the secrets in a header written in a spec: for a header IsSecretHeader
+// names, its value, the credentials after an auth scheme ("Bearer abc" → abc; for Basic also the
+// decoded user:password and password) and each long enough cookie value. Other headers have none.
+func HeaderSecrets(name, value string) []Secret {
+	value = strings.TrimSpace(value)
+	if value == "" || !IsSecretHeader(name) {
 		return nil
 	}
-	out := make([]Secret, len(rd.values))
-	for i, v := range rd.values {
-		out[i] = Secret(v)
+	out := []Secret{Secret(value)}
+	if scheme, cred, ok := strings.Cut(value, " "); ok && !strings.ContainsAny(scheme, "=;,") {
+		cred = strings.TrimSpace(cred)
+		out = append(out, Secret(cred))
+		if strings.EqualFold(scheme, "Basic") {
+			if b, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				out = append(out, Secret(b))
+				if _, pass, ok := strings.Cut(string(b), ":"); ok && pass != "" {
+					out = append(out, Secret(pass))
+				}
+			}
+		}
+	}
+	if strings.Contains(strings.ToLower(name), "cookie") {
+		for _, c := range strings.Split(value, ";") {
+			if _, v, ok := strings.Cut(c, "="); ok && len(strings.TrimSpace(v)) >= minLineSecret {
+				out = append(out, Secret(strings.TrimSpace(v)))
+			}
+		}
 	}
 	return out
 }

@@ -371,16 +371,11 @@ func (r *Retries) RetriesOn(kind string) bool {
 // monitor runs the same suite many times a second.
 func (s *Suite) Redactor() *Redactor {
 	s.redactOnce.Do(func() {
-		rd := NewRedactor()
-		if s.ctx != nil {
-			for _, v := range s.ctx.secrets {
-				rd.Add(v)
-			}
-			for _, v := range s.ctx.envSecrets {
-				rd.Add(v)
-			}
+		if s.ctx == nil {
+			s.redactor = NewRedactor()
+			return
 		}
-		s.redactor = rd
+		s.redactor = s.ctx.redactor()
 	})
 	return s.redactor
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/greenlight/greenlight/smoke"
+	"github.com/greenlight/greenlight/specs"
 )
 
 // parseVars turns NAME=VALUE flags into a map.
@@ -36,7 +37,7 @@ func parseTargets(target string, envs []string) ([]smoke.Target, error) {
 	for _, e := range envs {
 		name, raw, ok := strings.Cut(e, "=")
 		if !ok || name == "" {
-			return nil, invalid("--env %q: want NAME=URL", e)
+			return nil, invalid("--env %q: want NAME=URL", redactURL(e))
 		}
 		if seen[name] {
 			return nil, invalid("--env %s given twice", name)
@@ -44,11 +45,16 @@ func parseTargets(target string, envs []string) ([]smoke.Target, error) {
 		seen[name] = true
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, invalid("environment %s: %q is not an http(s) URL", name, raw)
+			return nil, invalid("environment %s: %q is not an http(s) URL", name, redactURL(raw))
 		}
 		out = append(out, smoke.Target{Name: name, URL: raw})
 	}
 	return out, nil
+}
+
+// redactURL hides the password of any URL in s, for error messages quoting a flag.
+func redactURL(s string) string {
+	return specs.NewRedactor(specs.URLSecrets(s)...).Redact(s)
 }
 
 // parseReports reads --report FORMAT=FILE flags.

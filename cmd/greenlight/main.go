@@ -77,15 +77,17 @@ func executeRoot(ctx context.Context, root *cobra.Command, stderr io.Writer) (co
 	if err == nil {
 		return verdict.ExitPass
 	}
+	// Commands redact what they know; a URL's password is hidden here whatever quoted it (cobra
+	// echoes a mistyped flag's value).
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(stderr, "greenlight:", ee.err)
+			fmt.Fprintln(stderr, "greenlight:", redactURL(ee.err.Error()))
 		}
 		return ee.code
 	}
 	// cobra's own errors: unknown command, bad flag, wrong argument count.
-	fmt.Fprintln(stderr, "greenlight:", err)
+	fmt.Fprintln(stderr, "greenlight:", redactURL(err.Error()))
 	return verdict.ExitInvalid
 }
 

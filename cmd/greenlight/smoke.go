@@ -103,6 +103,9 @@ func (o *smokeRun) execute(ctx context.Context) error {
 		byName[t.Name] = t
 	}
 	redact := specs.NewRedactor()
+	for _, t := range o.targets {
+		redact.Add(specs.URLSecrets(t.URL)...)
+	}
 	var jobs []smokeJob
 	for _, s := range o.docs.Suites {
 		redact.Add(s.Redactor().Secrets()...)
@@ -131,7 +134,7 @@ func (o *smokeRun) execute(ctx context.Context) error {
 		runner.OnStep = func(s *specs.Suite, env string, st smoke.StepResult) {
 			text.Step(s.Metadata.Name, env, stepReport(env, st))
 		}
-		fmt.Fprintf(stdout, "greenlight smoke: %d suite(s) on %s\n", len(o.docs.Suites), describeTargets(o.targets))
+		fmt.Fprintf(stdout, "greenlight smoke: %d suite(s) on %s\n", len(o.docs.Suites), redact.Redact(describeTargets(o.targets)))
 	}
 
 	started := time.Now()
@@ -139,6 +142,9 @@ func (o *smokeRun) execute(ctx context.Context) error {
 	rep := newReport(started, results)
 	// Steps cut short by a signal failed because of us, not the environment.
 	rep.Interrupted = ctx.Err() != nil
+	// Results are redacted where they are made; this catches anything added since, before a
+	// renderer escapes it beyond recognition.
+	rep.Redact(redact.Redact)
 
 	switch o.output {
 	case "json":

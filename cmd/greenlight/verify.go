@@ -102,7 +102,7 @@ func parseEnvFlags(flags []string) (map[string]string, error) {
 	for _, e := range flags {
 		name, u, ok := strings.Cut(e, "=")
 		if !ok || name == "" || u == "" {
-			return nil, invalid("--env %q: want NAME=URL", e)
+			return nil, invalid("--env %q: want NAME=URL", redactURL(e))
 		}
 		out[name] = u
 	}
@@ -146,7 +146,7 @@ var verdictWriters = map[string]func(io.Writer, *verdict.Verdict) error{
 }
 
 func (o *verifyRun) execute(ctx context.Context) error {
-	redact := o.opts.Analysis.Redactor()
+	redact := o.opts.Redactor()
 	stdout := newRedactingWriter(o.stdout, redact)
 	defer stdout.Flush()
 	logger := o.logger
@@ -178,10 +178,13 @@ func (o *verifyRun) execute(ctx context.Context) error {
 	}
 	switch {
 	case errors.Is(err, analysis.ErrInvalid):
-		return invalid("%s", err)
+		return invalid("%s", redact.Redact(err.Error()))
 	case err != nil:
-		return &exitError{code: verdict.ExitInternal, err: err}
+		return &exitError{code: verdict.ExitInternal, err: errors.New(redact.Redact(err.Error()))}
 	}
+	// analysis.Run has redacted the verdict; doing it again before rendering costs little and
+	// keeps this file's promise whatever produced the verdict.
+	v.Redact(redact.Redact)
 	if v.Smoke != nil {
 		v.Smoke.Version = appVersion()
 	}
