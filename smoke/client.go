@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/greenlight/greenlight/specs"
@@ -66,7 +65,7 @@ func tlsConfig(t *specs.TLS) (*tls.Config, error) {
 	c.InsecureSkipVerify = t.Insecure //nolint:gosec // explicit opt-in in the spec, never a default
 	ca, cert, key := t.Paths()
 	if ca != "" {
-		pem, err := os.ReadFile(ca)
+		pem, err := specs.ReadFileLimited(ca, specs.MaxPEMFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("read tls.caFile: %w", err)
 		}

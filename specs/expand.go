@@ -9,26 +9,45 @@ import (
 // expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value (never in keys) of the
 // document, in place, before decoding — so a plain `${PORT}` can still decode as an integer.
 // `$${X}` writes a literal `${X}`. An unset variable without a default is an error at its node.
+// Values put into headers often are credentials (Authorization: Bearer ${TOKEN}): they are
+// remembered so that no load error quotes them.
 func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
+	d.envBudget = MaxSpecFileSize
+	d.expandEnvIn(n, lookup, false)
+}
+
+func (d *decoder) expandEnvIn(n *yaml.Node, lookup func(string) (string, bool), sensitive bool) {
+	if d.envBudget < 0 {
+		return
+	}
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for _, c := range n.Content {
-			d.expandEnv(c, lookup)
+			d.expandEnvIn(c, lookup, sensitive)
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			d.expandEnv(n.Content[i], lookup)
+			d.expandEnvIn(n.Content[i], lookup, sensitive || n.Content[i-1].Value == "headers")
 		}
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		out, missing, bad := expandString(n.Value, lookup)
+		out, used, missing, bad, over := expandString(n.Value, lookup, d.envBudget)
+		if over {
+			d.errorf(n, "${VAR} expansion makes the document's values larger than %s", formatSize(MaxSpecFileSize))
+			d.envBudget = -1 // one error is enough
+			return
+		}
+		d.envBudget -= len(out)
 		for _, m := range missing {
 			d.errorf(n, "environment variable %q is not set (use ${%s:-default} to give a default)", m, m)
 		}
 		for _, b := range bad {
 			d.errorf(n, "unterminated ${ in %q", b)
+		}
+		if sensitive {
+			d.sensitive = append(d.sensitive, used...)
 		}
 		if out != n.Value {
 			n.Value = out
@@ -41,11 +60,16 @@ func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
 	}
 }
 
-// expandString expands ${VAR} and ${VAR:-default}; it returns the names of unset variables
-// without defaults and any unterminated references.
-func expandString(s string, lookup func(string) (string, bool)) (out string, missing, bad []string) {
+// expandString expands ${VAR} and ${VAR:-default}; it returns the values taken from the
+// environment, the names of unset variables without defaults and any unterminated references.
+// It stops, with over set, once the result would exceed limit bytes: a few bytes of ${A}${A}…
+// must not become gigabytes.
+func expandString(s string, lookup func(string) (string, bool), limit int) (out string, used, missing, bad []string, over bool) {
 	var b strings.Builder
 	for {
+		if b.Len() > limit {
+			return "", used, missing, bad, true
+		}
 		i := strings.Index(s, "${")
 		if i < 0 {
 			b.WriteString(s)
@@ -69,6 +93,7 @@ func expandString(s string, lookup func(string) (string, bool)) (out string, mis
 		name, def, hasDef := strings.Cut(ref, ":-")
 		if v, ok := lookup(name); ok && (v != "" || !hasDef) {
 			b.WriteString(v)
+			used = append(used, v)
 		} else if hasDef {
 			b.WriteString(def)
 		} else {
@@ -76,5 +101,8 @@ func expandString(s string, lookup func(string) (string, bool)) (out string, mis
 		}
 		s = s[i+end+1:]
 	}
-	return b.String(), missing, bad
+	if b.Len() > limit {
+		return "", used, missing, bad, true
+	}
+	return b.String(), used, missing, bad, false
 }

@@ -1,0 +1,44 @@
+package specs
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+)
+
+// secretRefValue reads a secret at load. missing says the secret is simply not provided where
+// the spec is loaded — its variable unset, its file absent — which validate may accept with a
+// warning; any other problem (an unreadable, oversized or empty file) is an error everywhere.
+// A secret file is read with the limits of ReadFileLimited.
+func secretRefValue(r SecretRef, dir string, lookup func(string) (string, bool)) (v Secret, problem string, missing bool) {
+	if r.File == "" || r.Env != "" {
+		if r.Env != "" && r.File == "" {
+			v, ok := lookup(r.Env)
+			missing = !ok || v == ""
+		}
+		v, problem := r.resolve(dir, lookup)
+		return v, problem, missing
+	}
+	b, err := ReadFileLimited(resolvePath(dir, r.File), MaxSecretFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "secret file " + quote(r.File) + " does not exist", true
+	case err != nil:
+		return "", "secret file " + quote(r.File) + ": " + describeFSError(err), false
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", "secret file " + quote(r.File) + " is empty", false
+	}
+	return Secret(s), "", false
+}
+
+// secretProblem reports a secret that could not be read: a warning when it is only missing and
+// the options allow that, an error otherwise.
+func (d *decoder) secretProblem(pos Position, missing bool, format string, args ...any) {
+	if missing && d.ctx.allowMissingSecrets {
+		d.warns.add(pos, format, args...)
+		return
+	}
+	d.errs.add(pos, format, args...)
+}
