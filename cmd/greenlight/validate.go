@@ -29,11 +29,11 @@ pull request; --strict makes it an error, as it is for smoke and verify.`,
 				return err
 			}
 			docs, err := specs.Load(args, specs.LoadOptions{Vars: overrides, AllowMissingSecrets: !strict})
-			if err != nil {
-				return invalid("invalid spec:\n%s", err)
-			}
 			for _, w := range docs.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", w.Pos, w.Msg)
+			}
+			if err != nil {
+				return invalid("invalid spec:\n%s", err)
 			}
 			steps := 0
 			for _, s := range docs.Suites {

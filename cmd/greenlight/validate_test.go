@@ -61,6 +61,12 @@ steps:
 	assert.Contains(t, errOut, path+`:5:13: secret "password": secret environment variable "GREENLIGHT_TEST_UNSET_PR_SECRET" is not set`)
 	assert.NotContains(t, errOut, "warning")
 
+	broken := writeSpec(t, "broken.yaml", "apiVersion: greenlight/v1\nkind: Suite\nmetadata: {name: b}\nsteps: [{name: a, http: {url: /, metod: GET}}]\n")
+	code, _, errOut = cli(t, "validate", path, broken)
+	assert.Equal(t, verdict.ExitInvalid, code)
+	assert.Contains(t, errOut, warning+"\n", "warnings are shown with the errors")
+	assert.Contains(t, errOut, broken+`:4:34: unknown field "metod"`)
+
 	code, _, errOut = cli(t, "smoke", path, "--target", "http://127.0.0.1:1")
 	assert.Equal(t, verdict.ExitInvalid, code)
 	assert.Contains(t, errOut, path+`:5:13: secret "password": secret environment variable "GREENLIGHT_TEST_UNSET_PR_SECRET" is not set`)
