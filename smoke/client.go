@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -72,7 +71,7 @@ func tlsConfig(t *specs.TLS) (*tls.Config, error) {
 	c.InsecureSkipVerify = t.Insecure //nolint:gosec // explicit opt-in in the spec, never a default
 	ca, cert, key := t.Paths()
 	if ca != "" {
-		pem, err := os.ReadFile(ca)
+		pem, err := specs.ReadFileLimited(ca, specs.MaxPEMFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("read tls.caFile: %w", err)
 		}

@@ -465,14 +465,10 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 	for name, e := range a.Environments {
 		if e.URL != "" {
 			if !isHTTPURL(e.URL) {
-				d.errs.add(e.Pos, "environment %s: url %q is not an http(s) URL", name, e.URL)
+				d.errs.add(e.Pos, "environment %s: url %s is not an http(s) URL", name, quoteURL(e.URL))
 			}
 		}
-		for h := range e.Headers {
-			if !validHeaderName(h) {
-				d.errs.add(e.Pos, "environment %s: invalid header name %q", name, h)
-			}
-		}
+		d.checkLiteralHeaders(e.Pos, "environment "+name, e.Headers)
 	}
 	for _, role := range []struct{ key, val string }{{"baseline", a.Baseline}, {"candidate", a.Candidate}} {
 		switch _, ok := a.Environments[role.val]; {
@@ -539,7 +535,7 @@ func (dd *DatadogSource) validate(d *decoder) {
 	}
 	if dd.BaseURL != "" {
 		if !isHTTPURL(dd.BaseURL) {
-			d.errs.add(dd.Pos, "sources.datadog.baseURL %q is not an http(s) URL", dd.BaseURL)
+			d.errs.add(dd.Pos, "sources.datadog.baseURL %s is not an http(s) URL", quoteURL(dd.BaseURL))
 		}
 	}
 }
@@ -577,7 +573,7 @@ func (t *TracesSource) validate(d *decoder, envs map[string]Environment) {
 
 func (j *JaegerSource) validate(d *decoder, envs map[string]Environment) {
 	if !isHTTPURL(j.URL) {
-		d.errs.add(j.Pos, "sources.jaeger.url %q is not an http(s) URL", j.URL)
+		d.errs.add(j.Pos, "sources.jaeger.url %s is not an http(s) URL", quoteURL(j.URL))
 	}
 	if j.Service == "" {
 		d.errs.add(j.Pos, "sources.jaeger.service is required: the service.name of the spans")
@@ -600,9 +596,9 @@ func (d *decoder) resolveSecret(pos Position, key string, ref *SecretRef) Secret
 	if ref == nil {
 		return ""
 	}
-	v, problem := ref.resolve(d.ctx.dir(), d.ctx.lookup)
+	v, problem, missing := secretRefValue(*ref, d.ctx.dir(), d.ctx.lookup)
 	if problem != "" {
-		d.errs.add(pos, "%s: %s", key, problem)
+		d.secretProblem(pos, missing, "%s: %s", key, problem)
 	}
 	d.ctx.found = append(d.ctx.found, v)
 	return v
@@ -623,8 +619,9 @@ func firstOf(a, b string) string {
 
 func (p *PrometheusSource) validate(d *decoder) {
 	if !isHTTPURL(p.URL) {
-		d.errs.add(p.Pos, "sources.prometheus.url %q is not an http(s) URL", p.URL)
+		d.errs.add(p.Pos, "sources.prometheus.url %s is not an http(s) URL", quoteURL(p.URL))
 	}
+	d.checkLiteralHeaders(p.Pos, "sources.prometheus", p.Headers)
 	if p.BearerToken != nil && p.Username != "" {
 		d.errs.add(p.Pos, "sources.prometheus: use bearerToken or username/password, not both")
 	}
@@ -635,8 +632,8 @@ func (p *PrometheusSource) validate(d *decoder) {
 	p.password = d.resolveSecret(p.Pos, "sources.prometheus.password", p.Password)
 	if p.CAFile != "" {
 		p.caPath = resolvePath(d.ctx.dir(), p.CAFile)
-		if _, err := statFile(p.caPath); err != nil {
-			d.errs.add(p.Pos, "sources.prometheus.caFile %q: %s", p.CAFile, err)
+		if err := checkFile(p.caPath, MaxPEMFileSize); err != nil {
+			d.errs.add(p.Pos, "sources.prometheus.caFile %q: %s", p.CAFile, describeFSError(err))
 		}
 	}
 }

@@ -213,6 +213,10 @@ type cacheKey struct {
 // compileCondition compiles s; on error it reports at the expression's own line and column.
 // asBool says whether the expression must be a boolean (a condition) or any value (a capture).
 func (d *decoder) compileCondition(n *yaml.Node, s string, asBool bool) (*Condition, error) {
+	if err := exprBounded(s); err != nil {
+		d.errorf(n, "invalid expression %q: %s", truncate(s, 80), err)
+		return nil, err
+	}
 	src, back := rewriteDurations(s)
 	c := &Condition{Source: s}
 	tree, err := parser.Parse(src)
@@ -239,6 +243,47 @@ func (d *decoder) compileCondition(n *yaml.Node, s string, asBool bool) (*Condit
 	c.explain = buildExplain(tree.Node)
 	compileCache.Store(key, &compiled{program: c.program, explain: c.explain})
 	return c, nil
+}
+
+// Limits on a condition's text. The expression parser recurses once per nesting level and per
+// prefix operator, and a few megabytes of "(" would overflow its stack; real conditions are a
+// line long.
+const (
+	MaxExpressionLength = 4096
+	MaxExpressionDepth  = 64
+)
+
+// exprBounded checks an expression's length and its nesting of brackets and prefix operators.
+func exprBounded(s string) error {
+	if len(s) > MaxExpressionLength {
+		return fmt.Errorf("longer than %d characters", MaxExpressionLength)
+	}
+	depth, prefix := 0, 0
+	var quote rune
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+			continue
+		case r == '"' || r == '\'' || r == '`':
+			quote = r
+		case r == '(' || r == '[' || r == '{':
+			depth++
+		case r == ')' || r == ']' || r == '}':
+			depth--
+		}
+		if r == '!' || r == '-' || r == '+' {
+			prefix++
+		} else if r != ' ' {
+			prefix = 0
+		}
+		if depth > MaxExpressionDepth || prefix > MaxExpressionDepth {
+			return fmt.Errorf("nested deeper than %d levels", MaxExpressionDepth)
+		}
+	}
+	return nil
 }
 
 func (d *decoder) exprError(n *yaml.Node, s string, err error, back func(int) int) {

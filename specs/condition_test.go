@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +135,28 @@ func parseJSONForTest(body string) any {
 		return nil
 	}
 	return v
+}
+
+// TestConditionsAreBounded: the expression parser recurses per nesting level; a condition of a
+// million "(" overflowed its stack and killed the process.
+func TestConditionsAreBounded(t *testing.T) {
+	head := "apiVersion: greenlight/v1\nkind: Suite\nmetadata: {name: s}\nsteps:\n  - name: a\n    http: {url: /}\n    expect: ['"
+	cases := []struct {
+		name, expr, want string
+	}{
+		{"a million parentheses", strings.Repeat("(", 1_000_000) + "true" + strings.Repeat(")", 1_000_000), "longer than 4096 characters"},
+		{"nested too deep", strings.Repeat("(", 65) + "true" + strings.Repeat(")", 65), "nested deeper than 64 levels"},
+		{"too many prefix operators", strings.Repeat("!", 65) + "true", "nested deeper than 64 levels"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(head+tc.expr+"']\n"), LoadOptions{LookupEnv: noEnv})
+			require.Error(t, err)
+			assert.Equal(t, `c.yaml:7:14: invalid expression "`+truncate(tc.expr, 80)+`": `+tc.want, err.Error())
+		})
+	}
+	t.Run("ordinary nesting", func(t *testing.T) {
+		_, err := Parse("c.yaml", []byte(head+strings.Repeat("(", 10)+"status == 200 && !!(1 < 2)"+strings.Repeat(")", 10)+"']\n"), LoadOptions{LookupEnv: noEnv})
+		require.NoError(t, err)
+	})
 }

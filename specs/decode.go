@@ -27,6 +27,10 @@ type decoder struct {
 	ctx *loadContext
 	// field is the key being decoded, named in type errors ("always: expected a boolean").
 	field string
+	// warns collects what does not make the document invalid (a secret validate cannot see).
+	warns *Errors
+	// envBudget is how many more bytes ${VAR} expansion may produce in this document.
+	envBudget int
 }
 
 // typeErrorf reports a value of the wrong type, naming the field it belongs to.
@@ -63,6 +67,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 	}
 	if isNull(n) {
 		// An explicit null leaves the zero value: "field:" with nothing after it is common YAML.
+		// A struct still learns where it was written, so that what it lacks has a position.
+		d.setPos(n, v)
 		return
 	}
 	switch v.Kind() {
@@ -131,6 +137,20 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value) {
 		v.Set(reflect.ValueOf(&x).Elem())
 	default:
 		d.errorf(n, "internal: cannot decode into %s", v.Type())
+	}
+}
+
+// setPos records n's position in the struct v (or the struct a non-nil pointer v points to), if
+// it has a position field.
+func (d *decoder) setPos(n *yaml.Node, v reflect.Value) {
+	for v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct || !v.CanSet() {
+		return
+	}
+	if f, ok := fieldsOf(v.Type()).byName[posKey]; ok {
+		v.FieldByIndex(f.index).Set(reflect.ValueOf(d.pos(n)))
 	}
 }
 

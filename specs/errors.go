@@ -36,6 +36,8 @@ func posOf(file string, n *yaml.Node) Position {
 type Error struct {
 	Pos Position
 	Msg string
+
+	syntax bool // a YAML syntax error: the rest of the file was not read
 }
 
 func (e *Error) Error() string {

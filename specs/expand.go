@@ -10,14 +10,19 @@ import (
 // document, in place, before decoding — so a plain `${PORT}` can still decode as an integer.
 // `$${X}` writes a literal `${X}`. An unset variable without a default is an error at its node.
 //
-// On the way it collects the secrets the document's text reveals (see collectSecrets).
+// On the way it collects the secrets the document's text reveals (see collectSecrets). The
+// expanded values are budgeted: a few bytes of ${A}${A}… must not become gigabytes.
 func (d *decoder) expandEnv(n *yaml.Node, lookup func(string) (string, bool)) {
+	d.envBudget = MaxSpecFileSize
 	d.expandNode(n, lookup, "", false)
 }
 
 // expandNode expands n. headers says n is a headers mapping; header is the header's name when n
 // is a value in one.
 func (d *decoder) expandNode(n *yaml.Node, lookup func(string) (string, bool), header string, headers bool) {
+	if d.envBudget < 0 {
+		return
+	}
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for _, c := range n.Content {
@@ -36,7 +41,13 @@ func (d *decoder) expandNode(n *yaml.Node, lookup func(string) (string, bool), h
 			d.collectSecrets(n.Value, header, nil)
 			return
 		}
-		out, missing, bad, used := expandString(n.Value, lookup)
+		out, used, missing, bad, over := expandString(n.Value, lookup, d.envBudget)
+		if over {
+			d.errorf(n, "${VAR} expansion makes the document's values larger than %s", formatSize(MaxSpecFileSize))
+			d.envBudget = -1 // one error is enough
+			return
+		}
+		d.envBudget -= len(out)
 		for _, m := range missing {
 			d.errorf(n, "environment variable %q is not set (use ${%s:-default} to give a default)", m, m)
 		}
@@ -95,11 +106,16 @@ func (d *decoder) collectSecrets(value, header string, used []string) {
 // taken for a secret.
 const minInferredSecret = 4
 
-// expandString expands ${VAR} and ${VAR:-default}; it returns the names of unset variables
-// without defaults, any unterminated references, and the values substituted.
-func expandString(s string, lookup func(string) (string, bool)) (out string, missing, bad, used []string) {
+// expandString expands ${VAR} and ${VAR:-default}; it returns the values taken from the
+// environment, the names of unset variables without defaults and any unterminated references.
+// It stops, with over set, once the result would exceed limit bytes: a few bytes of ${A}${A}…
+// must not become gigabytes.
+func expandString(s string, lookup func(string) (string, bool), limit int) (out string, used, missing, bad []string, over bool) {
 	var b strings.Builder
 	for {
+		if b.Len() > limit {
+			return "", used, missing, bad, true
+		}
 		i := strings.Index(s, "${")
 		if i < 0 {
 			b.WriteString(s)
@@ -131,5 +147,8 @@ func expandString(s string, lookup func(string) (string, bool)) (out string, mis
 		}
 		s = s[i+end+1:]
 	}
-	return b.String(), missing, bad, used
+	if b.Len() > limit {
+		return "", used, missing, bad, true
+	}
+	return b.String(), used, missing, bad, false
 }

@@ -26,6 +26,51 @@ func TestInvalid(t *testing.T) {
 		rule string
 		want []string
 	}{
+		{"alias-cycle", []string{
+			`8:17: alias *a refers to itself (its anchor &a contains it)`,
+		}},
+		{"alias-expansion", []string{
+			`13:44: aliases expand to more than 100000 nodes`,
+		}},
+		{"defaults-negative-redirects", []string{
+			`5:3: defaults.maxRedirects must not be negative`,
+		}},
+		{"header-line-break", []string{
+			`8:25: step "health": header "X-Note": the value contains a line break (CR or LF)`,
+		}},
+		{"header-line-break-from-var", []string{
+			`9:25: step "health": header "X-Note": the value renders with a line break (CR or LF) from vars, an environment variable or a secret`,
+		}},
+		{"no-documents", []string{
+			` no documents (empty or only comments)`,
+		}},
+		{"null-http", []string{
+			`6:10: step "health": http.url is required`,
+		}},
+		{"template-arity", []string{
+			`6:17: invalid template "/health/{{ uuid 1 }}": uuid takes 0 arguments, got 1`,
+		}},
+		{"template-call", []string{
+			`7:17: invalid template "/health/{{ call .vars.f }}": function "call" is not allowed`,
+		}},
+		{"template-define", []string{
+			`6:17: invalid template "/health/{{ define \"x\" }}y{{ end }}": {{ define }} and {{ block }} are not allowed: a template is one string`,
+		}},
+		{"template-env-not-literal", []string{
+			"9:17: invalid template \"/echo?v={{ env .name }}\": env needs a literal name, e.g. env `NAME`",
+		}},
+		{"template-field-of-string", []string{
+			`7:17: vars.user is a string: it has no field id`,
+		}},
+		{"template-include", []string{
+			`6:17: invalid template "/health/{{ template \"x\" }}": {{ template }} is not allowed: a template is one string`,
+		}},
+		{"template-printf-width", []string{
+			`6:17: invalid template "/health/{{ printf \"%0999999999d\" 1 }}": printf widths and precisions must be literal numbers up to 999`,
+		}},
+		{"template-range-number", []string{
+			`6:18: invalid template "{{ range 1000000000 }}x{{ end }}": range over a number is not allowed`,
+		}},
 		{"api-version", []string{
 			`1:13: apiVersion must be "greenlight/v1", got "greenlight/v2"`,
 		}},
@@ -93,7 +138,7 @@ func TestInvalid(t *testing.T) {
 			`5:12: retries.on: unknown value "4xx" (use connection, timeout, 5xx, 429)`,
 		}},
 		{"schema-file", []string{
-			`7:14: schema "no-such-schema.json": open testdata/no-such-schema.json: no such file or directory`,
+			`7:14: schema "no-such-schema.json": no such file or folder`,
 		}},
 		{"secret-unset", []string{
 			`5:13: secret "password": secret environment variable "GREENLIGHT_TEST_UNSET_SECRET" is not set`,
@@ -142,7 +187,7 @@ func TestInvalid(t *testing.T) {
 			`6:13: always: expected a boolean (true or false), got "maybe"`,
 		}},
 		{"yaml-syntax", []string{
-			`5: invalid YAML: did not find expected ',' or '}'`,
+			`6:11: invalid YAML: did not find expected ',' or '}'`,
 		}},
 	}
 	files, err := filepath.Glob("testdata/invalid-*.yaml")

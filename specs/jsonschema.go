@@ -3,7 +3,7 @@ package specs
 import (
 	"bytes"
 	"errors"
-	"os"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -81,16 +81,16 @@ func (d *decoder) compileSchemas(n *yaml.Node, root ast.Node) map[string]*compil
 }
 
 func compileSchemaFile(path string) (*compiledSchema, error) {
-	f, err := os.Open(path)
+	b, err := ReadFileLimited(path, MaxSchemaFileSize)
 	if err != nil {
-		return nil, err
+		return nil, errors.New(describeFSError(err))
 	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
 		return nil, errors.New("not valid JSON: " + err.Error())
 	}
 	c := jsonschema.NewCompiler()
+	c.UseLoader(schemaLoader{})
 	if err := c.AddResource(path, doc); err != nil {
 		return nil, err
 	}
@@ -99,4 +99,20 @@ func compileSchemaFile(path string) (*compiledSchema, error) {
 		return nil, err
 	}
 	return &compiledSchema{s: s}, nil
+}
+
+// schemaLoader reads the files a schema's $ref names with the same limits as the schema itself;
+// the library's own loader would read any file whole, /dev/zero included.
+type schemaLoader struct{}
+
+func (schemaLoader) Load(url string) (any, error) {
+	path, err := jsonschema.FileLoader{}.ToFile(url)
+	if err != nil {
+		return nil, err
+	}
+	b, err := ReadFileLimited(path, MaxSchemaFileSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", path, describeFSError(err))
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }

@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -9,11 +10,18 @@ import (
 // suites (by name among the loaded suites, or by path relative to the analysis's file), and the
 // steps its checks name. Load calls it; callers that Parse files themselves call it once after.
 func (ds *Documents) Link(opts LoadOptions) error {
+	return ds.link(opts, nil)
+}
+
+// link is Link knowing which files could not be read whole (unreadable), so that a name not
+// found can point at the likely cause instead of reading as a second, unrelated problem.
+func (ds *Documents) link(opts LoadOptions, unreadable []string) error {
+	l := &linker{ds: ds, opts: opts, unreadable: unreadable, files: map[string]*loaded{}}
 	var errs Errors
 	for _, a := range ds.Analyses {
 		a.SmokeSuites = nil
 		for _, ref := range a.Smoke {
-			if s := ds.resolve(ref, a, opts, &errs); s != nil {
+			if s := l.resolve(ref, a, &errs); s != nil {
 				a.SmokeSuites = append(a.SmokeSuites, s)
 			}
 		}
@@ -22,7 +30,7 @@ func (ds *Documents) Link(opts LoadOptions) error {
 			if m.Step != nil {
 				m.Resolved = inlineSuite(a, m)
 			} else if m.Suite.Ref != "" {
-				m.Resolved = ds.resolve(m.Suite, a, opts, &errs)
+				m.Resolved = l.resolve(m.Suite, a, &errs)
 			}
 		}
 		for i := range a.Checks {
@@ -40,7 +48,22 @@ func (ds *Documents) Link(opts LoadOptions) error {
 	return errs.err()
 }
 
-func (ds *Documents) resolve(ref SuiteRef, a *Analysis, opts LoadOptions, errs *Errors) *Suite {
+// linker resolves references; suite files named by path are read once each.
+type linker struct {
+	ds         *Documents
+	opts       LoadOptions
+	unreadable []string
+	files      map[string]*loaded
+}
+
+// loaded is a suite file read for a reference: what it held and what was wrong with it.
+type loaded struct {
+	docs *Documents
+	errs Errors
+}
+
+func (l *linker) resolve(ref SuiteRef, a *Analysis, errs *Errors) *Suite {
+	ds := l.ds
 	if !ref.isPath() {
 		if s := ds.Suite(ref.Ref); s != nil {
 			return s
@@ -53,26 +76,55 @@ func (ds *Documents) resolve(ref SuiteRef, a *Analysis, opts LoadOptions, errs *
 		if len(names) > 0 {
 			have = "have: " + strings.Join(names, ", ")
 		}
+		if len(l.unreadable) > 0 {
+			errs.add(ref.Pos, "no suite named %q among the loaded files (%s); %s could not be read whole and may define it", ref.Ref, have, strings.Join(l.unreadable, ", "))
+			return nil
+		}
 		errs.add(ref.Pos, "no suite named %q among the loaded files (%s); give its file too, or a path", ref.Ref, have)
 		return nil
 	}
-	path := resolvePath(filepath.Dir(a.File), ref.Ref)
+	path := filepath.Clean(resolvePath(filepath.Dir(a.File), ref.Ref))
 	for _, s := range ds.Suites {
-		if filepath.Clean(s.File) == filepath.Clean(path) {
+		if filepath.Clean(s.File) == path {
 			return s
 		}
 	}
-	more, err := Load([]string{path}, opts)
-	if err != nil {
-		errs.add(ref.Pos, "suite file %q: %s", ref.Ref, strings.ReplaceAll(err.Error(), "\n", "; "))
+	if path == filepath.Clean(a.File) {
+		errs.add(ref.Pos, "suite file %q is this analysis's own file, which holds no suite", ref.Ref)
 		return nil
 	}
-	if len(more.Suites) != 1 {
-		errs.add(ref.Pos, "suite file %q holds %d suites; name one instead", ref.Ref, len(more.Suites))
+	// The file is read for its suites only, never linked: an analysis in it is not run, and
+	// linking it could follow its references back here, forever.
+	f, ok := l.files[path]
+	if !ok {
+		docs, errs, _ := load([]string{path}, l.opts)
+		f = &loaded{docs: docs, errs: errs}
+		l.files[path] = f
+		ds.Warnings = append(ds.Warnings, docs.Warnings...)
+	}
+	switch {
+	case len(f.errs) > 0:
+		f.errs.sort()
+		errs.add(ref.Pos, "suite file %q: %s", ref.Ref, strings.ReplaceAll(f.errs.Error(), "\n", "; "))
+		return nil
+	case len(f.docs.Suites) != 1:
+		what := ""
+		if n := len(f.docs.Analyses); n > 0 && len(f.docs.Suites) == 0 {
+			what = fmt.Sprintf(" (only %s: an analysis runs suites, not analyses)", plural(n, "analysis", "analyses"))
+		}
+		errs.add(ref.Pos, "suite file %q holds %d suites%s; name one instead", ref.Ref, len(f.docs.Suites), what)
 		return nil
 	}
-	ds.Suites = append(ds.Suites, more.Suites[0])
-	return more.Suites[0]
+	s := f.docs.Suites[0]
+	ds.Suites = append(ds.Suites, s)
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // inlineSuite wraps a monitor's single step into a one-step suite with the built-in defaults.

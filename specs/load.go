@@ -3,14 +3,11 @@ package specs
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -22,12 +19,18 @@ type LoadOptions struct {
 	LookupEnv func(string) (string, bool)
 	// Vars override suite vars (--var NAME=VALUE).
 	Vars map[string]string
+	// AllowMissingSecrets makes a secret whose environment variable is unset, or whose file does
+	// not exist, a warning (in Documents.Warnings) instead of an error: `validate` runs where the
+	// secrets are not (a pull request); smoke and verify need them.
+	AllowMissingSecrets bool
 }
 
 // Documents is everything loaded from a set of files.
 type Documents struct {
 	Suites   []*Suite
 	Analyses []*Analysis
+	// Warnings are problems that do not make the documents invalid (see AllowMissingSecrets).
+	Warnings Errors
 }
 
 // Analysis returns the analysis with the given name, or nil.
@@ -53,8 +56,24 @@ func (ds *Documents) Suite(name string) *Suite {
 // Load reads spec files; a path may be a file or a folder (its *.yaml and *.yml files, recursively,
 // in name order). The error, if any, is an Errors holding every problem found.
 func Load(paths []string, opts LoadOptions) (*Documents, error) {
+	docs, errs, unreadable := load(paths, opts)
+	// Link even when some files had errors: a problem in one file must not hide another's.
+	// References into a file that could not be parsed are reported with that as the likely cause.
+	var es Errors
+	if errors.As(docs.link(opts, unreadable), &es) {
+		errs = append(errs, es...)
+	}
+	docs.Warnings.sort()
+	if err := errs.err(); err != nil {
+		return docs, err
+	}
+	return docs, nil
+}
+
+// load reads and parses the files without linking them. unreadable lists the files whose
+// documents could not all be read (a read error or a YAML syntax error).
+func load(paths []string, opts LoadOptions) (docs *Documents, errs Errors, unreadable []string) {
 	var files []string
-	var errs Errors
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -82,34 +101,33 @@ func Load(paths []string, opts LoadOptions) (*Documents, error) {
 		sort.Strings(found)
 		files = append(files, found...)
 	}
-	docs := &Documents{}
+	docs = &Documents{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := ReadFileLimited(f, MaxSpecFileSize)
 		if err != nil {
 			errs.add(Position{File: f}, "%s", describeFSError(err))
+			unreadable = append(unreadable, f)
 			continue
 		}
 		d, err := Parse(f, data, opts)
 		var es Errors
 		if errors.As(err, &es) {
 			errs = append(errs, es...)
+			for _, e := range es {
+				if e.syntax {
+					unreadable = append(unreadable, f)
+					break
+				}
+			}
 		}
 		if d != nil {
 			docs.Suites = append(docs.Suites, d.Suites...)
 			docs.Analyses = append(docs.Analyses, d.Analyses...)
+			docs.Warnings = append(docs.Warnings, d.Warnings...)
 		}
 	}
 	checkUnique(docs, &errs)
-	if len(errs) == 0 {
-		var es Errors
-		if errors.As(docs.Link(opts), &es) {
-			errs = append(errs, es...)
-		}
-	}
-	if err := errs.err(); err != nil {
-		return docs, err
-	}
-	return docs, nil
+	return docs, errs, unreadable
 }
 
 func describeFSError(err error) string {
@@ -146,14 +164,20 @@ func checkUnique(docs *Documents, errs *Errors) {
 }
 
 // Parse decodes the YAML documents in data, which came from file (used in positions and to
-// resolve relative paths).
+// resolve relative paths). Data holding no document at all (empty, or only comments) is an
+// error: a spec that silently does nothing would pass validation and then fail, or worse, pass.
 func Parse(file string, data []byte, opts LoadOptions) (*Documents, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
 	var errs Errors
 	docs := &Documents{}
+	if len(data) > MaxSpecFileSize {
+		errs.add(Position{File: file}, "%s", tooLarge(MaxSpecFileSize))
+		return docs, errs.err()
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	found := false
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
@@ -161,35 +185,48 @@ func Parse(file string, data []byte, opts LoadOptions) (*Documents, error) {
 			break
 		}
 		if err != nil {
-			errs = append(errs, syntaxError(file, err))
+			errs = append(errs, syntaxError(file, data, err))
+			found = true
 			break // the YAML parser cannot resume after a syntax error
 		}
 		if len(n.Content) == 0 || isNull(n.Content[0]) {
 			continue
 		}
-		switch doc := parseDocument(file, n.Content[0], opts, &errs).(type) {
+		found = true
+		switch doc := parseDocument(file, n.Content[0], opts, &errs, &docs.Warnings).(type) {
 		case *Suite:
 			docs.Suites = append(docs.Suites, doc)
 		case *Analysis:
 			docs.Analyses = append(docs.Analyses, doc)
 		}
 	}
+	if !found {
+		errs.add(Position{File: file}, "no documents (empty or only comments)")
+	}
+	docs.Warnings.sort()
 	return docs, errs.err()
 }
 
 // docKinds lists the document kinds.
 var docKinds = []string{"Suite", "Analysis"}
 
-func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs *Errors) any {
+func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs, warns *Errors) any {
 	ctx := newLoadContext(file, opts)
+	d := &decoder{file: file, errs: errs, warns: warns, ctx: ctx}
 	defer ctx.redactErrors(errs, len(*errs))
-	d := &decoder{file: file, errs: errs, ctx: ctx}
+	defer ctx.redactErrors(warns, len(*warns))
+	if !d.checkAliases(root) {
+		return nil
+	}
 	d.expandEnv(root, opts.LookupEnv)
 	if root.Kind != yaml.MappingNode {
 		d.errorf(root, "a document must be a mapping with apiVersion, kind and metadata, got %s", describe(root))
 		return nil
 	}
 	kind := mappingValue(root, "kind")
+	if kind != nil && kind.Kind == yaml.AliasNode {
+		kind = kind.Alias
+	}
 	switch {
 	case kind == nil:
 		d.errorf(root, "missing kind (one of %s)", strings.Join(docKinds, ", "))
@@ -221,17 +258,6 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func syntaxError(file string, err error) *Error {
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{Pos: Position{File: file, Line: line}, Msg: "invalid YAML: " + m[2]}
-	}
-	return &Error{Pos: Position{File: file}, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
-}
-
 // loadContext is what templates and conditions see while one document loads.
 type loadContext struct {
 	file       string
@@ -244,6 +270,8 @@ type loadContext struct {
 	envSecrets map[string]Secret
 	// found are the secrets the document's text reveals (URL passwords, credential headers).
 	found []Secret
+	// allowMissingSecrets: see LoadOptions.AllowMissingSecrets.
+	allowMissingSecrets bool
 }
 
 func newLoadContext(file string, opts LoadOptions) *loadContext {
@@ -256,6 +284,8 @@ func newLoadContext(file string, opts LoadOptions) *loadContext {
 		secretRefs: map[string]SecretRef{},
 		secrets:    map[string]Secret{},
 		envSecrets: map[string]Secret{},
+
+		allowMissingSecrets: opts.AllowMissingSecrets,
 	}
 }
 
@@ -288,23 +318,15 @@ func (c *loadContext) resolveSecrets(d *decoder, n *yaml.Node) {
 	sort.Strings(names)
 	for _, name := range names {
 		ref := c.secretRefs[name]
-		v, problem := ref.resolve(c.dir(), c.lookup)
+		v, problem, missing := secretRefValue(ref, c.dir(), c.lookup)
 		if problem != "" {
 			pos := ref.Pos
 			if pos.Line == 0 {
 				pos = d.pos(n)
 			}
-			d.errs.add(pos, "secret %q: %s", name, problem)
+			d.secretProblem(pos, missing, "secret %q: %s", name, problem)
 			continue
 		}
 		c.secrets[name] = v
 	}
-}
-
-func statFile(path string) (fs.FileInfo, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s", describeFSError(err))
-	}
-	return fi, nil
 }

@@ -192,3 +192,214 @@ func write(t *testing.T, dir, name, content string) string {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	return p
 }
+
+// TestLinkNeverLoops: an analysis that names its own file, or two analyses naming each other's
+// files, as suite files must end with a positioned error instead of loading forever.
+func TestLinkNeverLoops(t *testing.T) {
+	analysis := func(name, smoke string) string {
+		return `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: ` + name + `}
+environments: {blue: {url: "http://b"}, green: {url: "http://g"}}
+baseline: blue
+candidate: green
+smoke: [` + smoke + `]
+monitors: [{name: m, suite: ` + smoke + `, every: 1s}]
+checks: [{name: e, errorRate: {from: m, maxRatio: 2}}]
+`
+	}
+	dir := t.TempDir()
+	self := write(t, dir, "self.yaml", analysis("self", "./self.yaml"))
+	a := write(t, dir, "a.yaml", analysis("a", "./b.yaml"))
+	b := write(t, dir, "b.yaml", analysis("b", "./a.yaml"))
+	folder := write(t, dir, "sub/folder.yaml", analysis("folder", "./"))
+
+	_, err := Load([]string{self}, LoadOptions{LookupEnv: noEnv})
+	assert.EqualError(t, err, self+`:7:9: suite file "./self.yaml" is this analysis's own file, which holds no suite
+`+self+`:8:29: suite file "./self.yaml" is this analysis's own file, which holds no suite`)
+
+	_, err = Load([]string{a}, LoadOptions{LookupEnv: noEnv})
+	assert.EqualError(t, err, a+`:7:9: suite file "./b.yaml" holds 0 suites (only 1 analysis: an analysis runs suites, not analyses); name one instead
+`+a+`:8:29: suite file "./b.yaml" holds 0 suites (only 1 analysis: an analysis runs suites, not analyses); name one instead`)
+
+	_, err = Load([]string{a, b}, LoadOptions{LookupEnv: noEnv})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), b+`:7:9: suite file "./a.yaml" holds 0 suites`)
+
+	_, err = Load([]string{folder}, LoadOptions{LookupEnv: noEnv})
+	assert.EqualError(t, err, folder+`:7:9: suite file "./" holds 0 suites (only 1 analysis: an analysis runs suites, not analyses); name one instead
+`+folder+`:8:29: suite file "./" holds 0 suites (only 1 analysis: an analysis runs suites, not analyses); name one instead`)
+}
+
+// TestOneBadFileHidesNoOther: a folder of three files with independent problems — a syntax
+// error, a decoding error, a reference only linking finds — reports all three.
+func TestOneBadFileHidesNoOther(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "1-broken.yaml", "apiVersion: greenlight/v1\nkind: Suite\nmetadata: {name: broken\n")
+	write(t, dir, "2-suite.yaml", strings.Replace(minimal, "%s", "health", 1)+"timeout: soon\n")
+	write(t, dir, "3-analysis.yaml", `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments: {blue: {url: "http://b"}, green: {url: "http://g"}}
+baseline: blue
+candidate: green
+monitors: [{name: m, suite: health, every: 1s}]
+checks: [{name: e, errorRate: {from: m, step: nope, maxRatio: 2}}]
+`)
+	_, err := Load([]string{dir}, LoadOptions{LookupEnv: noEnv})
+	require.Error(t, err)
+	assert.Equal(t, filepath.Join(dir, "1-broken.yaml")+`:3:11: invalid YAML: did not find expected ',' or '}'
+`+filepath.Join(dir, "2-suite.yaml")+`:7:10: invalid duration "soon": use Go duration syntax such as 300ms, 5s, 1m30s
+`+filepath.Join(dir, "3-analysis.yaml")+`:8:10: check "e": monitor "m" has no step "nope" (steps: health)`, err.Error())
+
+	t.Run("a name the unreadable file may define", func(t *testing.T) {
+		write(t, dir, "3-analysis.yaml", strings.Replace(strings.Replace(minimalAnalysis, "SUITE", "broken", 1), "STEP", "", 1))
+		_, err := Load([]string{dir}, LoadOptions{LookupEnv: noEnv})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `no suite named "broken" among the loaded files (have: health); `+filepath.Join(dir, "1-broken.yaml")+` could not be read whole and may define it`)
+	})
+}
+
+const minimalAnalysis = `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments: {blue: {url: "http://b"}, green: {url: "http://g"}}
+baseline: blue
+candidate: green
+monitors: [{name: m, suite: SUITE, every: 1s}]
+checks: [{name: e, errorRate: {from: m, STEPmaxRatio: 2}}]
+`
+
+func TestNoDocuments(t *testing.T) {
+	for name, src := range map[string]string{
+		"empty":              "",
+		"only comments":      "# nothing here\n# nor here\n",
+		"only separators":    "---\n---\n",
+		"only a null":        "~\n",
+		"comments and blank": "\n\n  # indented comment\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("e.yaml", []byte(src), LoadOptions{LookupEnv: noEnv})
+			assert.EqualError(t, err, "e.yaml: no documents (empty or only comments)")
+		})
+	}
+	t.Run("an empty document among others is fine", func(t *testing.T) {
+		docs, err := Parse("e.yaml", []byte("---\n"+strings.Replace(minimal, "%s", "x", 1)+"---\n"), LoadOptions{LookupEnv: noEnv})
+		require.NoError(t, err)
+		assert.Len(t, docs.Suites, 1)
+	})
+}
+
+// TestMissingSecrets: a secret that is only missing here (its variable unset, its file absent)
+// is a warning with AllowMissingSecrets and an error without; a secret that is wrong stays an
+// error either way.
+func TestMissingSecrets(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "empty-secret", "\n")
+	suite := write(t, dir, "s.yaml", `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: s}
+secrets:
+  fromEnv: {env: UNSET_PASSWORD}
+  fromFile: {file: missing-secret}
+steps:
+  - name: a
+    http: {url: "/a", headers: {X-Key: "{{ secret \"UNDECLARED_KEY\" }}"}}
+`)
+	analysis := write(t, dir, "a.yaml", `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments: {blue: {url: "http://b"}, green: {url: "http://g"}}
+baseline: blue
+candidate: green
+sources:
+  prometheus: {url: "http://prom:9090", bearerToken: {env: UNSET_TOKEN}}
+checks:
+  - name: errors
+    errorRate:
+      prometheus: {errors: "sum(x)", total: "sum(y)"}
+      maxRatio: 1.5
+`)
+	missing := []string{
+		analysis + `:8:15: sources.prometheus.bearerToken: secret environment variable "UNSET_TOKEN" is not set`,
+		suite + `:5:12: secret "fromEnv": secret environment variable "UNSET_PASSWORD" is not set`,
+		suite + `:6:13: secret "fromFile": secret file "missing-secret" does not exist`,
+		suite + `:9:40: secret "UNDECLARED_KEY" is not declared in secrets and no environment variable UNDECLARED_KEY is set`,
+	}
+
+	docs, err := Load([]string{suite, analysis}, LoadOptions{LookupEnv: noEnv, AllowMissingSecrets: true})
+	require.NoError(t, err)
+	var got []string
+	for _, w := range docs.Warnings {
+		got = append(got, w.Error())
+	}
+	assert.Equal(t, missing, got)
+
+	docs, err = Load([]string{suite, analysis}, LoadOptions{LookupEnv: noEnv})
+	assert.EqualError(t, err, strings.Join(missing, "\n"))
+	assert.Empty(t, docs.Warnings)
+
+	t.Run("a wrong secret is an error even when missing ones are allowed", func(t *testing.T) {
+		bad := write(t, dir, "bad.yaml", strings.Replace(minimal, "%s", "bad", 1)+"secrets:\n  e: {file: empty-secret}\n  d: {file: .}\n")
+		_, err := Load([]string{bad}, LoadOptions{LookupEnv: noEnv, AllowMissingSecrets: true})
+		assert.EqualError(t, err, bad+`:8:6: secret "e": secret file "empty-secret" is empty
+`+bad+`:9:6: secret "d": secret file ".": is a folder, not a file`)
+	})
+}
+
+// TestErrorsNeverQuoteSecrets: values of secrets, environment values put into headers and the
+// password of a URL are "<secret>" in every load error.
+func TestErrorsNeverQuoteSecrets(t *testing.T) {
+	const token, pass, auth = "s3cr3t-t0ken", "hunter2-pass", "Bearer aut0rization"
+	env := envOf("TOKEN", token, "PROM_PASS", pass, "AUTH", auth, "BAD_PORT", "http://h:"+token+"/x")
+	suite := `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: s}
+secrets: {token: {env: TOKEN}}
+steps:
+  - name: a
+    http: {url: "${BAD_PORT}", headers: {Authorization: "${AUTH} {{"}}
+`
+	analysis := `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments: {blue: {url: "https://admin:${PROM_PASS}@blue host"}, green: {url: "http://g"}}
+baseline: blue
+candidate: green
+sources:
+  prometheus: {url: "http://${TOKEN}@prom host"}
+checks:
+  - name: errors
+    errorRate:
+      prometheus: {errors: "sum(x)", total: "sum(y)"}
+      maxRatio: 1.5
+`
+	_, err := Parse("s.yaml", []byte(suite), LoadOptions{LookupEnv: env})
+	require.Error(t, err)
+	assert.Equal(t, `s.yaml:7:11: step "a": invalid url "http://h:<secret>/x": invalid port ":<secret>" after host
+s.yaml:7:57: invalid template "<secret> {{": unclosed action`, err.Error())
+
+	_, err = Parse("a.yaml", []byte(analysis), LoadOptions{LookupEnv: env})
+	require.Error(t, err)
+	assert.Equal(t, `a.yaml:4:22: environment blue: url "https://admin:<secret>@blue host" is not an http(s) URL
+a.yaml:8:15: sources.prometheus.url "http://<secret>@prom host" is not an http(s) URL`, err.Error())
+}
+
+// TestEveryErrorHasAPosition: whatever is wrong, an error inside a document says where.
+func TestEveryErrorHasAPosition(t *testing.T) {
+	srcs := []string{
+		"apiVersion: greenlight/v1\nkind: Suite\nmetadata:\nsteps:\n  - name:\n    http:\n      url:\n",
+		"apiVersion: greenlight/v1\nkind: Suite\nmetadata: {name: s}\ndefaults:\n  maxRedirects: -1\n  synthetic: {header: \"bad header\", value: \"a\\nb\"}\n  retries:\n  tls:\nsteps: [{name: a, http: {url: /}}]\n",
+		"apiVersion: greenlight/v1\nkind: Suite\nmetadata: {name: s}\nsecrets:\n  x:\nsteps: [{name: a, http: {url: /}}]\n",
+		"apiVersion: greenlight/v1\nkind: Analysis\nmetadata: {name: a}\nenvironments:\n  blue:\n  green:\nbaseline: blue\ncandidate: green\nsources:\n  prometheus:\n  jaeger:\nchecks:\n  - name: c\n    errorRate:\n",
+		"kind:\n",
+	}
+	for _, src := range srcs {
+		_, err := Parse("p.yaml", []byte(src), LoadOptions{LookupEnv: noEnv})
+		var es Errors
+		require.ErrorAs(t, err, &es, src)
+		for _, e := range es {
+			assert.True(t, e.Pos.Line > 0 && e.Pos.Column > 0, "no position: %s", e)
+		}
+	}
+}

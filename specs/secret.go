@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 )
 
@@ -31,27 +30,8 @@ type SecretRef struct {
 }
 
 func (r SecretRef) resolve(dir string, lookup func(string) (string, bool)) (Secret, string) {
-	switch {
-	case r.Env != "" && r.File != "":
-		return "", "a secret takes either env or file, not both"
-	case r.Env != "":
-		v, ok := lookup(r.Env)
-		if !ok || v == "" {
-			return "", "secret environment variable " + quote(r.Env) + " is not set"
-		}
-		return Secret(v), ""
-	case r.File != "":
-		b, err := os.ReadFile(resolvePath(dir, r.File))
-		if err != nil {
-			return "", "cannot read secret file: " + err.Error()
-		}
-		v := strings.TrimRight(string(b), "\r\n")
-		if v == "" {
-			return "", "secret file " + quote(r.File) + " is empty"
-		}
-		return Secret(v), ""
-	}
-	return "", "a secret needs env or file"
+	v, problem, _ := secretRefValue(r, dir, lookup)
+	return v, problem
 }
 
 // URLSecrets returns the credentials in a URL's userinfo (https://user:password@host): the

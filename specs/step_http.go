@@ -1,6 +1,8 @@
 package specs
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,9 +40,9 @@ func (h *HTTPStep) validate(d *decoder, s *Step) {
 	}
 	if h.URL.IsZero() {
 		d.errs.add(h.Pos, "step %q: http.url is required", s.Name)
-	} else if h.URL.IsLiteral() {
+	} else if h.URL.IsLiteral() && !strings.Contains(h.URL.Source, "{{") { // "{{": a template that did not compile, already reported
 		if _, err := url.Parse(h.URL.Source); err != nil {
-			d.errs.add(h.Pos, "step %q: invalid url %q: %s", s.Name, h.URL.Source, err)
+			d.errs.add(h.Pos, "step %q: invalid url %s: %s", s.Name, quoteURL(h.URL.Source), urlParseReason(err))
 		}
 	}
 	bodies := 0
@@ -52,11 +54,12 @@ func (h *HTTPStep) validate(d *decoder, s *Step) {
 	if bodies > 1 {
 		d.errs.add(h.Pos, "step %q: use only one of body, json and form", s.Name)
 	}
-	for name := range h.Headers {
+	for _, name := range sortedNames(h.Headers) {
 		if !validHeaderName(name) {
 			d.errs.add(h.Pos, "step %q: invalid header name %q", s.Name, name)
 		}
 	}
+	d.checkHeaderValues(fmt.Sprintf("step %q", s.Name), h.Headers)
 	if h.MaxRedirects != nil && *h.MaxRedirects < 0 {
 		d.errs.add(h.Pos, "step %q: maxRedirects must not be negative", s.Name)
 	}
@@ -94,6 +97,38 @@ func (h *HTTPStep) applyDefaults(df *Defaults) {
 		}
 		h.Headers = merged
 	}
+}
+
+// quoteURL quotes a URL for a message with its user information masked: a URL from ${VAR} may
+// carry a password (https://user:pass@host), and no error may print one.
+func quoteURL(s string) string {
+	scheme := strings.Index(s, "://")
+	if scheme < 0 {
+		return quote(s)
+	}
+	rest := s[scheme+3:]
+	hostEnd := strings.IndexAny(rest, "/?#")
+	if hostEnd < 0 {
+		hostEnd = len(rest)
+	}
+	at := strings.LastIndex(rest[:hostEnd], "@")
+	if at < 0 {
+		return quote(s)
+	}
+	user := redacted
+	if name, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+		user = name + ":" + redacted
+	}
+	return quote(s[:scheme+3] + user + rest[at:])
+}
+
+// urlParseReason is url.Parse's complaint without the URL it repeats (see quoteURL).
+func urlParseReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 func validHeaderName(s string) bool {

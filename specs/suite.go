@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,12 +61,14 @@ type Defaults struct {
 	MaxRedirects    *int                `yaml:"maxRedirects,omitempty" doc:"Most redirects followed (default 10)."`
 	MaxBodySize     ByteSize            `yaml:"maxBodySize,omitempty" doc:"Largest response body read (default 10MiB); a larger body fails the step."`
 	Synthetic       *Synthetic          `yaml:"synthetic,omitempty"`
+	Pos             Position            `yaml:"-"`
 }
 
 // Synthetic names the header that labels greenlight's traffic so apps can skip side effects.
 type Synthetic struct {
-	Header string `yaml:"header,omitempty" doc:"Header name (default X-Greenlight-Synthetic)."`
-	Value  string `yaml:"value,omitempty" doc:"Header value (default 1)."`
+	Header string   `yaml:"header,omitempty" doc:"Header name (default X-Greenlight-Synthetic)."`
+	Value  string   `yaml:"value,omitempty" doc:"Header value (default 1)."`
+	Pos    Position `yaml:"-"`
 }
 
 // Retries retries a step on transient failures with exponential backoff.
@@ -246,11 +249,22 @@ func (df *Defaults) validate(d *decoder) {
 	if df.Retries != nil {
 		df.Retries.validate(d)
 	}
-	if df.MaxRedirects != nil && *df.MaxRedirects < 0 {
-		d.errs.add(Position{File: d.file}, "defaults.maxRedirects must not be negative")
+	for _, name := range sortedNames(df.Headers) {
+		if !validHeaderName(name) {
+			d.errs.add(df.Headers[name].pos, "defaults: invalid header name %q", name)
+		}
 	}
-	if df.Synthetic != nil && df.Synthetic.Header != "" && !validHeaderName(df.Synthetic.Header) {
-		d.errs.add(Position{File: d.file}, "defaults.synthetic.header %q is not a valid header name", df.Synthetic.Header)
+	d.checkHeaderValues("defaults", df.Headers)
+	if df.MaxRedirects != nil && *df.MaxRedirects < 0 {
+		d.errs.add(df.Pos, "defaults.maxRedirects must not be negative")
+	}
+	if sy := df.Synthetic; sy != nil {
+		if sy.Header != "" && !validHeaderName(sy.Header) {
+			d.errs.add(sy.Pos, "defaults.synthetic.header %q is not a valid header name", sy.Header)
+		}
+		if strings.ContainsAny(sy.Value, "\r\n") {
+			d.errs.add(sy.Pos, "defaults.synthetic.value contains a line break (CR or LF), which no header value may hold")
+		}
 	}
 	if df.TLS != nil {
 		df.TLS.validate(d)
@@ -286,8 +300,8 @@ func (t *TLS) validate(d *decoder) {
 			continue
 		}
 		*f.resolved = resolvePath(d.ctx.dir(), f.written)
-		if _, err := statFile(*f.resolved); err != nil {
-			d.errs.add(t.Pos, "tls: cannot read %q: %s", f.written, err)
+		if err := checkFile(*f.resolved, MaxPEMFileSize); err != nil {
+			d.errs.add(t.Pos, "tls: cannot read %q: %s", f.written, describeFSError(err))
 		}
 	}
 }

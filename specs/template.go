@@ -3,6 +3,7 @@ package specs
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -27,6 +28,9 @@ import (
 type Template struct {
 	Source string
 	tmpl   *template.Template
+	pos    Position
+	// header: the template is a header value, whose rendering must hold no line break.
+	header bool
 }
 
 // TemplateData is what a template renders against.
@@ -53,11 +57,31 @@ func (t Template) String() string               { return t.Source }
 func (t Template) MarshalYAML() (any, error)    { return t.Source, nil }
 func (t Template) MarshalJSON() ([]byte, error) { return json.Marshal(t.Source) }
 
+// MaxTemplateOutput is the most a template may render (10 MiB): a template looping over a
+// captured list inside another such loop fails instead of filling the memory.
+const MaxTemplateOutput = 10 << 20
+
+// ErrHeaderLineBreak is the error of a header value rendered with a CR or LF (from a capture:
+// anything else is refused at load). The value is the spec's to make safe, not the target's
+// fault, and sending it would split the header.
+var ErrHeaderLineBreak = errors.New("header value contains a line break (CR or LF)")
+
 // Render executes the template. Literals return their source.
 func (t Template) Render(data *TemplateData) (string, error) {
 	if t.tmpl == nil {
 		return t.Source, nil
 	}
+	out, err := t.render(data)
+	if err != nil {
+		return "", err
+	}
+	if t.header && strings.ContainsAny(out, "\r\n") {
+		return "", fmt.Errorf("template %q: %w", t.Source, ErrHeaderLineBreak)
+	}
+	return out, nil
+}
+
+func (t Template) render(data *TemplateData) (string, error) {
 	m := make(map[string]any, len(data.Captures)+3)
 	for k, v := range data.Captures {
 		m[k] = v
@@ -65,11 +89,30 @@ func (t Template) Render(data *TemplateData) (string, error) {
 	m["vars"] = data.Vars
 	m["captures"] = data.Captures
 	m["env"] = map[string]any{"name": data.Env.Name, "url": data.Env.URL, "labels": data.Env.Labels}
-	var b strings.Builder
-	if err := t.tmpl.Execute(&b, m); err != nil {
+	b := &limitedBuilder{max: MaxTemplateOutput}
+	if err := t.tmpl.Execute(b, m); err != nil {
+		if errors.Is(err, errTemplateTooLarge) {
+			return "", fmt.Errorf("template %q: %w", t.Source, errTemplateTooLarge)
+		}
 		return "", fmt.Errorf("template %q: %s", t.Source, cleanTemplateErr(err))
 	}
 	return b.String(), nil
+}
+
+var errTemplateTooLarge = fmt.Errorf("renders more than %s", formatSize(MaxTemplateOutput))
+
+// limitedBuilder is a strings.Builder that refuses to grow past max; the template stops at
+// the first refused write.
+type limitedBuilder struct {
+	strings.Builder
+	max int
+}
+
+func (b *limitedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, errTemplateTooLarge
+	}
+	return b.Builder.Write(p)
 }
 
 // reserved names at the top of the template data; anything else is a capture shorthand.
@@ -90,15 +133,22 @@ func (t *Template) decodeNode(d *decoder, n *yaml.Node) {
 // problems at n.
 func (d *decoder) compileTemplate(n *yaml.Node, s string) Template {
 	if !strings.Contains(s, "{{") {
-		return Template{Source: s}
+		return Template{Source: s, pos: d.pos(n)}
 	}
 	tm, err := template.New("t").Option("missingkey=error").Funcs(d.ctx.templateFuncs()).Parse(s)
 	if err != nil {
 		d.errorf(n, "invalid template %q: %s", s, cleanTemplateErr(err))
-		return Template{Source: s}
+		return Template{Source: s, pos: d.pos(n)}
+	}
+	if len(tm.Templates()) > 1 {
+		d.errorf(n, "invalid template %q: {{ define }} and {{ block }} are not allowed: a template is one string", s)
+		return Template{Source: s, pos: d.pos(n)}
+	}
+	if !d.checkTemplateSafe(n, s, tm.Tree.Root) {
+		return Template{Source: s, pos: d.pos(n)}
 	}
 	d.checkTemplateRefs(n, tm.Tree.Root)
-	return Template{Source: s, tmpl: tm}
+	return Template{Source: s, tmpl: tm, pos: d.pos(n)}
 }
 
 var templateErrPrefix = regexp.MustCompile(`^template: t:\d+(:\d+)?: (executing "t" at <[^>]*>: )?`)
@@ -142,10 +192,15 @@ func (d *decoder) checkFieldRef(n *yaml.Node, ident []string) {
 	case "vars":
 		if len(ident) > 1 && !d.ctx.hasVar(ident[1]) {
 			d.errorf(n, "variable %q is not defined in vars (nor given with --var)", ident[1])
+		} else if len(ident) > 2 {
+			d.errorf(n, "vars.%s is a string: it has no field %s", ident[1], ident[2])
 		}
 	case "env":
-		if len(ident) > 1 && ident[1] != "name" && ident[1] != "url" && ident[1] != "labels" {
+		switch {
+		case len(ident) > 1 && ident[1] != "name" && ident[1] != "url" && ident[1] != "labels":
 			d.errorf(n, "unknown field env.%s (have env.name, env.url, env.labels)", ident[1])
+		case len(ident) > 2 && ident[1] != "labels", len(ident) > 3:
+			d.errorf(n, "%s is a string: it has no field %s", strings.Join(ident[:len(ident)-1], "."), ident[len(ident)-1])
 		}
 	default:
 		if !d.ctx.captures[ident[0]] {
@@ -164,7 +219,7 @@ func (d *decoder) checkFuncRef(n *yaml.Node, fn, arg string) {
 			return
 		}
 		if v, ok := d.ctx.lookup(arg); !ok || v == "" {
-			d.errorf(n, "secret %q is not declared in secrets and no environment variable %s is set", arg, arg)
+			d.secretProblem(d.pos(n), true, "secret %q is not declared in secrets and no environment variable %s is set", arg, arg)
 		} else {
 			d.ctx.envSecrets[arg] = Secret(v)
 		}
@@ -209,6 +264,8 @@ func walkTemplate(n parse.Node, f func(parse.Node)) {
 		walkBranch(&n.BranchNode, f)
 	case *parse.WithNode:
 		walkBranch(&n.BranchNode, f)
+	case *parse.TemplateNode:
+		walkTemplate(n.Pipe, f)
 	}
 }
 

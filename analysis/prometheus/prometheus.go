@@ -13,7 +13,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +55,7 @@ func New(cfg Config) (*Source, error) {
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // explicit opt-in
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pem, err := specs.ReadFileLimited(cfg.CAFile, specs.MaxPEMFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("prometheus: read caFile: %w", err)
 		}

@@ -9,21 +9,31 @@ import (
 )
 
 func newValidateCmd() *cobra.Command {
-	var vars []string
+	var (
+		vars   []string
+		strict bool
+	)
 	cmd := &cobra.Command{
 		Use:   "validate PATH...",
 		Short: "Check spec files without running them",
 		Long: `Validate loads every spec file (a folder means its .yaml/.yml files) and reports every
-problem as file:line:col: message. Exit 0 when valid, 3 otherwise.`,
+problem as file:line:col: message. Exit 0 when valid, 3 otherwise.
+
+A secret whose environment variable is unset, or whose file does not exist, is a warning
+(file:line:col: warning: …) so that specs can be checked where the secrets are not, such as a
+pull request; --strict makes it an error, as it is for smoke and verify.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			overrides, err := parseVars(vars)
 			if err != nil {
 				return err
 			}
-			docs, err := loadSpecs(args, overrides)
+			docs, err := specs.Load(args, specs.LoadOptions{Vars: overrides, AllowMissingSecrets: !strict})
+			for _, w := range docs.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", w.Pos, w.Msg)
+			}
 			if err != nil {
-				return err
+				return invalid("invalid spec:\n%s", err)
 			}
 			steps := 0
 			for _, s := range docs.Suites {
@@ -34,6 +44,7 @@ problem as file:line:col: message. Exit 0 when valid, 3 otherwise.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat a secret that is not set (a warning by default) as an error")
 	return cmd
 }
 

@@ -1,0 +1,48 @@
+package specs
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+)
+
+// secretRefValue reads a secret at load. missing says the secret is simply not provided where
+// the spec is loaded — its variable unset, its file absent — which validate may accept with a
+// warning; any other problem (an unreadable, oversized or empty file) is an error everywhere.
+// A secret file is read with the limits of ReadFileLimited.
+func secretRefValue(r SecretRef, dir string, lookup func(string) (string, bool)) (v Secret, problem string, missing bool) {
+	switch {
+	case r.Env != "" && r.File != "":
+		return "", "a secret takes either env or file, not both", false
+	case r.Env != "":
+		v, ok := lookup(r.Env)
+		if !ok || v == "" {
+			return "", "secret environment variable " + quote(r.Env) + " is not set", true
+		}
+		return Secret(v), "", false
+	case r.File == "":
+		return "", "a secret needs env or file", false
+	}
+	b, err := ReadFileLimited(resolvePath(dir, r.File), MaxSecretFileSize)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "secret file " + quote(r.File) + " does not exist", true
+	case err != nil:
+		return "", "secret file " + quote(r.File) + ": " + describeFSError(err), false
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", "secret file " + quote(r.File) + " is empty", false
+	}
+	return Secret(s), "", false
+}
+
+// secretProblem reports a secret that could not be read: a warning when it is only missing and
+// the options allow that, an error otherwise.
+func (d *decoder) secretProblem(pos Position, missing bool, format string, args ...any) {
+	if missing && d.ctx.allowMissingSecrets {
+		d.warns.add(pos, format, args...)
+		return
+	}
+	d.errs.add(pos, format, args...)
+}

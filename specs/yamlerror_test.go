@@ -1,0 +1,62 @@
+package specs
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestSyntaxErrorPositions: yaml.v3 gives a line (0- or 1-based depending on the error) or
+// nothing; every syntax error must still come out as file:line:col at the offending character.
+func TestSyntaxErrorPositions(t *testing.T) {
+	cases := []struct {
+		name, src, want string
+	}{
+		{"mapping value on the first line", "a: b: c\n",
+			"f.yaml:1:5: invalid YAML: mapping values are not allowed in this context"},
+		{"mapping value later", "x: 1\na: b: c\n",
+			"f.yaml:2:5: invalid YAML: mapping values are not allowed in this context"},
+		{"over-indented key", "x: 1\n  y: 2\n",
+			"f.yaml:2:4: invalid YAML: mapping values are not allowed in this context"},
+		{"character that cannot start a token, first line", "@foo: 1\n",
+			"f.yaml:1:1: invalid YAML: found character that cannot start any token"},
+		{"backquote", "x: 1\ny: `a`\n",
+			"f.yaml:2:4: invalid YAML: found character that cannot start any token"},
+		{"tab indentation", "x:\n\t- a\n",
+			"f.yaml:2:1: invalid YAML: found character that cannot start any token"},
+		{"unclosed flow list at the end", "x: 1\na: [1, 2\n",
+			"f.yaml:2:4: invalid YAML: did not find expected ',' or ']'"},
+		{"unclosed flow list before more keys", "x: 1\na: [1, 2\nb: 3\n",
+			"f.yaml:2:4: invalid YAML: did not find expected ',' or ']'"},
+		{"unclosed flow mapping", "x: 1\nsteps:\n  - http: {url: /a\n",
+			"f.yaml:3:11: invalid YAML: did not find expected ',' or '}'"},
+		{"dedented key", "x:\n  a: 1\n b: 2\n",
+			"f.yaml:3:2: invalid YAML: did not find expected key"},
+		{"list item in a mapping", "x: 1\n- a\n",
+			"f.yaml:2:1: invalid YAML: did not find expected key"},
+		{"mapping after a list", "- a\nb: 1\n",
+			"f.yaml:2:1: invalid YAML: did not find expected '-' indicator"},
+		{"unterminated double quote", "x: 1\ny: \"abc\n",
+			"f.yaml:2:4: invalid YAML: found unexpected end of stream"},
+		{"unterminated single quote", "x: 1\ny: 'abc\n",
+			"f.yaml:2:4: invalid YAML: found unexpected end of stream"},
+		{"unknown anchor", "x: 1\ny: [a, *nope]\n",
+			"f.yaml:2:8: invalid YAML: unknown anchor 'nope' referenced"},
+		{"control character", "x: 1\ny: ab\x01c\n",
+			"f.yaml:2:6: invalid YAML: control characters are not allowed"},
+		{"invalid UTF-8", "x: 1\ny: é\xff\n",
+			"f.yaml:2:5: invalid YAML: invalid leading UTF-8 octet"},
+		{"unknown directive", "%FOO\n---\na: 1\n",
+			"f.yaml:1:1: invalid YAML: found unknown directive name"},
+		{"unfinished second document", "kind: Suite\n---\n- [\n",
+			"f.yaml:1:1: apiVersion is required (greenlight/v1)\nf.yaml:1:1: metadata.name is required\nf.yaml:1:1: suite \"\" has no steps\nf.yaml:3:1: invalid YAML: did not find expected node content"},
+		{"windows line endings", "x: 1\r\na: b: c\r\n",
+			"f.yaml:2:5: invalid YAML: mapping values are not allowed in this context"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.src), LoadOptions{LookupEnv: noEnv})
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+}
