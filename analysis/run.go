@@ -72,6 +72,9 @@ type Event struct {
 	Step                *smoke.StepResult
 	Verdict             *verdict.Verdict
 	Message             string
+	// Diagnosis names what keeps an environment from being measured (tick events): "blue
+	// unreachable: connection refused, 40 of 40 probes".
+	Diagnosis []string
 }
 
 // Run executes the analysis and returns its verdict. When ctx ends first (a signal, an abort)
@@ -190,6 +193,9 @@ type run struct {
 	// checks are the current phase's checks; elapsed is how long the phase has run.
 	checks  []*check
 	elapsed time.Duration
+	// reach counts, per side (baseline, candidate), the probes of this phase that could not
+	// reach the environment at all.
+	reach [2]reachCount
 }
 
 // Redactor returns a redactor for every secret the run can reveal: the analysis's own and the
@@ -208,6 +214,9 @@ func (r *run) emit(e Event) {
 	e.Baseline, e.Candidate = r.base.Name, r.cand.Name
 	verdict.RedactChecks(e.Checks, r.redact.Redact)
 	e.Message = r.redact.Redact(e.Message)
+	for i := range e.Diagnosis {
+		e.Diagnosis[i] = r.redact.Redact(e.Diagnosis[i])
+	}
 	if r.o.OnEvent != nil {
 		r.o.OnEvent(e)
 	}
@@ -215,6 +224,7 @@ func (r *run) emit(e Event) {
 
 func (r *run) finish() *verdict.Verdict {
 	r.v.Duration = time.Since(r.started)
+	r.v.Diagnosis = r.diagnosis()
 	r.v.Redact(r.redact.Redact)
 	r.emit(Event{Kind: EventVerdict, Phase: r.v.Phase, Verdict: r.v})
 	return r.v
@@ -425,7 +435,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		{Name: r.cand.Name, Role: string(synthetic.Candidate), Labels: r.cand.Labels},
 	}
 
-	r.checks, r.elapsed = checks, 0
+	r.checks, r.elapsed, r.reach = checks, 0, [2]reachCount{}
 	start := time.Now()
 	ticker := time.NewTicker(r.o.Tick)
 	defer ticker.Stop()
@@ -442,6 +452,8 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			}
 			return errors.New("monitors stopped unexpectedly")
 		case p := <-pairs:
+			r.reach[0].add(p.Baseline)
+			r.reach[1].add(p.Candidate)
 			for _, c := range byMonitor[p.Monitor] {
 				c.observeCandidate(p.Candidate)
 				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
@@ -475,7 +487,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 				results[i] = c.result()
 			}
 			r.v.Checks = results
-			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results})
+			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results, Diagnosis: r.diagnosis()})
 			if failing := r.failingSource(checks); failing != nil {
 				r.sourceFailed(failing, elapsed)
 				return nil
@@ -632,6 +644,9 @@ func (r *run) inconclusive(results []verdict.CheckResult, limit time.Duration) {
 	}
 	r.v.Undecided = true
 	base := fmt.Sprintf("inconclusive after %s: %s undecided", limit, strings.Join(undecided, ", "))
+	if d := r.diagnosis(); len(d) > 0 {
+		base += " (" + strings.Join(d, "; ") + ")"
+	}
 	var noEvidence string
 	if len(empty) > 0 {
 		noEvidence = fmt.Sprintf("; no data for %s — never promote without evidence", strings.Join(empty, ", "))
@@ -656,4 +671,43 @@ func (r *run) inconclusive(results []verdict.CheckResult, limit time.Duration) {
 	default:
 		r.v.Decision, r.v.Reason = verdict.Rollback, base+" (policy onInconclusive: rollback)"
 	}
+}
+
+// reachCount counts one side's probes that could not reach its environment, by reason.
+type reachCount struct {
+	probes, unreachable int64
+	reasons             map[string]int64
+}
+
+func (c *reachCount) add(p synthetic.Probe) {
+	c.probes++
+	if p.Unreachable == "" {
+		return
+	}
+	c.unreachable++
+	if c.reasons == nil {
+		c.reasons = map[string]int64{}
+	}
+	c.reasons[p.Unreachable]++
+}
+
+// diagnosis names each environment that probes could not reach in this phase, with the most
+// common reason: an unreachable environment is said to be one, never left to show as missing
+// data or an error rate.
+func (r *run) diagnosis() []string {
+	var out []string
+	for i, env := range []string{r.base.Name, r.cand.Name} {
+		c := r.reach[i]
+		if c.unreachable == 0 {
+			continue
+		}
+		reason, most := "", int64(0)
+		for k, n := range c.reasons {
+			if n > most || n == most && k < reason {
+				reason, most = k, n
+			}
+		}
+		out = append(out, fmt.Sprintf("%s unreachable: %s, %d of %d probes", env, reason, c.unreachable, c.probes))
+	}
+	return out
 }

@@ -44,13 +44,16 @@ type StepResult struct {
 	// Latency is the final attempt's response time, what `duration` sees: from the request
 	// written to the response body read. Dialling, the TLS handshake, waiting for a pooled
 	// connection and building the request are not in it; Connect and TLS hold the first two.
-	Latency    time.Duration
-	Connect    time.Duration // the final attempt's dialling; 0 on a kept-alive connection
-	TLS        time.Duration // the final attempt's TLS handshake; 0 on a kept-alive connection
-	TraceID    string
-	Err        string
-	Conditions []ConditionResult
-	Captured   []string // names only
+	Latency time.Duration
+	Connect time.Duration // the final attempt's dialling; 0 on a kept-alive connection
+	TLS     time.Duration // the final attempt's TLS handshake; 0 on a kept-alive connection
+	TraceID string
+	Err     string
+	// Unreachable says why the request never reached the application — "connection refused",
+	// "DNS: no such host …", "TLS: certificate not trusted" — when that is why the step errored.
+	Unreachable string
+	Conditions  []ConditionResult
+	Captured    []string // names only
 }
 
 // ConditionResult is one evaluated condition.

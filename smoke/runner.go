@@ -203,6 +203,7 @@ func (r *Runner) runStep(ctx context.Context, suite *specs.Suite, step *specs.St
 	if err != nil {
 		sr.Status = Errored
 		sr.Err = redact.Redact(err.Error())
+		sr.Unreachable = redact.Redact(unreachable(err))
 		r.Logger.Debug("step error", "suite", suite.Metadata.Name, "step", step.Name, "env", target.Name, "err", sr.Err)
 		return sr
 	}

@@ -21,6 +21,9 @@ type Probe struct {
 	// out: it measured nothing.
 	Steps []StepProbe
 	Err   string // "step: reason" of the first failure, or the suite's own problem (redacted by smoke)
+	// Unreachable says why the environment could not be reached at all ("connection refused",
+	// "DNS: no such host …", "TLS: …"), when that is why the probe failed.
+	Unreachable string
 }
 
 // StepProbe is one step of a probe.
@@ -83,6 +86,9 @@ func probeFrom(res *smoke.SuiteResult, monitor string, role Role, seq int64) Pro
 			sp.Err = stepReason(sr)
 			if p.Err == "" {
 				p.Err = sr.Name + ": " + sp.Err
+			}
+			if p.Unreachable == "" {
+				p.Unreachable = sr.Unreachable
 			}
 		}
 		p.Steps = append(p.Steps, sp)

@@ -31,6 +31,9 @@ func (v *Verdict) Redact(redact func(string) string) {
 		return
 	}
 	v.Reason = redact(v.Reason)
+	for i := range v.Diagnosis {
+		v.Diagnosis[i] = redact(v.Diagnosis[i])
+	}
 	v.Baseline.URL, v.Candidate.URL = redact(v.Baseline.URL), redact(v.Candidate.URL)
 	RedactChecks(v.Checks, redact)
 	v.Smoke.Redact(redact)

@@ -86,6 +86,9 @@ type Verdict struct {
 	Undecided bool `json:"undecided,omitempty"`
 	// Watch is how long the candidate was watched after promote (0 when not).
 	Watch time.Duration `json:"-"`
+	// Diagnosis names what kept the environments from being measured: "blue unreachable:
+	// connection refused, 40 of 40 probes".
+	Diagnosis []string `json:"diagnosis,omitempty"`
 }
 
 // ExitCode maps the decision: 0 promote, 1 rollback, 2 inconclusive.

@@ -129,6 +129,9 @@ func WriteVerdictMarkdown(w io.Writer, v *Verdict) error {
 	fmt.Fprintf(bw, "%s (candidate) vs %s (baseline), %s, decided in the %s phase.\n\n",
 		mdCode(v.Candidate.Name), mdCode(v.Baseline.Name), humanDuration(v.Duration), v.Phase)
 	fmt.Fprintf(bw, "**Why:** %s\n\n", mdText(v.Reason))
+	for _, d := range v.Diagnosis {
+		fmt.Fprintf(bw, "**Diagnosis:** %s\n\n", mdText(d))
+	}
 	if len(v.Checks) > 0 {
 		fmt.Fprintf(bw, "| check | state | %s | %s | effect | sure of | samples |\n| --- | --- | --- | --- | --- | --- | --- |\n",
 			mdText(v.Candidate.Name), mdText(v.Baseline.Name))

@@ -22,6 +22,9 @@ func (t *TextWriter) Verdict(v *Verdict) {
 	fmt.Fprintf(&b, "\n%s %s — %s (candidate) vs %s (baseline), %s\n", t.paint(color, sym+" "+strings.ToUpper(string(v.Decision))),
 		cleanLine(v.Analysis), cleanLine(v.Candidate.Name), cleanLine(v.Baseline.Name), humanDuration(v.Duration))
 	fmt.Fprintf(&b, "  why: %s\n", cleanLine(v.Reason))
+	for _, d := range v.Diagnosis {
+		fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiYellow, "diagnosis:"), cleanLine(d))
+	}
 	for _, a := range Advisories(v.Checks) {
 		fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiYellow, "advisory:"), cleanLine(a))
 	}

@@ -24,10 +24,13 @@ type liveView struct {
 	lines    int // lines of the status block on screen
 	states   map[string]compare.State
 	lastNote time.Duration
+	// diagnosed: environments whose unreachability has been reported in this phase.
+	diagnosed map[string]bool
 }
 
 func newLiveView(w io.Writer, tty bool) *liveView {
-	return &liveView{w: w, tty: tty, text: verdict.NewTextWriter(w, verdict.TextOptions{Color: tty}), states: map[string]compare.State{}}
+	return &liveView{w: w, tty: tty, text: verdict.NewTextWriter(w, verdict.TextOptions{Color: tty}), states: map[string]compare.State{},
+		diagnosed: map[string]bool{}}
 }
 
 func (l *liveView) event(e analysis.Event) {
@@ -38,6 +41,7 @@ func (l *liveView) event(e analysis.Event) {
 		l.clearBlock()
 		fmt.Fprintf(l.w, "%s %s\n", l.tag(e.Phase), e.Message)
 		l.states = map[string]compare.State{}
+		l.diagnosed = map[string]bool{}
 		l.lastNote = 0
 	case analysis.EventSmokeStep:
 		l.clearBlock()
@@ -63,6 +67,9 @@ func (l *liveView) redraw(e analysis.Event) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s / %s\n", l.tag(e.Phase), progressBar(e.Elapsed, e.Limit, 30), e.Elapsed.Round(time.Second), e.Limit)
 	b.WriteString(l.text.CheckTable(e.Checks, e.Candidate, e.Baseline))
+	for _, d := range e.Diagnosis {
+		fmt.Fprintf(&b, "  diagnosis: %s\n", d)
+	}
 	out := b.String()
 	l.lines = strings.Count(out, "\n")
 	io.WriteString(l.w, out)
@@ -95,6 +102,13 @@ func (l *liveView) logChanges(e analysis.Event) {
 		}
 		fmt.Fprintf(l.w, "%s %s %s: %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), c.Name, stateWord(c.State)+" — "+c.Reason)
 	}
+	for _, d := range e.Diagnosis {
+		env, _, _ := strings.Cut(d, " ")
+		if !l.diagnosed[env] {
+			l.diagnosed[env] = true
+			fmt.Fprintf(l.w, "%s %s %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), d)
+		}
+	}
 	if e.Elapsed-l.lastNote >= 10*time.Second {
 		l.lastNote = e.Elapsed
 		var parts []string
@@ -102,6 +116,9 @@ func (l *liveView) logChanges(e analysis.Event) {
 			parts = append(parts, fmt.Sprintf("%s %s (%d/%d)", c.Name, stateWord(c.State), c.Candidate.N, c.Baseline.N))
 		}
 		fmt.Fprintf(l.w, "%s %s / %s: %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), e.Limit, strings.Join(parts, ", "))
+		for _, d := range e.Diagnosis {
+			fmt.Fprintf(l.w, "%s %s %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), d)
+		}
 	}
 }
 
