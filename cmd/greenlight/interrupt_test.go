@@ -307,3 +307,24 @@ func TestDestinationCheckLeavesNoFile(t *testing.T) {
 	_, err := os.Stat(f)
 	assert.True(t, os.IsNotExist(err), "the check removes what it created")
 }
+
+// TestWorkerPanicIsInternalError: a panic on a worker goroutine reaches the command's own
+// goroutine and becomes exit 4 like any other.
+func TestWorkerPanicIsInternalError(t *testing.T) {
+	root := &cobra.Command{Use: "greenlight", SilenceErrors: true, SilenceUsage: true,
+		RunE: func(*cobra.Command, []string) error {
+			var crash panicked
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				defer crash.catch()
+				panic("worker boom")
+			})
+			wg.Wait()
+			crash.rethrow()
+			return nil
+		}}
+	root.SetArgs(nil)
+	var errb bytes.Buffer
+	assert.Equal(t, verdict.ExitInternal, executeRoot(context.Background(), root, &errb))
+	assert.Contains(t, errb.String(), "greenlight: internal error: worker boom")
+}

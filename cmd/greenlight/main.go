@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -117,4 +118,26 @@ Exit codes: 0 passed/promote, 1 failed/rollback, 2 inconclusive, 3 invalid input
 		newDemoCmd(),
 	)
 	return root
+}
+
+// panicked carries a panic from a worker goroutine to the command's own, where executeRoot
+// turns it into exit 4: a panic on any other goroutine would kill the process with Go's exit 2.
+type panicked struct {
+	once  sync.Once
+	value any
+	stack []byte
+}
+
+// catch is deferred by a worker goroutine.
+func (p *panicked) catch() {
+	if v := recover(); v != nil {
+		p.once.Do(func() { p.value, p.stack = v, debug.Stack() })
+	}
+}
+
+// rethrow panics on the calling goroutine with the first caught panic, if any.
+func (p *panicked) rethrow() {
+	if p.value != nil {
+		panic(fmt.Sprintf("%v\n(in a worker goroutine)\n%s", p.value, p.stack))
+	}
 }

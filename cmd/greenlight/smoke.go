@@ -169,6 +169,7 @@ func (o *smokeRun) runJobs(ctx context.Context, runner *smoke.Runner, jobs []smo
 	results := make([]*smoke.SuiteResult, len(jobs))
 	sem := make(chan struct{}, o.parallel)
 	var wg sync.WaitGroup
+	var crash panicked
 	for i := 0; i < len(jobs); {
 		// A suite's jobs are adjacent; run them together under one slot.
 		j := i
@@ -185,6 +186,7 @@ func (o *smokeRun) runJobs(ctx context.Context, runner *smoke.Runner, jobs []smo
 				inner.Add(1)
 				go func(k int) {
 					defer inner.Done()
+					defer crash.catch()
 					results[k] = runner.Run(ctx, jobs[k].suite, jobs[k].env, targets)
 				}(k)
 			}
@@ -193,6 +195,7 @@ func (o *smokeRun) runJobs(ctx context.Context, runner *smoke.Runner, jobs []smo
 		i = j
 	}
 	wg.Wait()
+	crash.rethrow()
 	return results
 }
 
