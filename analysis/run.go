@@ -298,14 +298,12 @@ func sortedEnvNames(m map[string]specs.Environment) []string {
 func (r *run) smokeGate(ctx context.Context) (decided bool) {
 	r.emit(Event{Kind: EventPhase, Phase: verdict.PhaseSmoke, Message: fmt.Sprintf("smoke-testing %s", r.cand.Name)})
 	runner := r.o.Runner
-	prev := runner.OnStep
 	var mu sync.Mutex
-	runner.OnStep = func(s *specs.Suite, env string, st smoke.StepResult) {
+	ctx = smoke.WithStepObserver(ctx, func(s *specs.Suite, env string, st smoke.StepResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		r.emit(Event{Kind: EventSmokeStep, Phase: verdict.PhaseSmoke, Suite: s.Metadata.Name, Env: env, Step: &st})
-	}
-	defer func() { runner.OnStep = prev }()
+	})
 
 	var results []*smoke.SuiteResult
 	for _, s := range r.a.SmokeSuites {

@@ -149,6 +149,9 @@ func (r *Runner) Run(ctx context.Context, suite *specs.Suite, env string, target
 		if r.OnStep != nil {
 			r.OnStep(suite, env, sr)
 		}
+		if f, ok := ctx.Value(onStepKey{}).(StepObserver); ok {
+			f(suite, env, sr)
+		}
 	}
 	if failed {
 		res.Status = Failed
@@ -289,4 +292,16 @@ func (r *Runner) redactor(suite *specs.Suite, targets map[string]Target) *specs.
 	}
 	r.redactors[key] = rd
 	return rd
+}
+
+// StepObserver is told of each step as it finishes.
+type StepObserver func(suite *specs.Suite, env string, r StepResult)
+
+type onStepKey struct{}
+
+// WithStepObserver returns a context under which Run reports each finished step to f, besides
+// the Runner's own OnStep: one Runner serves many concurrent callers (every analysis of a
+// daemon), and each sees only its own steps.
+func WithStepObserver(ctx context.Context, f StepObserver) context.Context {
+	return context.WithValue(ctx, onStepKey{}, f)
 }
