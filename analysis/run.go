@@ -98,7 +98,12 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		return nil, err
 	}
 	if o.TracesListen != "" && a.Sources.Traces != nil {
-		a.Sources.Traces.Listen = o.TracesListen
+		// The caller's spec stays as it was: a copy carries the override.
+		cp, tr := *a, *a.Sources.Traces
+		tr.Listen = o.TracesListen
+		cp.Sources.Traces = &tr
+		a = &cp
+		o.Analysis = a
 	}
 	srcs, err := newSources(a, o.Logger, o.LookupEnv)
 	if err != nil {

@@ -86,8 +86,10 @@ func TestTracesDefaultListenIsLoopback(t *testing.T) {
 func TestTracesListenOverrideNeedsToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	_, err := Run(ctx, Options{Analysis: tracesOnly(t, `{values: {v1: blue, v2: green}}`, unsetEnv), TracesListen: ":0"})
+	a := tracesOnly(t, `{values: {v1: blue, v2: green}}`, unsetEnv)
+	_, err := Run(ctx, Options{Analysis: a, TracesListen: ":0"})
 	require.ErrorIs(t, err, ErrInvalid)
+	assert.Equal(t, specs.DefaultTracesListen, a.Sources.Traces.Listen, "the caller's spec is never written to")
 	assert.Regexp(t, `^invalid analysis input: sources.traces: listening on :0 \(\S+:\d+\) lets other hosts post spans that decide the verdict: `+
 		`set sources.traces.token, or listen on loopback \(127.0.0.1:4318\)$`, err.Error())
 }
