@@ -6,6 +6,7 @@ import (
 
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/verdict"
 )
 
 // parseVars turns NAME=VALUE flags into a map.
@@ -65,7 +66,7 @@ func parseReports(flags []string) (map[string]string, error) {
 		if !ok || file == "" {
 			return nil, invalid("--report %q: want FORMAT=FILE (junit, json or markdown)", f)
 		}
-		if _, known := reportWriters[format]; !known {
+		if _, known := verdict.VerdictFormats[format]; !known {
 			return nil, invalid("--report %q: unknown format %q (junit, json or markdown)", f, format)
 		}
 		out[format] = file

@@ -139,12 +139,6 @@ type verifyRun struct {
 	metricsAddr string
 }
 
-var verdictWriters = map[string]func(io.Writer, *verdict.Verdict) error{
-	"junit":    verdict.WriteVerdictJUnit,
-	"json":     verdict.WriteVerdictJSON,
-	"markdown": verdict.WriteVerdictMarkdown,
-}
-
 func (o *verifyRun) execute(ctx context.Context) error {
 	redact := o.opts.Redactor()
 	stdout := newRedactingWriter(o.stdout, redact)
@@ -200,19 +194,6 @@ func (o *verifyRun) execute(ctx context.Context) error {
 		return &exitError{code: verdict.ExitInternal, err: err}
 	}
 	return exitWith(v.ExitCode())
-}
-
-func writeVerdictReports(v *verdict.Verdict, files map[string]string, redact *specs.Redactor) error {
-	for format, file := range files {
-		w := verdictWriters[format]
-		if err := writeReportFile(file, func(out io.Writer, _ *verdict.Report) error { return w(out, v) }, nil, redact, false); err != nil {
-			return err
-		}
-	}
-	if summary := summaryFile(); summary != "" {
-		return writeReportFile(summary, func(out io.Writer, _ *verdict.Report) error { return verdict.WriteVerdictMarkdown(out, v) }, nil, redact, true)
-	}
-	return nil
 }
 
 // serveMetrics registers the probe metrics and serves them in Prometheus format until stop.
