@@ -60,6 +60,12 @@ const (
 
 // Event is progress of a run.
 type Event struct {
+	// Analysis is the id of the analysis in an Engine; Seq numbers its events from 1, without
+	// gaps; Time is when the event was published. All three are set by the Engine's stream.
+	Analysis string
+	Seq      uint64
+	Time     time.Time
+
 	Kind    EventKind
 	Phase   verdict.Phase
 	Elapsed time.Duration // since the phase started

@@ -1,0 +1,197 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Defaults of an analysis's event stream.
+const (
+	DefaultEventHistory = 1024 // events an analysis keeps for subscribers that join late
+	DefaultEventBuffer  = 256  // events buffered per subscriber before it skips ahead
+)
+
+// ErrStreamEnded is returned by Subscription.Next after the verdict event (or Close).
+var ErrStreamEnded = errors.New("event stream ended")
+
+// stream is one analysis's events: it numbers them, keeps a bounded history for subscribers
+// that join late (Subscribe after a sequence number, as SSE's Last-Event-ID asks), and hands
+// each to every subscriber without ever waiting for one. A subscriber that falls behind its
+// buffer skips ahead to the newest events and is told how many it missed; the run it watches
+// never slows down. The verdict event is kept apart and is never dropped.
+type stream struct {
+	mu      sync.Mutex
+	id      string
+	now     func() time.Time
+	seq     uint64
+	history []Event // the newest events, oldest first, at most maxHist
+	maxHist int
+	maxBuf  int
+	final   *Event
+	subs    map[*Subscription]struct{}
+}
+
+func newStream(id string, now func() time.Time, history, buffer int) *stream {
+	if history <= 0 {
+		history = DefaultEventHistory
+	}
+	if buffer <= 0 {
+		buffer = DefaultEventBuffer
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &stream{id: id, now: now, maxHist: history, maxBuf: buffer, subs: map[*Subscription]struct{}{}}
+}
+
+// publish numbers e and hands it to every subscriber; it never blocks on one. Nothing is
+// published after the verdict.
+func (s *stream) publish(e Event) Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.final != nil {
+		return e
+	}
+	s.seq++
+	e.Analysis, e.Seq, e.Time = s.id, s.seq, s.now()
+	if e.Kind == EventVerdict {
+		f := e
+		s.final = &f
+		for sub := range s.subs {
+			sub.setFinal(f)
+		}
+		return e
+	}
+	if len(s.history) == s.maxHist {
+		copy(s.history, s.history[1:])
+		s.history = s.history[:len(s.history)-1]
+	}
+	s.history = append(s.history, e)
+	for sub := range s.subs {
+		sub.push(e)
+	}
+	return e
+}
+
+// lastSeq is the sequence number of the newest event.
+func (s *stream) lastSeq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
+}
+
+// subscribe returns a subscription to the events after afterSeq: those still in the history
+// first (a gap, when the history no longer reaches back that far, is counted as skipped), then
+// new ones as they come.
+func (s *stream) subscribe(afterSeq uint64) *Subscription {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := &Subscription{s: s, max: s.maxBuf, ready: make(chan struct{}, 1)}
+	var first uint64 = 1
+	if len(s.history) > 0 {
+		first = s.history[0].Seq
+	}
+	if afterSeq+1 < first && afterSeq < s.seq {
+		sub.skipped = first - afterSeq - 1
+	}
+	for _, e := range s.history {
+		if e.Seq > afterSeq {
+			sub.push(e)
+		}
+	}
+	if s.final != nil && s.final.Seq > afterSeq {
+		sub.setFinal(*s.final)
+	} else if s.final != nil {
+		sub.done = true
+	}
+	s.subs[sub] = struct{}{}
+	return sub
+}
+
+func (s *stream) unsubscribe(sub *Subscription) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.subs, sub)
+}
+
+// Subscription receives one analysis's events in order (see Engine.Subscribe).
+type Subscription struct {
+	s       *stream
+	mu      sync.Mutex
+	buf     []Event
+	max     int
+	skipped uint64
+	final   *Event
+	done    bool // the final event was delivered, or the subscription closed
+	ready   chan struct{}
+}
+
+func (sub *Subscription) push(e Event) {
+	sub.mu.Lock()
+	if len(sub.buf) == sub.max {
+		// Behind: skip ahead, keeping the newest events.
+		n := len(sub.buf) / 2
+		sub.buf = append(sub.buf[:0], sub.buf[n:]...)
+		sub.skipped += uint64(n)
+	}
+	sub.buf = append(sub.buf, e)
+	sub.mu.Unlock()
+	sub.wake()
+}
+
+func (sub *Subscription) setFinal(e Event) {
+	sub.mu.Lock()
+	sub.final = &e
+	sub.mu.Unlock()
+	sub.wake()
+}
+
+func (sub *Subscription) wake() {
+	select {
+	case sub.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Next returns the next event, waiting for one until ctx ends. Skipped says how many events
+// were skipped just before it because this subscriber fell behind. After the verdict event, or
+// after Close, it returns ErrStreamEnded.
+func (sub *Subscription) Next(ctx context.Context) (e Event, skipped uint64, err error) {
+	for {
+		sub.mu.Lock()
+		switch {
+		case sub.done:
+			sub.mu.Unlock()
+			return Event{}, 0, ErrStreamEnded
+		case len(sub.buf) > 0:
+			e, skipped = sub.buf[0], sub.skipped
+			sub.buf = sub.buf[1:]
+			sub.skipped = 0
+			sub.mu.Unlock()
+			return e, skipped, nil
+		case sub.final != nil:
+			e, skipped = *sub.final, sub.skipped
+			sub.done, sub.skipped = true, 0
+			sub.mu.Unlock()
+			sub.s.unsubscribe(sub)
+			return e, skipped, nil
+		}
+		sub.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return Event{}, 0, ctx.Err()
+		case <-sub.ready:
+		}
+	}
+}
+
+// Close ends the subscription; Next then returns ErrStreamEnded.
+func (sub *Subscription) Close() {
+	sub.mu.Lock()
+	sub.done = true
+	sub.mu.Unlock()
+	sub.s.unsubscribe(sub)
+	sub.wake()
+}
