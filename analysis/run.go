@@ -88,6 +88,51 @@ type Event struct {
 // the candidate. An error means no verdict could be formed at all: invalid input (wrapping
 // ErrInvalid) or a failure of greenlight itself.
 func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
+	p, err := Compile(o)
+	if err != nil {
+		return nil, err
+	}
+	return p.run(ctx, p.o)
+}
+
+// Plan is an analysis ready to start: its spec validated, its environments and roles resolved
+// and its monitors built, all without I/O. Compile makes one; Run and Engine.Start run it.
+type Plan struct {
+	o Options
+}
+
+// Compile checks what can be checked about an analysis before anything runs — roles,
+// environment URLs, monitors — so that a daemon can refuse a bad request with its reasons
+// (errors wrap ErrInvalid). The caller's spec is never written to.
+func Compile(o Options) (*Plan, error) {
+	if o.Analysis == nil {
+		return nil, fmt.Errorf("%w: no analysis", ErrInvalid)
+	}
+	a := o.Analysis
+	if o.TracesListen != "" && a.Sources.Traces != nil {
+		// A copy carries the override.
+		cp, tr := *a, *a.Sources.Traces
+		tr.Listen = o.TracesListen
+		cp.Sources.Traces = &tr
+		o.Analysis = &cp
+	}
+	if _, _, _, err := resolveTargets(o.Analysis, o, o.Redactor()); err != nil {
+		return nil, err
+	}
+	for i := range o.Analysis.Monitors {
+		if _, err := synthetic.MonitorFromSpec(&o.Analysis.Monitors[i]); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	return &Plan{o: o}, nil
+}
+
+// Name is the analysis's name.
+func (p *Plan) Name() string { return p.o.Analysis.Metadata.Name }
+
+// run executes the plan with o: the plan's own options, with the shared parts (runner, logger,
+// metrics, event sink) the caller's.
+func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if o.Tick <= 0 {
 		o.Tick = time.Second
 	}
@@ -102,14 +147,6 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	base, cand, targets, err := resolveTargets(a, o, redact)
 	if err != nil {
 		return nil, err
-	}
-	if o.TracesListen != "" && a.Sources.Traces != nil {
-		// The caller's spec stays as it was: a copy carries the override.
-		cp, tr := *a, *a.Sources.Traces
-		tr.Listen = o.TracesListen
-		cp.Sources.Traces = &tr
-		a = &cp
-		o.Analysis = a
 	}
 	srcs, err := newSources(a, o.Logger, o.LookupEnv)
 	if err != nil {

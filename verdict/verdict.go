@@ -89,6 +89,21 @@ type Verdict struct {
 	// Diagnosis names what kept the environments from being measured: "blue unreachable:
 	// connection refused, 40 of 40 probes".
 	Diagnosis []string `json:"diagnosis,omitempty"`
+	// Override is set when a person decided instead of the analysis (audited: who, why, when,
+	// and what the analysis had said).
+	Override *Override `json:"override,omitempty"`
+}
+
+// Override is a decision made by hand over the analysis's own.
+type Override struct {
+	Decision Decision  `json:"decision"`
+	By       string    `json:"by"`
+	Why      string    `json:"why"`
+	At       time.Time `json:"at"`
+	// Was and WasReason are the analysis's own decision and reason ("interrupted" when it was
+	// still running).
+	Was       Decision `json:"was"`
+	WasReason string   `json:"wasReason"`
 }
 
 // ExitCode maps the decision: 0 promote, 1 rollback, 2 inconclusive.

@@ -1,0 +1,367 @@
+package analysis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/greenlight/greenlight/smoke"
+	"github.com/greenlight/greenlight/synthetic"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// Errors the Engine returns for callers to branch on.
+var (
+	ErrNotFound     = errors.New("no such analysis")
+	ErrShuttingDown = errors.New("engine is shutting down")
+	ErrDecided      = errors.New("analysis already decided")
+)
+
+// EngineOptions are what every analysis of one Engine shares: one probe runner (and so one
+// connection pool per environment), one metrics registry, one logger, one clock for events.
+type EngineOptions struct {
+	Runner    *smoke.Runner
+	Metrics   *synthetic.Metrics
+	Logger    *slog.Logger
+	LookupEnv func(string) (string, bool)
+	// Now stamps events (default time.Now).
+	Now func() time.Time
+	// EventHistory and EventBuffer bound each analysis's event history and each subscriber's
+	// buffer (defaults DefaultEventHistory, DefaultEventBuffer).
+	EventHistory, EventBuffer int
+	// NewID names an analysis (default 16 random hex digits).
+	NewID func() string
+}
+
+// Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
+// hundreds. Each is started from a compiled Plan, watched through its numbered event stream,
+// and can be aborted or overridden; nothing a caller does with events can slow a run.
+type Engine struct {
+	o      EngineOptions
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	byID    map[string]*handle
+	byKey   map[string]*handle
+	closing bool
+}
+
+// NewEngine returns an Engine; Shutdown stops it.
+func NewEngine(o EngineOptions) *Engine {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Runner == nil {
+		o.Runner = smoke.NewRunner("greenlight", o.Logger)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = randomID
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{}}
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// StartOptions are a caller's for one analysis.
+type StartOptions struct {
+	// Key makes Start idempotent: a second Start with the same key returns the first
+	// analysis (a rollout's name and pod-template hash, a CodeDeploy deployment id).
+	Key string
+	// Labels are the caller's, kept with the analysis (rollout, namespace …).
+	Labels map[string]string
+}
+
+// Status is what Get tells of an analysis.
+type Status struct {
+	ID        string            `json:"id"`
+	Key       string            `json:"key,omitempty"`
+	Analysis  string            `json:"analysis"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	State     verdict.Decision  `json:"state"` // running until decided
+	Phase     verdict.Phase     `json:"phase"`
+	StartedAt time.Time         `json:"startedAt"`
+	Elapsed   time.Duration     `json:"-"`
+	// Checks are the latest outcomes; Verdict is set once decided.
+	Checks  []verdict.CheckResult `json:"checks,omitempty"`
+	Verdict *verdict.Verdict      `json:"verdict,omitempty"`
+	LastSeq uint64                `json:"lastSeq"`
+}
+
+// handle is one analysis in the Engine.
+type handle struct {
+	id, key string
+	labels  map[string]string
+	plan    *Plan
+	stream  *stream
+	cancel  context.CancelCauseFunc
+	done    chan struct{}
+
+	mu       sync.Mutex
+	status   Status
+	v        *verdict.Verdict
+	err      error
+	override *verdict.Override
+}
+
+// Start begins an analysis and returns its id. With a key already used it returns that
+// analysis's id and started false, whatever the plan.
+func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return "", false, ErrShuttingDown
+	}
+	if so.Key != "" {
+		if h, ok := e.byKey[so.Key]; ok {
+			return h.id, false, nil
+		}
+	}
+	id = e.o.NewID()
+	for e.byID[id] != nil {
+		id = e.o.NewID()
+	}
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	h := &handle{id: id, key: so.Key, labels: so.Labels, plan: p, cancel: cancel, done: make(chan struct{}),
+		stream: newStream(id, e.o.Now, e.o.EventHistory, e.o.EventBuffer)}
+	h.status = Status{ID: id, Key: so.Key, Analysis: p.o.Analysis.Metadata.Name, Labels: so.Labels,
+		State: verdict.Running, StartedAt: e.o.Now()}
+	e.byID[id] = h
+	if so.Key != "" {
+		e.byKey[so.Key] = h
+	}
+	o := p.o
+	o.Runner, o.Metrics, o.LookupEnv = e.o.Runner, e.o.Metrics, e.o.LookupEnv
+	o.Logger = e.o.Logger.With("analysis", id, "spec", p.o.Analysis.Metadata.Name)
+	o.OnEvent = h.publish
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer cancel(nil)
+		v, err := p.run(ctx, o)
+		h.finish(v, err)
+	}()
+	return id, true, nil
+}
+
+// publish records an event in the analysis's status and stream; it never blocks on a reader.
+func (h *handle) publish(ev Event) {
+	if ev.Kind == EventVerdict {
+		// The verdict event goes out once the verdict is final (finish), overrides included.
+		return
+	}
+	ev = h.stream.publish(ev)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ev.Phase != "" {
+		h.status.Phase = ev.Phase
+	}
+	if ev.Kind == EventTick {
+		h.status.Checks, h.status.Elapsed = ev.Checks, ev.Elapsed
+	}
+	h.status.LastSeq = ev.Seq
+}
+
+// finish makes the run's outcome final: an override given while it ran replaces the decision.
+func (h *handle) finish(v *verdict.Verdict, err error) {
+	h.mu.Lock()
+	if v != nil && h.override != nil {
+		applyOverride(v, h.override)
+	}
+	h.v, h.err = v, err
+	h.status.Verdict = v
+	switch {
+	case v != nil:
+		h.status.State, h.status.Phase, h.status.Checks = v.Decision, v.Phase, v.Checks
+	case err != nil:
+		h.status.State = verdict.Inconclusive
+	}
+	h.mu.Unlock()
+	final := Event{Kind: EventVerdict, Verdict: v}
+	if v != nil {
+		final.Phase, final.Checks, final.Baseline, final.Candidate = v.Phase, v.Checks, v.Baseline.Name, v.Candidate.Name
+	}
+	if err != nil {
+		final.Message = err.Error()
+	}
+	final = h.stream.publish(final)
+	h.mu.Lock()
+	h.status.LastSeq = final.Seq
+	h.mu.Unlock()
+	close(h.done)
+}
+
+// applyOverride puts a person's decision over the analysis's own, keeping that in the
+// override; a later override replaces an earlier one.
+func applyOverride(v *verdict.Verdict, o *verdict.Override) {
+	if v.Override != nil {
+		v.Decision, v.Reason = v.Override.Was, v.Override.WasReason
+	}
+	o.Was, o.WasReason = v.Decision, v.Reason
+	v.Override = o
+	v.Decision = o.Decision
+	v.Reason = fmt.Sprintf("overridden to %s by %s: %s (the analysis said %s: %s)", o.Decision, o.By, o.Why, o.Was, o.WasReason)
+}
+
+func (e *Engine) get(id string) (*handle, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h, ok := e.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return h, nil
+}
+
+// Get returns an analysis's status.
+func (e *Engine) Get(id string) (Status, error) {
+	h, err := e.get(id)
+	if err != nil {
+		return Status{}, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.status
+	s.Checks = append([]verdict.CheckResult(nil), s.Checks...)
+	return s, nil
+}
+
+// List returns every analysis's status, oldest first.
+func (e *Engine) List() []Status {
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.byID))
+	for id := range e.byID {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	out := make([]Status, 0, len(ids))
+	for _, id := range ids {
+		if s, err := e.Get(id); err == nil {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].StartedAt.Equal(out[j].StartedAt) {
+			return out[i].StartedAt.Before(out[j].StartedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Wait blocks until the analysis is decided (or ctx ends) and returns its verdict. The error is
+// the run's own when no verdict could be formed (invalid input, a failure of greenlight).
+func (e *Engine) Wait(ctx context.Context, id string) (*verdict.Verdict, error) {
+	h, err := e.get(id)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-h.done:
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.v, h.err
+}
+
+// Subscribe returns the analysis's events after sequence number afterSeq (0: from the start, as
+// far as the history reaches). Close the subscription when done with it.
+func (e *Engine) Subscribe(id string, afterSeq uint64) (*Subscription, error) {
+	h, err := e.get(id)
+	if err != nil {
+		return nil, err
+	}
+	return h.stream.subscribe(afterSeq), nil
+}
+
+// Abort stops a running analysis: its verdict is "interrupted" with the reason, never a
+// rollback blamed on the candidate. Aborting a decided analysis is ErrDecided.
+func (e *Engine) Abort(id, reason string) error {
+	h, err := e.get(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-h.done:
+		return fmt.Errorf("%w: %s", ErrDecided, id)
+	default:
+	}
+	if reason == "" {
+		reason = "no reason given"
+	}
+	h.cancel(fmt.Errorf("aborted: %s", reason))
+	return nil
+}
+
+// Override decides an analysis by hand — promote or rollback — recording who and why in the
+// verdict. A running analysis stops; a decided one has its decision replaced, its original kept.
+func (e *Engine) Override(id string, d verdict.Decision, by, why string) (*verdict.Verdict, error) {
+	if d != verdict.Promote && d != verdict.Rollback {
+		return nil, fmt.Errorf("%w: an override is promote or rollback, not %q", ErrInvalid, d)
+	}
+	if by == "" || why == "" {
+		return nil, fmt.Errorf("%w: an override needs who and why", ErrInvalid)
+	}
+	h, err := e.get(id)
+	if err != nil {
+		return nil, err
+	}
+	o := &verdict.Override{Decision: d, By: by, Why: why, At: e.o.Now()}
+	h.mu.Lock()
+	select {
+	case <-h.done:
+		if h.v == nil {
+			h.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s ended without a verdict: %v", ErrDecided, id, h.err)
+		}
+		applyOverride(h.v, o)
+		h.status.State = d
+		v := h.v
+		h.mu.Unlock()
+		return v, nil
+	default:
+	}
+	h.override = o
+	h.mu.Unlock()
+	h.cancel(fmt.Errorf("overridden to %s by %s", d, by))
+	<-h.done
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.v, h.err
+}
+
+// Shutdown stops accepting analyses, interrupts the running ones and waits for them (or ctx).
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+	e.cancel(errors.New("interrupted: greenlight is shutting down"))
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-done:
+		return nil
+	}
+}
