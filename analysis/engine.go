@@ -294,6 +294,15 @@ func (e *Engine) Subscribe(id string, afterSeq uint64) (*Subscription, error) {
 // Abort stops a running analysis: its verdict is "interrupted" with the reason, never a
 // rollback blamed on the candidate. Aborting a decided analysis is ErrDecided.
 func (e *Engine) Abort(id, reason string) error {
+	if reason == "" {
+		reason = "no reason given"
+	}
+	return e.Interrupt(id, fmt.Errorf("aborted: %s", reason))
+}
+
+// Interrupt stops a running analysis with cause as the reason its verdict gives ("interrupted
+// by SIGTERM"). Interrupting a decided analysis is ErrDecided.
+func (e *Engine) Interrupt(id string, cause error) error {
 	h, err := e.get(id)
 	if err != nil {
 		return err
@@ -303,10 +312,7 @@ func (e *Engine) Abort(id, reason string) error {
 		return fmt.Errorf("%w: %s", ErrDecided, id)
 	default:
 	}
-	if reason == "" {
-		reason = "no reason given"
-	}
-	h.cancel(fmt.Errorf("aborted: %s", reason))
+	h.cancel(cause)
 	return nil
 }
 

@@ -161,15 +161,11 @@ func (o *verifyRun) execute(ctx context.Context) error {
 	var live *liveView
 	if o.output == "text" {
 		live = newLiveView(stdout, useColor(o.stdout))
-		o.opts.OnEvent = live.event
 		o.opts.OnTraces = func(addr string) {
 			fmt.Fprintf(stdout, "[traces] receiving OTLP/HTTP spans at http://%s/v1/traces\n", addr)
 		}
 	}
-	v, err := analysis.Run(ctx, o.opts)
-	if live != nil {
-		live.close()
-	}
+	v, err := o.run(ctx, live)
 	switch {
 	case errors.Is(err, analysis.ErrInvalid):
 		return invalid("%s", redact.Redact(err.Error()))
@@ -194,6 +190,51 @@ func (o *verifyRun) execute(ctx context.Context) error {
 		return &exitError{code: verdict.ExitInternal, err: err}
 	}
 	return exitWith(v.ExitCode())
+}
+
+// run drives the analysis through the same Engine the daemon uses: compile, start, follow its
+// events on the live view, wait for the verdict. A signal interrupts it (the verdict then says
+// "interrupted by SIGINT").
+func (o *verifyRun) run(ctx context.Context, live *liveView) (*verdict.Verdict, error) {
+	p, err := analysis.Compile(o.opts)
+	if err != nil {
+		return nil, err
+	}
+	e := analysis.NewEngine(analysis.EngineOptions{Runner: o.opts.Runner, Metrics: o.opts.Metrics,
+		Logger: o.opts.Logger, LookupEnv: o.opts.LookupEnv})
+	defer e.Shutdown(context.WithoutCancel(ctx))
+	id, _, err := e.Start(p, analysis.StartOptions{})
+	if err != nil {
+		return nil, err
+	}
+	shown := make(chan struct{})
+	if live != nil {
+		sub, err := e.Subscribe(id, 0)
+		if err != nil {
+			return nil, err
+		}
+		go func() {
+			defer close(shown)
+			defer sub.Close()
+			for {
+				ev, _, err := sub.Next(context.Background())
+				if err != nil {
+					return
+				}
+				live.event(ev)
+			}
+		}()
+	} else {
+		close(shown)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = e.Interrupt(id, context.Cause(ctx)) })
+	defer stop()
+	v, err := e.Wait(context.WithoutCancel(ctx), id)
+	<-shown
+	if live != nil {
+		live.close()
+	}
+	return v, err
 }
 
 // serveMetrics registers the probe metrics and serves them in Prometheus format until stop.
