@@ -220,3 +220,33 @@ func TestVerifyServesMetrics(t *testing.T) {
 		assert.Contains(t, body, "greenlight_probe_duration_seconds_bucket")
 	})
 }
+
+// TestBundledAnalysisCatchesTheDemoRegression runs the bundled checkout analysis, as the demo
+// does, against the demo's regressed green — its profile 40% slower, 3% of its orders failing —
+// on a fake clock, so that -short covers the demo's decision that TestDemo checks on real
+// servers in the full run. No app exports spans here, so the trace checks stay undecided; the
+// probes alone must roll green back.
+func TestBundledAnalysisCatchesTheDemoRegression(t *testing.T) {
+	t.Setenv("SMOKE_PASS", "testpass")
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		profile := func(latency, jitter time.Duration) app.Faults {
+			return app.Faults{
+				Latency: map[string]app.Duration{"/api/user/profile": app.Duration(latency)},
+				Jitter:  map[string]app.Duration{"/api/user/profile": app.Duration(jitter)},
+			}
+		}
+		regressed := profile(28*time.Millisecond, 14*time.Millisecond)
+		regressed.ErrorRate = map[string]float64{"/api/orders": 0.03}
+		store := app.NewStore()
+		blue := n.Serve(t, "blue.test:80", app.New(app.Config{Color: "blue", Version: "v1", Store: store, Faults: profile(20*time.Millisecond, 10*time.Millisecond), Seed: 2}))
+		green := n.Serve(t, "green.test:80", app.New(app.Config{Color: "green", Version: "v2", Store: store, Faults: regressed, Seed: 1}))
+		code, out, errOut := cliOn(t, n, "verify", "../../examples/analyses", "../../examples/suites", "--env", "blue="+blue, "--env", "green="+green)
+		require.Equal(t, verdict.ExitFail, code, out+errOut)
+		assert.Contains(t, out, "✓ health", "the smoke gate passed")
+		assert.Contains(t, out, "✗ ROLLBACK checkout — green (candidate) vs blue (baseline)")
+		// On the fake clock the ratio measured is the one served: (28+14u)ms / (20+10u)ms = 1.40.
+		assert.Regexp(t, `why: profile-p95: p95 green \d+(\.\d+)?ms vs blue \d+(\.\d+)?ms: ratio 1\.40 \[`, out)
+		assert.NotContains(t, out, "policy onInconclusive", "a check decided it, not the time limit")
+		assert.NotContains(t, out, "testpass", "the login password is a secret")
+	})
+}
