@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/verdict"
 )
 
@@ -17,15 +17,18 @@ import (
 // with the reason and the count, while the analysis runs and in the verdict — never a bare "no
 // data" at the time limit.
 func TestUnreachableEnvironmentIsNamed(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := "http://" + ln.Addr().String()
-	require.NoError(t, ln.Close())
-	green := start(t, app.Config{})
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		testUnreachableEnvironmentIsNamed(t, n)
+	})
+}
+
+func testUnreachableEnvironmentIsNamed(t *testing.T, n *memnet.Network) {
+	_, green := serveApp(t, n, "green", app.Config{})
+	closed := "http://blue:80" // nothing listens there
 
 	a := spec(t, "minDuration: 1s, maxDuration: 2s, onInconclusive: hold", "")
 	var ticks []Event
-	v, _ := runAnalysis(t, a, closed, green.URL, func(e Event) {
+	v, _ := runAnalysis(t, n, a, closed, green, func(e Event) {
 		if e.Kind == EventTick {
 			ticks = append(ticks, e)
 		}
@@ -36,6 +39,7 @@ func TestUnreachableEnvironmentIsNamed(t *testing.T) {
 	m := want.FindStringSubmatch(v.Diagnosis[0])
 	require.NotNil(t, m, v.Diagnosis[0])
 	assert.Equal(t, m[1], m[2], "every probe of blue failed to connect")
+	assert.Equal(t, "blue unreachable: connection refused, 200 of 200 probes", v.Diagnosis[0], "a probe every 10ms for 2s, in fake time")
 	assert.Contains(t, v.Reason, "blue unreachable: connection refused")
 	assert.NotContains(t, strings.ToLower(v.Reason), "nan")
 

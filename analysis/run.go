@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"sort"
 	"strconv"
@@ -46,6 +47,12 @@ type Options struct {
 	TracesListen string
 	// LookupEnv reads DD_API_KEY, DD_APP_KEY and DD_SITE (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// DialContext and Listen, when set, replace the host's network: DialContext opens every
+	// connection of the run (the probes of the Runner it builds when Runner is nil, the metric
+	// and trace sources), Listen the trace receiver's listener. Tests run whole analyses on an
+	// in-memory network with them.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	Listen      func(network, addr string) (net.Listener, error)
 }
 
 // EventKind says what an Event reports.
@@ -141,6 +148,7 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	}
 	if o.Runner == nil {
 		o.Runner = smoke.NewRunner("greenlight", o.Logger)
+		o.Runner.DialContext = o.DialContext
 	}
 	a := o.Analysis
 	redact := o.Redactor()
@@ -148,7 +156,7 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := newSources(a, o.Logger, o.LookupEnv)
+	srcs, err := newSources(a, o.Logger, o.LookupEnv, network{dial: o.DialContext, listen: o.Listen})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/greenlight/greenlight/compare"
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/verdict"
 )
@@ -60,12 +61,24 @@ policy: {` + policy + `}
 	return docs.Analysis("test")
 }
 
-func start(t *testing.T, cfg app.Config) *app.Server {
+// inBubble runs f in a synctest bubble with a fresh in-memory network. Time is fake there: a
+// handler's sleep is exactly the latency a probe measures, and the clock moves only when every
+// goroutine waits, so the decisions and the moments they are taken at are the same on an idle
+// laptop and on a machine busy with other work.
+func inBubble(t *testing.T, f func(t *testing.T, n *memnet.Network)) {
 	t.Helper()
-	srv, err := app.Start(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Close() })
-	return srv
+	synctest.Test(t, func(t *testing.T) { f(t, memnet.New()) })
+}
+
+// serveApp serves the example app as host on n; a fixed seed makes its jitter and error rolls
+// the same in every run.
+func serveApp(t *testing.T, n *memnet.Network, host string, cfg app.Config) (*app.App, string) {
+	t.Helper()
+	if cfg.Seed == 0 {
+		cfg.Seed = int64(len(host))
+	}
+	a := app.New(cfg)
+	return a, n.Serve(t, host+":80", a)
 }
 
 func jittered(ms int) app.Faults {
@@ -75,17 +88,19 @@ func jittered(ms int) app.Faults {
 	}
 }
 
-// runAnalysis runs with both apps and collects events.
-func runAnalysis(t *testing.T, a *specs.Analysis, blue, green string, onEvent func(Event)) (*verdict.Verdict, []Event) {
+// runAnalysis runs with both apps, on n, and collects events.
+func runAnalysis(t *testing.T, n *memnet.Network, a *specs.Analysis, blue, green string, onEvent func(Event)) (*verdict.Verdict, []Event) {
 	t.Helper()
 	var mu sync.Mutex
 	var events []Event
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A bound on fake time: a run that never decides ends as interrupted, and the test fails.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	v, err := Run(ctx, Options{
-		Analysis: a,
-		Envs:     map[string]string{"blue": blue, "green": green},
-		Tick:     100 * time.Millisecond,
+		Analysis:    a,
+		Envs:        map[string]string{"blue": blue, "green": green},
+		Tick:        100 * time.Millisecond,
+		DialContext: n.DialContext,
 		OnEvent: func(e Event) {
 			mu.Lock()
 			events = append(events, e)
@@ -109,43 +124,87 @@ func checkState(v *verdict.Verdict, name string) compare.State {
 }
 
 func TestIdenticalPromotes(t *testing.T) {
-	blue, green := start(t, app.Config{Faults: jittered(4)}), start(t, app.Config{Faults: jittered(4)})
-	v, events := runAnalysis(t, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue.URL, green.URL, nil)
-	assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
-	assert.Equal(t, verdict.ExitPass, v.ExitCode())
-	assert.True(t, strings.HasPrefix(v.Reason, "all 2 critical checks passed; green shown working: at least "), v.Reason)
-	assert.Contains(t, v.Reason, "in every critical check (floor: 10, 50%)")
-	assert.Equal(t, compare.Pass, checkState(v, "p95"))
-	assert.GreaterOrEqual(t, v.Duration, time.Second, "never before minDuration")
-	assert.Equal(t, EventVerdict, events[len(events)-1].Kind)
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue.test", app.Config{Faults: jittered(4), Seed: 1})
+		_, green := serveApp(t, n, "green.test", app.Config{Faults: jittered(4), Seed: 2})
+		v, events := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue, green, nil)
+		assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Equal(t, verdict.ExitPass, v.ExitCode())
+		assert.True(t, strings.HasPrefix(v.Reason, "all 2 critical checks passed; green shown working: at least "), v.Reason)
+		assert.Contains(t, v.Reason, "in every critical check (floor: 10, 50%)")
+		assert.Equal(t, compare.Pass, checkState(v, "p95"))
+		assert.GreaterOrEqual(t, v.Duration, time.Second, "never before minDuration")
+		assert.Zero(t, v.Duration%(100*time.Millisecond), "decided at a tick: %s", v.Duration)
+		assert.Equal(t, EventVerdict, events[len(events)-1].Kind)
+	})
+}
+
+// TestIdenticalPromotesAtMinDuration: two environments answering in exactly 4ms pass every
+// check well within minDuration, and the promote comes at minDuration to the tick — not before.
+func TestIdenticalPromotesAtMinDuration(t *testing.T) {
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		steady := app.Faults{Latency: map[string]app.Duration{"/health": app.Duration(4 * time.Millisecond)}}
+		_, blue := serveApp(t, n, "blue.test", app.Config{Faults: steady})
+		_, green := serveApp(t, n, "green.test", app.Config{Faults: steady})
+		var passedAt time.Duration // the first tick every check passed
+		v, _ := runAnalysis(t, n, spec(t, "minDuration: 3s, maxDuration: 40s", ""), blue, green, func(e Event) {
+			if e.Kind == EventTick && passedAt == 0 && checkStates(e.Checks) == "pass,pass" {
+				passedAt = e.Elapsed
+			}
+		})
+		require.Equal(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Positive(t, passedAt)
+		assert.Less(t, passedAt, 3*time.Second, "the checks pass before minDuration")
+		assert.Equal(t, 3*time.Second, v.Duration, "promoted at minDuration exactly")
+		for _, c := range v.Checks {
+			if c.Name == "p95" {
+				assert.InDelta(t, 0.004, c.Candidate.Value, 1e-9, "the latency measured is the one served: %s", c.Reason)
+				assert.InDelta(t, 0.004, c.Baseline.Value, 1e-9, "the latency measured is the one served: %s", c.Reason)
+			}
+		}
+	})
 }
 
 func TestLatencyRegressionRollsBack(t *testing.T) {
-	blue, green := start(t, app.Config{Faults: jittered(4)}), start(t, app.Config{Faults: jittered(8)})
-	v, _ := runAnalysis(t, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue.URL, green.URL, nil)
-	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.Equal(t, compare.Fail, checkState(v, "p95"))
-	assert.Regexp(t, `^p95: p95 green \d+(\.\d+)?ms vs blue \d+(\.\d+)?ms: ratio \d\.\d\d \[\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, v.Reason)
-	assert.Equal(t, verdict.PhaseAnalysis, v.Phase)
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue.test", app.Config{Faults: jittered(4)})
+		_, green := serveApp(t, n, "green.test", app.Config{Faults: jittered(8)})
+		v, _ := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue, green, nil)
+		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.Equal(t, compare.Fail, checkState(v, "p95"))
+		assert.Regexp(t, `^p95: p95 green \d+(\.\d+)?ms vs blue \d+(\.\d+)?ms: ratio \d\.\d\d \[\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, v.Reason)
+		assert.Equal(t, verdict.PhaseAnalysis, v.Phase)
+		assert.Less(t, v.Duration, 40*time.Second, "decided before maxDuration")
+		for _, c := range v.Checks {
+			if c.Name == "p95" {
+				// Fake time measures what was served: 4ms + [0, 2ms) and 8ms + [0, 4ms).
+				assert.True(t, c.Baseline.Value >= 0.004 && c.Baseline.Value < 0.006, "blue p95 %v", c.Baseline.Value)
+				assert.True(t, c.Candidate.Value >= 0.008 && c.Candidate.Value < 0.012, "green p95 %v", c.Candidate.Value)
+			}
+		}
+	})
 }
 
 func TestErrorRegressionRollsBack(t *testing.T) {
-	blue := start(t, app.Config{})
-	green := start(t, app.Config{Faults: app.Faults{ErrorRate: map[string]float64{"/health": 0.3}}})
-	v, _ := runAnalysis(t, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue.URL, green.URL, nil)
-	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.Equal(t, compare.Fail, checkState(v, "errors"))
-	assert.Contains(t, v.Reason, "errors: error rate green")
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue.test", app.Config{})
+		_, green := serveApp(t, n, "green.test", app.Config{Faults: app.Faults{ErrorRate: map[string]float64{"/health": 0.3}}})
+		v, _ := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue, green, nil)
+		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.Equal(t, compare.Fail, checkState(v, "errors"))
+		assert.Contains(t, v.Reason, "errors: error rate green")
+	})
 }
 
 func TestSmokeFailureRollsBackWithoutMonitoring(t *testing.T) {
-	blue := start(t, app.Config{})
-	green := start(t, app.Config{Faults: app.Faults{ErrorRate: map[string]float64{"/health": 1}}})
-	a := spec(t, "minDuration: 1s, maxDuration: 40s", "")
-	a.Smoke = []specs.SuiteRef{{Ref: "smoke"}}
-	// Link again so the smoke suite resolves.
-	docs := &specs.Documents{Suites: []*specs.Suite{a.Monitor("journey").Resolved}, Analyses: []*specs.Analysis{a}}
-	smokeDocs, err := specs.Parse("s.yaml", []byte(`apiVersion: greenlight/v1
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue.test", app.Config{})
+		_, green := serveApp(t, n, "green.test", app.Config{Faults: app.Faults{ErrorRate: map[string]float64{"/health": 1}}})
+		a := spec(t, "minDuration: 1s, maxDuration: 40s", "")
+		a.Smoke = []specs.SuiteRef{{Ref: "smoke"}}
+		// Link again so the smoke suite resolves.
+		docs := &specs.Documents{Suites: []*specs.Suite{a.Monitor("journey").Resolved}, Analyses: []*specs.Analysis{a}}
+		smokeDocs, err := specs.Parse("s.yaml", []byte(`apiVersion: greenlight/v1
 kind: Suite
 metadata: {name: smoke}
 steps:
@@ -153,20 +212,22 @@ steps:
     http: {url: /health}
     expect: [status == 200]
 `), specs.LoadOptions{})
-	require.NoError(t, err)
-	docs.Suites = append(docs.Suites, smokeDocs.Suites...)
-	require.NoError(t, docs.Link(specs.LoadOptions{}))
+		require.NoError(t, err)
+		docs.Suites = append(docs.Suites, smokeDocs.Suites...)
+		require.NoError(t, docs.Link(specs.LoadOptions{}))
 
-	v, events := runAnalysis(t, a, blue.URL, green.URL, nil)
-	require.Equal(t, verdict.Rollback, v.Decision)
-	assert.Equal(t, verdict.PhaseSmoke, v.Phase)
-	assert.Equal(t, "smoke failed on green: smoke › health: status (500) == 200", v.Reason)
-	assert.Empty(t, v.Checks, "no monitoring after a failed smoke gate")
-	for _, e := range events {
-		assert.NotEqual(t, EventTick, e.Kind)
-	}
-	require.NotNil(t, v.Smoke)
-	assert.Equal(t, "green", v.Smoke.Suites[0].Environment)
+		v, events := runAnalysis(t, n, a, blue, green, nil)
+		require.Equal(t, verdict.Rollback, v.Decision)
+		assert.Equal(t, verdict.PhaseSmoke, v.Phase)
+		assert.Equal(t, "smoke failed on green: smoke › health: status (500) == 200", v.Reason)
+		assert.Empty(t, v.Checks, "no monitoring after a failed smoke gate")
+		for _, e := range events {
+			assert.NotEqual(t, EventTick, e.Kind)
+		}
+		require.NotNil(t, v.Smoke)
+		assert.Equal(t, "green", v.Smoke.Suites[0].Environment)
+		assert.Zero(t, v.Duration, "the smoke gate takes no time when the app answers at once")
+	})
 }
 
 // flaky drops a fraction of requests by closing the connection without an answer, the way a
@@ -191,30 +252,37 @@ func flaky(h http.Handler, p float64, seed uint64) http.Handler {
 }
 
 func TestBothFlappingEquallyIsNoRegression(t *testing.T) {
-	// 20% of connections are cut; the client transparently retries some idempotent requests on
-	// a fresh connection, so fewer than 20% of probes fail — but both sides fail alike.
-	blueSrv := startHandler(t, flaky(app.New(app.Config{Faults: jittered(2)}), 0.2, 1))
-	greenSrv := startHandler(t, flaky(app.New(app.Config{Faults: jittered(2)}), 0.2, 2))
-	v, _ := runAnalysis(t, spec(t, "minDuration: 1s, maxDuration: 8s, onInconclusive: hold", ""), blueSrv, greenSrv, nil)
-	assert.NotEqual(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.NotEqual(t, compare.Fail, checkState(v, "errors"))
-	for _, c := range v.Checks {
-		if c.Name == "errors" {
-			assert.Greater(t, c.Baseline.Value, 0.02, "the baseline did flap: %s", c.Reason)
-			assert.Greater(t, c.Candidate.Value, 0.02, "the candidate did flap: %s", c.Reason)
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		// 20% of connections are cut; the client transparently retries some idempotent requests
+		// on a fresh connection, so fewer than 20% of probes fail — but both sides fail alike.
+		blue := n.Serve(t, "blue.test:80", flaky(app.New(app.Config{Faults: jittered(2), Seed: 1}), 0.2, 1))
+		green := n.Serve(t, "green.test:80", flaky(app.New(app.Config{Faults: jittered(2), Seed: 2}), 0.2, 2))
+		v, _ := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 8s, onInconclusive: hold", ""), blue, green, nil)
+		assert.NotEqual(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.NotEqual(t, compare.Fail, checkState(v, "errors"))
+		for _, c := range v.Checks {
+			if c.Name == "errors" {
+				assert.Greater(t, c.Baseline.Value, 0.02, "the baseline did flap: %s", c.Reason)
+				assert.Greater(t, c.Candidate.Value, 0.02, "the candidate did flap: %s", c.Reason)
+			}
 		}
-	}
+	})
 }
 
 func TestNoDataNeverPromotes(t *testing.T) {
-	blue, green := start(t, app.Config{}), start(t, app.Config{})
-	// A monitor that never fires within the analysis: no observations at all.
-	a := spec(t, "minDuration: 1s, maxDuration: 2s, onInconclusive: promote", "")
-	a.Monitors[0].Every, a.Monitors[0].Cron = 0, "0 0 1 1 *"
-	v, _ := runAnalysis(t, a, blue.URL, green.URL, nil)
-	assert.Equal(t, verdict.Inconclusive, v.Decision, v.Reason)
-	assert.Contains(t, v.Reason, "no data for errors, p95 — never promote without evidence")
-	assert.Equal(t, verdict.ExitInconclusive, v.ExitCode())
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue.test", app.Config{})
+		_, green := serveApp(t, n, "green.test", app.Config{})
+		// A monitor that never fires within the analysis: no observations at all. (The bubble's
+		// clock starts at midnight on 1 January 2000; noon that day is hours away.)
+		a := spec(t, "minDuration: 1s, maxDuration: 2s, onInconclusive: promote", "")
+		a.Monitors[0].Every, a.Monitors[0].Cron = 0, "0 12 1 1 *"
+		v, _ := runAnalysis(t, n, a, blue, green, nil)
+		assert.Equal(t, verdict.Inconclusive, v.Decision, v.Reason)
+		assert.Contains(t, v.Reason, "no data for errors, p95 — never promote without evidence")
+		assert.Equal(t, verdict.ExitInconclusive, v.ExitCode())
+		assert.Equal(t, 2*time.Second, v.Duration, "undecided at maxDuration exactly")
+	})
 }
 
 func TestMaxDurationMapsByPolicy(t *testing.T) {
@@ -223,30 +291,36 @@ func TestMaxDurationMapsByPolicy(t *testing.T) {
 		want   verdict.Decision
 	}{{"hold", verdict.Inconclusive}, {"rollback", verdict.Rollback}, {"promote", verdict.Promote}} {
 		t.Run(tc.policy, func(t *testing.T) {
-			blue, green := start(t, app.Config{Faults: jittered(4)}), start(t, app.Config{Faults: jittered(4)})
-			// Two seconds of probes cannot show p95 within 20%: undecided at maxDuration.
-			v, _ := runAnalysis(t, spec(t, "minDuration: 1s, maxDuration: 1500ms, onInconclusive: "+tc.policy, ""), blue.URL, green.URL, nil)
-			assert.Equal(t, tc.want, v.Decision, v.Reason)
-			assert.True(t, v.Undecided)
-			assert.Contains(t, v.Reason, "inconclusive after 1.5s")
-			assert.Contains(t, v.Reason, "(policy onInconclusive: "+tc.policy+")")
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				_, blue := serveApp(t, n, "blue.test", app.Config{Faults: jittered(4), Seed: 1})
+				_, green := serveApp(t, n, "green.test", app.Config{Faults: jittered(4), Seed: 2})
+				// 1.5 seconds of probes cannot show p95 within 20%: undecided at maxDuration.
+				v, _ := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 1500ms, onInconclusive: "+tc.policy, ""), blue, green, nil)
+				assert.Equal(t, tc.want, v.Decision, v.Reason)
+				assert.True(t, v.Undecided)
+				assert.Contains(t, v.Reason, "inconclusive after 1.5s")
+				assert.Contains(t, v.Reason, "(policy onInconclusive: "+tc.policy+")")
+				assert.Equal(t, 1500*time.Millisecond, v.Duration)
+			})
 		})
 	}
 }
 
 func TestWatchCatchesLateRegression(t *testing.T) {
-	blue := start(t, app.Config{Faults: jittered(4)})
-	green := start(t, app.Config{Faults: jittered(4)})
-	a := spec(t, "minDuration: 1s, maxDuration: 40s, watch: 40s", "")
-	var once sync.Once
-	v, _ := runAnalysis(t, a, blue.URL, green.URL, func(e Event) {
-		if e.Kind == EventPhase && e.Phase == verdict.PhaseWatch {
-			once.Do(func() { green.App.SetFaults(jittered(9)) })
-		}
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue.test", app.Config{Faults: jittered(4), Seed: 1})
+		greenApp, green := serveApp(t, n, "green.test", app.Config{Faults: jittered(4), Seed: 2})
+		a := spec(t, "minDuration: 1s, maxDuration: 40s, watch: 40s", "")
+		v, _ := runAnalysis(t, n, a, blue, green, func(e Event) {
+			if e.Kind == EventPhase && e.Phase == verdict.PhaseWatch {
+				greenApp.SetFaults(jittered(9))
+			}
+		})
+		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.Equal(t, verdict.PhaseWatch, v.Phase)
+		assert.True(t, strings.HasPrefix(v.Reason, "regression after promotion: p95: "), v.Reason)
+		assert.Less(t, v.Watch, 40*time.Second, "caught before the watch's end")
 	})
-	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.Equal(t, verdict.PhaseWatch, v.Phase)
-	assert.True(t, strings.HasPrefix(v.Reason, "regression after promotion: p95: "), v.Reason)
 }
 
 func TestInvalidTargets(t *testing.T) {
@@ -260,24 +334,29 @@ func TestInvalidTargets(t *testing.T) {
 	assert.EqualError(t, err, `invalid analysis input: candidate "purple" is not an environment (have blue, green)`)
 }
 
-func startHandler(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
+func TestBothDownNeverPromotes(t *testing.T) {
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		// Every probe fails on both sides: the relative checks see no difference and would pass,
+		// but nothing shows the candidate healthy.
+		down := app.Faults{ErrorRate: map[string]float64{"/health": 1}}
+		_, blue := serveApp(t, n, "blue.test", app.Config{Faults: down})
+		_, green := serveApp(t, n, "green.test", app.Config{Faults: down})
+		a := spec(t, "minDuration: 1s, maxDuration: 3s, onInconclusive: promote", "")
+		a.Checks = a.Checks[:1] // the error-rate check alone
+		v, _ := runAnalysis(t, n, a, blue, green, nil)
+		assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Contains(t, v.Reason, "no evidence that green works (errors: green succeeded 0 of")
+		require.NotNil(t, v.Checks[0].Evidence)
+		assert.Equal(t, int64(0), *v.Checks[0].Evidence.Succeeded)
+		assert.Positive(t, v.Checks[0].Evidence.Observed)
+	})
 }
 
-func TestBothDownNeverPromotes(t *testing.T) {
-	// Every probe fails on both sides: the relative checks see no difference and would pass,
-	// but nothing shows the candidate healthy.
-	down := app.Faults{ErrorRate: map[string]float64{"/health": 1}}
-	blue, green := start(t, app.Config{Faults: down}), start(t, app.Config{Faults: down})
-	a := spec(t, "minDuration: 1s, maxDuration: 3s, onInconclusive: promote", "")
-	a.Checks = a.Checks[:1] // the error-rate check alone
-	v, _ := runAnalysis(t, a, blue.URL, green.URL, nil)
-	assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
-	assert.Contains(t, v.Reason, "no evidence that green works (errors: green succeeded 0 of")
-	require.NotNil(t, v.Checks[0].Evidence)
-	assert.Equal(t, int64(0), *v.Checks[0].Evidence.Succeeded)
-	assert.Positive(t, v.Checks[0].Evidence.Observed)
+// checkStates lists the checks' states, comma-separated, in order.
+func checkStates(checks []verdict.CheckResult) string {
+	out := make([]string, len(checks))
+	for i, c := range checks {
+		out[i] = string(c.State)
+	}
+	return strings.Join(out, ",")
 }

@@ -31,13 +31,30 @@ type sources struct {
 	addr string // where the trace receiver listens
 }
 
+// network is where the sources connect and the trace receiver listens; the zero value is the
+// host's network (Options.DialContext and Options.Listen replace it).
+type network struct {
+	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	listen func(network, addr string) (net.Listener, error)
+}
+
+// client is an HTTP client dialling through the network, or nil (the source's own default)
+// on the host's.
+func (n network) client() *http.Client {
+	if n.dial == nil {
+		return nil
+	}
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: n.dial}}
+}
+
 // newSources builds what the analysis declares and starts the trace receiver's listener.
-func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool)) (*sources, error) {
+func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network) (*sources, error) {
 	s := &sources{a: a}
 	if p := a.Sources.Prometheus; p != nil {
 		src, err := prometheus.New(prometheus.Config{
 			URL: p.URL, BearerToken: p.Token(), Username: p.Username, Password: p.PasswordSecret(),
 			Headers: p.Headers, CAFile: p.CAPath(), Insecure: p.Insecure, Timeout: p.Timeout.D(),
+			DialContext: nw.dial,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sources.prometheus: %w", err)
@@ -46,7 +63,8 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 	}
 	if d := a.Sources.Datadog; d != nil {
 		api, app := d.Keys()
-		src, err := datadog.New(datadog.Config{APIKey: api, AppKey: app, Site: d.Site, BaseURL: d.BaseURL, Timeout: d.Timeout.D()}, lookupEnv, logger)
+		src, err := datadog.New(datadog.Config{APIKey: api, AppKey: app, Site: d.Site, BaseURL: d.BaseURL, Timeout: d.Timeout.D(),
+			HTTPClient: nw.client()}, lookupEnv, logger)
 		if err != nil {
 			return nil, fmt.Errorf("sources.datadog: %w", err)
 		}
@@ -54,7 +72,7 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 	}
 	if j := a.Sources.Jaeger; j != nil {
 		src, err := jaeger.New(jaeger.Config{URL: j.URL, Service: j.Service, Attribute: j.Attribute, Values: j.Values,
-			MaxTraces: j.MaxTraces, Timeout: j.Timeout.D()})
+			MaxTraces: j.MaxTraces, Timeout: j.Timeout.D(), HTTPClient: nw.client()})
 		if err != nil {
 			return nil, fmt.Errorf("sources.jaeger: %w", err)
 		}
@@ -65,7 +83,11 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 		if err != nil {
 			return nil, fmt.Errorf("sources.traces: %w", err)
 		}
-		ln, err := net.Listen("tcp", t.Listen)
+		listen := nw.listen
+		if listen == nil {
+			listen = net.Listen
+		}
+		ln, err := listen("tcp", t.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("sources.traces: listen on %s: %w", t.Listen, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/verdict"
 )
@@ -74,34 +74,39 @@ policy: {` + policy + `}
 	return docs.Analyses[0]
 }
 
-func runProm(t *testing.T, a *specs.Analysis) *verdict.Verdict {
+// runProm runs a on n (inside a bubble: Prometheus is a fake served on n).
+func runProm(t *testing.T, n *memnet.Network, a *specs.Analysis) *verdict.Verdict {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	v, err := Run(ctx, Options{Analysis: a, Tick: 50 * time.Millisecond})
+	v, err := Run(ctx, Options{Analysis: a, Tick: 50 * time.Millisecond, DialContext: n.DialContext})
 	require.NoError(t, err)
 	return v
 }
 
 func TestPrometheusRegressionRollsBack(t *testing.T) {
-	f := &promFake{counts: map[string][2]string{"blue": {"0", "2000"}, "green": {"200", "2000"}}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 1s, maxDuration: 20s"))
-	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.Equal(t, "prometheus", v.Checks[0].Source)
-	assert.Contains(t, v.Reason, "error rate green 10.00% vs blue 0.00%")
-	assert.Contains(t, v.Checks[0].Warnings, "green: some blocks missing", "the source's warnings reach the outcome")
-	assert.Contains(t, v.Reason, "[source warnings: blue: some blocks missing;")
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		f := &promFake{counts: map[string][2]string{"blue": {"0", "2000"}, "green": {"200", "2000"}}}
+		url := n.Serve(t, "prometheus.test:9090", f)
+		v := runProm(t, n, promAnalysis(t, url, "minDuration: 1s, maxDuration: 20s"))
+		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.Equal(t, "prometheus", v.Checks[0].Source)
+		assert.Contains(t, v.Reason, "error rate green 10.00% vs blue 0.00%")
+		assert.Contains(t, v.Checks[0].Warnings, "green: some blocks missing", "the source's warnings reach the outcome")
+		assert.Contains(t, v.Reason, "[source warnings: blue: some blocks missing;")
+		assert.Less(t, v.Duration, time.Second, "a failing check needs no minDuration")
+	})
 }
 
 func TestPrometheusHealthyPromotes(t *testing.T) {
-	f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 500ms, maxDuration: 20s"))
-	assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
-	assert.Equal(t, compare.Pass, v.Checks[0].State)
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
+		url := n.Serve(t, "prometheus.test:9090", f)
+		v := runProm(t, n, promAnalysis(t, url, "minDuration: 500ms, maxDuration: 20s"))
+		assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Equal(t, compare.Pass, v.Checks[0].State)
+		assert.Equal(t, 500*time.Millisecond, v.Duration, "promoted at minDuration")
+	})
 }
 
 // TestBothBrokenNeverPromotesFromMetrics: blue and green fail alike, so the relative check
@@ -119,18 +124,21 @@ func TestBothBrokenNeverPromotesFromMetrics(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run("prometheus/"+tc.name, func(t *testing.T) {
-			f := &promFake{counts: map[string][2]string{"blue": {tc.errs, tc.tot}, "green": {tc.errs, tc.tot}}}
-			srv := httptest.NewServer(f)
-			defer srv.Close()
-			v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 100ms, maxDuration: 1s, onInconclusive: promote"))
-			assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
-			assert.Contains(t, v.Reason, tc.wantReason)
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				f := &promFake{counts: map[string][2]string{"blue": {tc.errs, tc.tot}, "green": {tc.errs, tc.tot}}}
+				url := n.Serve(t, "prometheus.test:9090", f)
+				v := runProm(t, n, promAnalysis(t, url, "minDuration: 100ms, maxDuration: 1s, onInconclusive: promote"))
+				assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+				assert.Contains(t, v.Reason, tc.wantReason)
+			})
 		})
 		t.Run("datadog/"+tc.name, func(t *testing.T) {
-			v := runDatadog(t, map[string]string{"blue": tc.errs, "green": tc.errs}, map[string]string{"blue": tc.tot, "green": tc.tot},
-				"minDuration: 100ms, maxDuration: 1s, onInconclusive: promote")
-			assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
-			assert.Contains(t, v.Reason, strings.ReplaceAll(tc.wantReason, "server-errors", "dd-errors"))
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				v := runDatadog(t, n, map[string]string{"blue": tc.errs, "green": tc.errs}, map[string]string{"blue": tc.tot, "green": tc.tot},
+					"minDuration: 100ms, maxDuration: 1s, onInconclusive: promote")
+				assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+				assert.Contains(t, v.Reason, strings.ReplaceAll(tc.wantReason, "server-errors", "dd-errors"))
+			})
 		})
 	}
 }
@@ -139,20 +147,23 @@ func TestBothBrokenNeverPromotesFromMetrics(t *testing.T) {
 // numbers but is undecided while the source fails, and after consecutiveErrors failures the
 // analysis ends without a promote.
 func TestPrometheusStoppedNeverPromotes(t *testing.T) {
-	f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	f.down.Store(true)
 	for _, tc := range []struct {
 		policy string
 		want   verdict.Decision
 	}{{"hold", verdict.Inconclusive}, {"promote", verdict.Inconclusive}, {"rollback", verdict.Rollback}} {
 		t.Run(tc.policy, func(t *testing.T) {
-			v := runProm(t, promAnalysis(t, srv.URL, "minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 3, onInconclusive: "+tc.policy))
-			assert.Equal(t, tc.want, v.Decision, v.Reason)
-			assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
-			assert.Contains(t, v.Reason, "(prometheus for blue: errors query: server error: 503)")
-			assert.Contains(t, v.Checks[0].Error, "prometheus for blue")
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
+				url := n.Serve(t, "prometheus.test:9090", f)
+				f.down.Store(true)
+				v := runProm(t, n, promAnalysis(t, url, "minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 3, onInconclusive: "+tc.policy))
+				assert.Equal(t, tc.want, v.Decision, v.Reason)
+				assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
+				assert.Contains(t, v.Reason, "(prometheus for blue: errors query: server error: 503)")
+				assert.Contains(t, v.Checks[0].Error, "prometheus for blue")
+				// Polled every 100ms; the tick that sees the third failure ends the run.
+				assert.Equal(t, int64(3), f.calls.Load(), "three polls, each stopped by blue's failed errors query")
+			})
 		})
 	}
 }
@@ -188,14 +199,17 @@ func TestSourceKindsMatchSpecs(t *testing.T) {
 // TestSourceErrorsRedactSecrets: a source failing with a message that quotes the credential it
 // was sent reaches the verdict and the events with the credential redacted.
 func TestSourceErrorsRedactSecrets(t *testing.T) {
+	inBubble(t, testSourceErrorsRedactSecrets)
+}
+
+func testSourceErrorsRedactSecrets(t *testing.T, n *memnet.Network) {
 	const token = "prom-bearer-token-123"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url := n.Serve(t, "prometheus.test:9090", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnprocessableEntity)
 		msg, _ := json.Marshal("rejected credentials " + r.Header.Get("Authorization"))
 		_, _ = w.Write([]byte(`{"status":"error","errorType":"bad_data","error":` + string(msg) + `}`))
 	}))
-	defer srv.Close()
 	text := `apiVersion: greenlight/v1
 kind: Analysis
 metadata: {name: prom}
@@ -203,7 +217,7 @@ environments: {blue: {url: "http://127.0.0.1:1"}, green: {url: "http://127.0.0.1
 baseline: blue
 candidate: green
 sources:
-  prometheus: {url: "` + srv.URL + `", interval: 50ms, timeout: 1s, bearerToken: {env: PROM_TOKEN}}
+  prometheus: {url: "` + url + `", interval: 50ms, timeout: 1s, bearerToken: {env: PROM_TOKEN}}
 checks:
   - {name: errs, errorRate: {prometheus: {errors: "1", total: "2"}, maxIncrease: 1%}}
 policy: {minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 2, onInconclusive: hold}
@@ -211,10 +225,10 @@ policy: {minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 2, onInconclus
 	docs, err := specs.Parse("p.yaml", []byte(text), specs.LoadOptions{LookupEnv: func(k string) (string, bool) { return token, k == "PROM_TOKEN" }})
 	require.NoError(t, err)
 	var events, logs strings.Builder
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	v, err := Run(ctx, Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond, Logger: logger, OnEvent: func(e Event) {
+	v, err := Run(ctx, Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond, Logger: logger, DialContext: n.DialContext, OnEvent: func(e Event) {
 		for _, c := range e.Checks {
 			events.WriteString(c.Error + " " + c.Reason + "\n")
 		}

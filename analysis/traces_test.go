@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/greenlight/greenlight/compare"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/verdict"
 )
@@ -27,6 +27,7 @@ import (
 // exporter sends OTLP/HTTP batches the way an instrumented service does: a request span per
 // call, with a number of database spans under it.
 type exporter struct {
+	client  *http.Client
 	url     string
 	version string
 	latency time.Duration // request span duration (median)
@@ -75,7 +76,7 @@ func (e *exporter) batch(t *testing.T, n int) error {
 	}
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	require.NoError(t, err)
-	resp, err := http.Post(e.url, "application/x-protobuf", bytes.NewReader(body))
+	resp, err := e.client.Post(e.url, "application/x-protobuf", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -116,17 +117,22 @@ policy: {minDuration: 1s, maxDuration: 30s, onInconclusive: hold}
 	return docs.Analyses[0]
 }
 
-// runTraced runs the analysis while blue and green export spans to its receiver.
+// runTraced runs the analysis while blue and green export spans to its receiver, in a bubble:
+// the receiver listens on an in-memory network and time is fake.
 func runTraced(t *testing.T, green func(*exporter)) *verdict.Verdict {
 	t.Helper()
-	return runTracedWith(t, tracesAnalysis(t), func(*exporter) {}, green)
+	var v *verdict.Verdict
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		v = runTracedWith(t, n, tracesAnalysis(t), func(*exporter) {}, green)
+	})
+	return v
 }
 
-// runTracedWith runs a, with blue's and green's exporters set up by the two functions.
-func runTracedWith(t *testing.T, a *specs.Analysis, blue, green func(*exporter)) *verdict.Verdict {
+// runTracedWith runs a on n, with blue's and green's exporters set up by the two functions.
+func runTracedWith(t *testing.T, n *memnet.Network, a *specs.Analysis, blue, green func(*exporter)) *verdict.Verdict {
 	t.Helper()
 	addr := make(chan string, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -136,8 +142,9 @@ func runTracedWith(t *testing.T, a *specs.Analysis, blue, green func(*exporter))
 	go func() {
 		defer wg.Done()
 		u := "http://" + <-addr + "/v1/traces"
-		b := &exporter{url: u, version: "v1", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(1, 2))}
-		g := &exporter{url: u, version: "v2", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(3, 4))}
+		c := n.Client()
+		b := &exporter{client: c, url: u, version: "v1", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(1, 2))}
+		g := &exporter{client: c, url: u, version: "v2", latency: 20 * time.Millisecond, db: 1, rng: rand.New(rand.NewPCG(3, 4))}
 		blue(b)
 		green(g)
 		for {
@@ -157,6 +164,7 @@ func runTracedWith(t *testing.T, a *specs.Analysis, blue, green func(*exporter))
 		}
 	}()
 	v, err := Run(ctx, Options{Analysis: a, Tick: 100 * time.Millisecond, OnTraces: func(a string) { addr <- a },
+		DialContext: n.DialContext, Listen: n.Listen,
 		OnEvent: func(e Event) {
 			if e.Kind == EventVerdict {
 				decided.Store(true)
@@ -196,30 +204,35 @@ func TestTracesBothDownNeverPromotes(t *testing.T) {
 	a.Policy.MaxDuration = specs.Duration(3 * time.Second)
 	a.Policy.OnInconclusive = "promote"
 	fail := func(e *exporter) { e.failing = true }
-	v := runTracedWith(t, a, fail, fail)
-	assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
-	assert.Contains(t, v.Reason, "no evidence that green works (orders-p95: green succeeded 0 of")
-	assert.Contains(t, v.Reason, "orders-errors: green succeeded 0 of")
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		v := runTracedWith(t, n, a, fail, fail)
+		assert.NotEqual(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Contains(t, v.Reason, "no evidence that green works (orders-p95: green succeeded 0 of")
+		assert.Contains(t, v.Reason, "orders-errors: green succeeded 0 of")
+	})
 }
 
 func TestDatadogChecks(t *testing.T) {
-	v, calls := datadogRun(t, map[string]string{"blue": "2", "green": "150"}, map[string]string{"blue": "1000", "green": "1000"}, "minDuration: 1s, maxDuration: 20s")
-	require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
-	assert.Contains(t, v.Reason, "dd-errors: error rate green 15.00% vs blue 0.20%")
-	assert.Equal(t, "datadog", v.Checks[0].Source)
-	assert.Greater(t, calls, int64(3))
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		v, calls := datadogRun(t, n, map[string]string{"blue": "2", "green": "150"}, map[string]string{"blue": "1000", "green": "1000"}, "minDuration: 1s, maxDuration: 20s")
+		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
+		assert.Contains(t, v.Reason, "dd-errors: error rate green 15.00% vs blue 0.20%")
+		assert.Equal(t, "datadog", v.Checks[0].Source)
+		assert.Greater(t, calls, int64(3))
+	})
 }
 
-func runDatadog(t *testing.T, errs, total map[string]string, policy string) *verdict.Verdict {
-	v, _ := datadogRun(t, errs, total, policy)
+func runDatadog(t *testing.T, n *memnet.Network, errs, total map[string]string, policy string) *verdict.Verdict {
+	v, _ := datadogRun(t, n, errs, total, policy)
 	return v
 }
 
-// datadogRun runs an error-rate check from a Datadog fake answering errors and total per color.
-func datadogRun(t *testing.T, errs, total map[string]string, policy string) (*verdict.Verdict, int64) {
+// datadogRun runs an error-rate check from a Datadog fake, served on n, answering errors and
+// total per color.
+func datadogRun(t *testing.T, n *memnet.Network, errs, total map[string]string, policy string) (*verdict.Verdict, int64) {
 	t.Helper()
 	var calls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url := n.Serve(t, "datadog.test:443", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		q := r.URL.Query().Get("query")
 		if r.Header.Get("DD-API-KEY") != "k1" || r.Header.Get("DD-APPLICATION-KEY") != "k2" {
@@ -237,7 +250,6 @@ func datadogRun(t *testing.T, errs, total map[string]string, policy string) (*ve
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok","res_type":"time_series","series":[{"metric":"m","scope":"s","pointlist":[[1700000000000,` + v + `],[1700000060000,null]]}],"from_date":0,"to_date":0,"query":"` + strings.ReplaceAll(q, `"`, `\"`) + `"}`))
 	}))
-	defer srv.Close()
 	src := `apiVersion: greenlight/v1
 kind: Analysis
 metadata: {name: dd}
@@ -245,7 +257,7 @@ environments: {blue: {url: "http://127.0.0.1:1"}, green: {url: "http://127.0.0.1
 baseline: blue
 candidate: green
 sources:
-  datadog: {baseURL: "` + srv.URL + `", interval: 100ms}
+  datadog: {baseURL: "` + url + `", interval: 100ms}
 checks:
   - name: dd-errors
     errorRate:
@@ -258,7 +270,7 @@ policy: {` + policy + `}
 	docs, err := specs.Parse("d.yaml", []byte(src), specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
 	require.NoError(t, err)
 	env := map[string]string{"DD_API_KEY": "k1", "DD_APP_KEY": "k2"}
-	v, err := Run(context.Background(), Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond,
+	v, err := Run(t.Context(), Options{Analysis: docs.Analyses[0], Tick: 50 * time.Millisecond, DialContext: n.DialContext,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	require.NoError(t, err)
 	return v, calls.Load()

@@ -45,9 +45,13 @@ func (r *Runner) transport(env string, t *specs.TLS) (*http.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
+	dial := r.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
 	tr := &http.Transport{
 		Proxy:             http.ProxyFromEnvironment,
-		DialContext:       (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:       dial,
 		ForceAttemptHTTP2: true,
 		// Enough idle connections for many monitors probing one host at once: a smaller pool
 		// closes and redials connections under load, and dialing then dominates the cost.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -35,6 +36,9 @@ type Runner struct {
 	// several goroutines when suites run in parallel.
 	OnStep func(suite *specs.Suite, env string, r StepResult)
 	Logger *slog.Logger
+	// DialContext, when set, opens the connections instead of a net.Dialer: tests run
+	// environments on an in-memory network. Set it before the first run.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu         sync.Mutex
 	transports map[transportKey]*http.Transport

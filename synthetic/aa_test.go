@@ -60,7 +60,7 @@ func TestRunAAIsUnbiased(t *testing.T) {
 	defer cancel()
 	out := make(chan synthetic.Pair, 64)
 	done := make(chan error, 1)
-	go func() { done <- synthetic.Run(ctx, mons, options(blue.URL, green.URL), out) }()
+	go func() { done <- synthetic.Run(ctx, mons, options(nil, blue.URL, green.URL), out) }()
 	var got []synthetic.Pair
 	for len(got) < pairs {
 		select {

@@ -8,9 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/synthetic"
@@ -39,46 +41,64 @@ func parseSuite(t testing.TB, body string) *specs.Suite {
 	return docs.Suites[0]
 }
 
-// startApp serves the example app with the given faults until the test ends.
-func startApp(t *testing.T, color string, faults app.Faults) *app.Server {
+// inBubble runs f in a synctest bubble with a fresh in-memory network. Time is fake there and
+// moves only when every goroutine waits: schedules fire at their exact times and a handler's
+// sleep is exactly the latency measured, however busy the machine is.
+func inBubble(t *testing.T, f func(t *testing.T, n *memnet.Network)) {
 	t.Helper()
-	srv, err := app.Start(t.Context(), app.Config{Color: color, Faults: faults, Seed: 1})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
+	synctest.Test(t, func(t *testing.T) { f(t, memnet.New()) })
+}
+
+// startApp serves the example app with the given faults as color.test on n until the test ends,
+// and returns its URL.
+func startApp(t *testing.T, n *memnet.Network, color string, faults app.Faults) string {
+	t.Helper()
+	return n.Serve(t, color+".test:80", app.New(app.Config{Color: color, Faults: faults, Seed: 1}))
 }
 
 // counted serves the example app behind a handler that counts requests and the most ever in
 // flight at once.
 type counted struct {
-	*httptest.Server
+	URL                             string
 	requests, inFlight, maxInFlight atomic.Int64
 }
 
-func startCounted(t *testing.T, faults app.Faults) *counted {
+// startCounted serves a counted app as host on n, or on a real loopback port when n is nil.
+func startCounted(t *testing.T, n *memnet.Network, host string, faults app.Faults) *counted {
 	t.Helper()
 	c := &counted{}
 	a := app.New(app.Config{Faults: faults, Seed: 1})
-	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.requests.Add(1)
-		n := c.inFlight.Add(1)
+		m := c.inFlight.Add(1)
 		defer c.inFlight.Add(-1)
 		for {
-			m := c.maxInFlight.Load()
-			if n <= m || c.maxInFlight.CompareAndSwap(m, n) {
+			old := c.maxInFlight.Load()
+			if m <= old || c.maxInFlight.CompareAndSwap(old, m) {
 				break
 			}
 		}
 		a.ServeHTTP(w, r)
-	}))
-	t.Cleanup(c.Close)
+	})
+	if n == nil {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		c.URL = srv.URL
+		return c
+	}
+	c.URL = n.Serve(t, host+":80", h)
 	return c
 }
 
-// options returns Options probing blue (baseline) and green (candidate) at the given URLs.
-func options(blueURL, greenURL string) synthetic.Options {
+// options returns Options probing blue (baseline) and green (candidate) at the given URLs, over
+// n, or over the host's network when n is nil.
+func options(n *memnet.Network, blueURL, greenURL string) synthetic.Options {
+	r := smoke.NewRunner("greenlight-test/1.0", nil)
+	if n != nil {
+		r.DialContext = n.DialContext
+	}
 	return synthetic.Options{
-		Runner:    smoke.NewRunner("greenlight-test/1.0", nil),
+		Runner:    r,
 		Baseline:  synthetic.Target{Target: smoke.Target{Name: "blue", URL: blueURL}, Role: synthetic.Baseline},
 		Candidate: synthetic.Target{Target: smoke.Target{Name: "green", URL: greenURL}, Role: synthetic.Candidate},
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/synthetic"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -16,11 +17,15 @@ import (
 
 func TestMetricsMatchPairs(t *testing.T) {
 	t.Parallel()
-	blue := startApp(t, "blue", app.Faults{})
-	green := startApp(t, "green", app.Faults{ErrorRate: map[string]float64{"/health": 0.5}})
+	inBubble(t, testMetricsMatchPairs)
+}
+
+func testMetricsMatchPairs(t *testing.T, n *memnet.Network) {
+	blue := startApp(t, n, "blue", app.Faults{Latency: map[string]app.Duration{"/health": app.Duration(3 * time.Millisecond)}})
+	green := startApp(t, n, "green", app.Faults{ErrorRate: map[string]float64{"/health": 0.5}})
 	reg := prometheus.NewRegistry()
 	var stats synthetic.Stats
-	opts := options(blue.URL, green.URL)
+	opts := options(n, blue, green)
 	opts.Metrics = synthetic.NewMetrics(reg)
 	opts.Stats = &stats
 	monitors := []synthetic.Monitor{
@@ -85,23 +90,26 @@ func TestMetricsMatchPairs(t *testing.T) {
 	}, histograms)
 	assert.InDelta(t, latency[0].Seconds(), sums["health/blue/baseline"], 1e-9)
 	assert.InDelta(t, latency[1].Seconds(), sums["health/green/candidate"], 1e-9)
+	assert.Equal(t, time.Duration(len(pairs))*3*time.Millisecond, latency[0], "every blue probe took the 3ms served")
 }
 
 func TestMetricsLeaveOutIncompleteProbes(t *testing.T) {
 	t.Parallel()
+	inBubble(t, testMetricsLeaveOutIncompleteProbes)
+}
+
+func testMetricsLeaveOutIncompleteProbes(t *testing.T, n *memnet.Network) {
 	// The candidate refuses connections: its probes count as failures but have no latency.
-	blue := startApp(t, "blue", app.Faults{})
-	down := startApp(t, "green", app.Faults{})
-	require.NoError(t, down.Close())
+	blue := startApp(t, n, "blue", app.Faults{})
 	reg := prometheus.NewRegistry()
-	opts := options(blue.URL, down.URL)
+	opts := options(n, blue, "http://green.test:80")
 	opts.Metrics = synthetic.NewMetrics(reg)
 	mon := synthetic.Monitor{Name: "health", Suite: parseSuite(t, healthSuite), Every: 50 * time.Millisecond}
 	pairs := runFor(t, 300*time.Millisecond, []synthetic.Monitor{mon}, opts)
 	require.NotEmpty(t, pairs)
 	for _, p := range pairs {
 		assert.False(t, p.Candidate.OK)
-		assert.NotEmpty(t, p.Candidate.Err)
+		assert.Contains(t, p.Candidate.Err, "connection refused")
 		assert.Zero(t, p.Candidate.Latency)
 		require.Len(t, p.Candidate.Steps, 1)
 		assert.Zero(t, p.Candidate.Steps[0].StatusCode)

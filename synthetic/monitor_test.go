@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/synthetic"
@@ -81,7 +82,7 @@ func TestMonitorFromSpecInvalid(t *testing.T) {
 }
 
 func TestRunRejectsInvalidInputBeforeRunning(t *testing.T) {
-	blue, green := startCounted(t, app.Faults{}), startCounted(t, app.Faults{})
+	blue, green := startCounted(t, nil, "", app.Faults{}), startCounted(t, nil, "", app.Faults{})
 	health := parseSuite(t, healthSuite)
 	good := synthetic.Monitor{Name: "good", Suite: health, Every: 10 * time.Millisecond}
 	elsewhere := parseSuite(t, `
@@ -107,7 +108,7 @@ steps:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := options(blue.URL, green.URL)
+			opts := options(nil, blue.URL, green.URL)
 			if tt.opts != nil {
 				tt.opts(&opts)
 			}
@@ -118,7 +119,7 @@ steps:
 		})
 	}
 	t.Run("no channel", func(t *testing.T) {
-		err := synthetic.Run(context.Background(), []synthetic.Monitor{good}, options(blue.URL, green.URL), nil)
+		err := synthetic.Run(context.Background(), []synthetic.Monitor{good}, options(nil, blue.URL, green.URL), nil)
 		require.ErrorIs(t, err, synthetic.ErrInvalidOptions)
 	})
 	assert.Zero(t, blue.requests.Load()+green.requests.Load(), "nothing runs when any input is invalid")
@@ -126,16 +127,20 @@ steps:
 
 func TestRunFromSpec(t *testing.T) {
 	t.Parallel()
+	inBubble(t, testRunFromSpec)
+}
+
+func testRunFromSpec(t *testing.T, n *memnet.Network) {
 	// The example analysis's monitors, run as the analysis would run them.
 	a := loadCheckout(t)
-	blue, green := startApp(t, "blue", app.Faults{}), startApp(t, "green", app.Faults{})
+	blue, green := startApp(t, n, "blue", app.Faults{}), startApp(t, n, "green", app.Faults{})
 	var monitors []synthetic.Monitor
 	for i := range a.Monitors {
 		m, err := synthetic.MonitorFromSpec(&a.Monitors[i])
 		require.NoError(t, err)
 		monitors = append(monitors, m)
 	}
-	pairs := runFor(t, 450*time.Millisecond, monitors, options(blue.URL, green.URL))
+	pairs := runFor(t, 450*time.Millisecond, monitors, options(n, blue, green))
 	want, seen := map[string]bool{}, map[string]bool{}
 	for _, m := range monitors {
 		want[m.Name] = true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/synthetic"
@@ -18,9 +19,13 @@ import (
 
 func TestRunSkipsOverlappingRuns(t *testing.T) {
 	t.Parallel()
-	blue, green := startCounted(t, app.Faults{}), startCounted(t, app.Faults{})
+	inBubble(t, testRunSkipsOverlappingRuns)
+}
+
+func testRunSkipsOverlappingRuns(t *testing.T, n *memnet.Network) {
+	blue, green := startCounted(t, n, "blue.test", app.Faults{}), startCounted(t, n, "green.test", app.Faults{})
 	var stats synthetic.Stats
-	opts := options(blue.URL, green.URL)
+	opts := options(n, blue.URL, green.URL)
 	opts.Stats = &stats
 	mon := synthetic.Monitor{Name: "slow", Every: 50 * time.Millisecond, Suite: parseSuite(t, `
 steps:
@@ -45,9 +50,13 @@ steps:
 
 func TestRunRateCap(t *testing.T) {
 	t.Parallel()
-	blue, green := startCounted(t, app.Faults{}), startCounted(t, app.Faults{})
+	inBubble(t, testRunRateCap)
+}
+
+func testRunRateCap(t *testing.T, n *memnet.Network) {
+	blue, green := startCounted(t, n, "blue.test", app.Faults{}), startCounted(t, n, "green.test", app.Faults{})
 	var stats synthetic.Stats
-	opts := options(blue.URL, green.URL)
+	opts := options(n, blue.URL, green.URL)
 	opts.Stats = &stats
 	var steps strings.Builder
 	steps.WriteString("steps:\n")
@@ -82,28 +91,35 @@ func TestRunCron(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			blue, green := startApp(t, "blue", app.Faults{}), startApp(t, "green", app.Faults{})
-			mon := synthetic.Monitor{Name: "cron", Suite: parseSuite(t, healthSuite), Cron: tt.spec}
-			// 2.5s hold two or three whole seconds; a run at the very end may be cut short.
-			pairs := runFor(t, 2500*time.Millisecond, []synthetic.Monitor{mon}, options(blue.URL, green.URL))
-			assert.GreaterOrEqual(t, len(pairs), 2)
-			assert.LessOrEqual(t, len(pairs), 3)
-			for _, p := range pairs {
-				assert.True(t, p.Baseline.OK && p.Candidate.OK)
-			}
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				blue, green := startApp(t, n, "blue", app.Faults{}), startApp(t, n, "green", app.Faults{})
+				mon := synthetic.Monitor{Name: "cron", Suite: parseSuite(t, healthSuite), Cron: tt.spec}
+				// The bubble's clock starts on a whole second: 2.5s hold the runs due 1s and 2s later.
+				pairs := runFor(t, 2500*time.Millisecond, []synthetic.Monitor{mon}, options(n, blue, green))
+				require.Len(t, pairs, 2)
+				assert.Equal(t, time.Second, pairs[1].At.Sub(pairs[0].At))
+				assert.Zero(t, pairs[0].At.Nanosecond(), "on a whole second")
+				for _, p := range pairs {
+					assert.True(t, p.Baseline.OK && p.Candidate.OK)
+				}
+			})
 		})
 	}
 }
 
 func TestRunRecoversPanics(t *testing.T) {
 	t.Parallel()
-	blue, green := startApp(t, "blue", app.Faults{}), startApp(t, "green", app.Faults{})
+	inBubble(t, testRunRecoversPanics)
+}
+
+func testRunRecoversPanics(t *testing.T, n *memnet.Network) {
+	blue, green := startApp(t, n, "blue", app.Faults{}), startApp(t, n, "green", app.Faults{})
 	var (
 		logs  syncBuffer
 		stats synthetic.Stats
 		calls atomic.Int64
 	)
-	opts := options(blue.URL, green.URL)
+	opts := options(n, blue, green)
 	opts.Stats = &stats
 	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	runner := opts.Runner

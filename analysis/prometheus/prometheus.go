@@ -37,6 +37,9 @@ type Config struct {
 	CAFile      string
 	Insecure    bool
 	Timeout     time.Duration // per query (default 10s)
+	// DialContext, when set, opens the connections instead of a net.Dialer (tests run the
+	// server on an in-memory network).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Source queries one Prometheus server.
@@ -65,9 +68,13 @@ func New(cfg Config) (*Source, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	dial := cfg.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
 	var rt http.RoundTripper = &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		DialContext:         dial,
 		TLSClientConfig:     tlsConf,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"text/template"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/analysis/source"
+	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/specs"
 )
 
@@ -152,13 +154,22 @@ func TestFailSafe(t *testing.T) {
 	}
 }
 
+// TestTimeout: a server that sits on a query fails it at the timeout — exactly, on the fake
+// clock of a synctest bubble, with the server on an in-memory network (Config.DialContext).
 func TestTimeout(t *testing.T) {
-	s := newSource(t, &fake{delay: 2 * time.Second}, Config{Timeout: 100 * time.Millisecond})
-	_, err := s.Fetch(context.Background(), CountsQuery{Errors: tmpl(t, "a"), Total: tmpl(t, "b")}, green, window)
-	var se *source.Error
-	require.ErrorAs(t, err, &se)
-	assert.Equal(t, "errors query: timeout after 100ms", se.Reason)
-	assert.True(t, se.Retryable)
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New()
+		url := n.Serve(t, "prometheus.test:9090", &fake{delay: 2 * time.Second})
+		s, err := New(Config{URL: url, Timeout: 100 * time.Millisecond, DialContext: n.DialContext})
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = s.Fetch(t.Context(), CountsQuery{Errors: tmpl(t, "a"), Total: tmpl(t, "b")}, green, window)
+		var se *source.Error
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, "errors query: timeout after 100ms", se.Reason)
+		assert.True(t, se.Retryable)
+		assert.Equal(t, 100*time.Millisecond, time.Since(start))
+	})
 }
 
 func TestHistogram(t *testing.T) {

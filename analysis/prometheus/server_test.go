@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/internal/testserver"
@@ -75,6 +76,33 @@ func (p *RealPrometheus) Stop() {
 		_ = p.cmd.Process.Kill()
 	}
 	<-p.done
+}
+
+// WaitFor polls an instant query whose answer is one sample until ok accepts its value. It
+// waits on a condition, not for a length of time: scrapes come every second, later on a loaded
+// machine; only a server that never gets there fails the test, after a minute.
+func (p *RealPrometheus) WaitFor(t *testing.T, query string, ok func(float64) bool) {
+	t.Helper()
+	s, err := New(Config{URL: p.URL})
+	require.NoError(t, err)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Minute)
+	last := "no answer"
+	for {
+		v, _, _, err := s.api.Query(context.Background(), query, time.Now())
+		if vec, isVec := v.(model.Vector); err == nil && isVec && len(vec) == 1 {
+			if ok(float64(vec[0].Value)) {
+				return
+			}
+			last = vec[0].Value.String()
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: still %s after a minute", query, last)
+		}
+	}
 }
 
 // WaitForSamples waits until Prometheus has scraped every target at least twice, so that

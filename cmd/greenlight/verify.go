@@ -128,6 +128,17 @@ func pickAnalysis(docs *specs.Documents, name string) (*specs.Analysis, error) {
 	return nil, invalid("the files hold %d analyses (%s): choose one with --analysis", len(names), strings.Join(names, ", "))
 }
 
+// networkKey carries, in a command's context, a network that replaces the host's for everything
+// a verify run connects to or listens on. Only tests set it: they run environments on an
+// in-memory network under a fake clock (testing/synctest), where decisions do not depend on the
+// machine's speed.
+type networkKey struct{}
+
+type network interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	Listen(network, addr string) (net.Listener, error)
+}
+
 // verifyRun is one `greenlight verify` (or demo) invocation.
 type verifyRun struct {
 	opts    analysis.Options
@@ -148,7 +159,11 @@ func (o *verifyRun) execute(ctx context.Context) error {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	o.opts.Logger = logger
+	if nw, ok := ctx.Value(networkKey{}).(network); ok {
+		o.opts.DialContext, o.opts.Listen = nw.DialContext, nw.Listen
+	}
 	o.opts.Runner = smoke.NewRunner("greenlight/"+appVersion(), logger)
+	o.opts.Runner.DialContext = o.opts.DialContext
 	defer o.opts.Runner.CloseIdle()
 
 	if o.metricsAddr != "" {
@@ -241,7 +256,11 @@ func (o *verifyRun) run(ctx context.Context, live *liveView) (*verdict.Verdict, 
 func serveMetrics(ctx context.Context, addr string, opts *analysis.Options) (stop func(), err error) {
 	reg := prometheus.NewRegistry()
 	opts.Metrics = synthetic.NewMetrics(reg)
-	ln, err := net.Listen("tcp", addr)
+	listen := opts.Listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	ln, err := listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"testing"
-	"time"
 
 	"github.com/greenlight/greenlight/examples/app"
 )
@@ -79,11 +79,13 @@ func TestStartContextCancelsRequestsInFlight(t *testing.T) {
 		err  error
 	}
 	result := make(chan outcome, 1)
+	sent := make(chan struct{})
 	go func() {
-		code, err := get(t.Context(), s.URL+"/slow?ms=10000")
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { close(sent) }}
+		code, err := get(httptrace.WithClientTrace(t.Context(), trace), s.URL+"/slow?ms=10000")
 		result <- outcome{code, err}
 	}()
-	time.Sleep(50 * time.Millisecond) // let the request reach the handler
+	<-sent // the request is on the wire: the server is reading it or already in the handler
 
 	cancel()
 	<-s.Done()
