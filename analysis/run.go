@@ -76,6 +76,7 @@ type Event struct {
 	Kind    EventKind
 	Phase   verdict.Phase
 	Elapsed time.Duration // since the phase started
+	Lag     time.Duration // tick events: how late the evaluation ran after its tick was due
 	Limit   time.Duration // the phase's limit (maxDuration, watch)
 	Checks  []verdict.CheckResult
 	// Baseline and Candidate name the environments.
@@ -533,7 +534,10 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 				}
 				c.srcErr, c.consecutive = "", 0
 			}
-		case <-ticker.C:
+		case at := <-ticker.C:
+			// How late this evaluation runs after its tick was due: a busy process or a slow
+			// source delays it; the Engine's bench reports its p99.
+			lag := time.Since(at)
 			elapsed := time.Since(start)
 			r.elapsed = elapsed
 			results := make([]verdict.CheckResult, len(checks))
@@ -541,7 +545,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 				results[i] = c.result()
 			}
 			r.v.Checks = results
-			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results, Diagnosis: r.diagnosis()})
+			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results, Diagnosis: r.diagnosis(), Lag: lag})
 			if failing := r.failingSource(checks); failing != nil {
 				r.sourceFailed(failing, elapsed)
 				return nil
