@@ -216,3 +216,46 @@ func TestCompileRefusesBadInput(t *testing.T) {
 	_, err = Compile(Options{Analysis: a, Envs: map[string]string{"blue": "ftp://x", "green": "http://y"}})
 	assert.ErrorIs(t, err, ErrInvalid)
 }
+
+// TestCompileBuildsEveryCheck: a check that cannot be built (here a Datadog query template that
+// does not parse, which the spec's loader does not know) is refused by Compile, before the smoke
+// gate has touched the candidate.
+func TestCompileBuildsEveryCheck(t *testing.T) {
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits++ }))
+	defer srv.Close()
+	src := `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: smoke}
+steps: [{name: health, http: {url: /health}}]
+---
+apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: dd}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+smoke: [smoke]
+sources: {datadog: {baseURL: "http://127.0.0.1:1"}}
+checks:
+  - name: dd-errors
+    errorRate:
+      datadog:
+        errors: 'sum:requests.errors{color:{{ .env.name }.as_count()' 
+        total: "sum:requests.hits{color:{{ .env.name }}}.as_count()"
+      maxIncrease: 1%
+`
+	opts := specs.LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }}
+	docs, err := specs.Parse("d.yaml", []byte(src), opts)
+	require.NoError(t, err)
+	require.NoError(t, docs.Link(opts))
+	env := map[string]string{"DD_API_KEY": "k1", "DD_APP_KEY": "k2"}
+	o := Options{Analysis: docs.Analysis("dd"), Envs: map[string]string{"blue": srv.URL, "green": srv.URL},
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	_, err = Compile(o)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), `check "dd-errors"`)
+	_, err = Run(context.Background(), o)
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Zero(t, hits, "nothing ran")
+}

@@ -132,6 +132,16 @@ func Compile(o Options) (*Plan, error) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
+	// Every check is built once here, against its source's client: a query template that
+	// cannot compile, a source that is not declared, a Datadog key that is not set — refused
+	// before the smoke gate has touched the candidate.
+	srcs, err := buildSources(o.Analysis, slog.New(slog.DiscardHandler), o.LookupEnv, network{dial: o.DialContext, listen: o.Listen})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if _, err := newChecks(o.Analysis, [2]string{"baseline", "candidate"}, srcs); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	return &Plan{o: o}, nil
 }
 

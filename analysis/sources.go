@@ -49,6 +49,19 @@ func (n network) client() *http.Client {
 
 // newSources builds what the analysis declares and starts the trace receiver's listener.
 func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network) (*sources, error) {
+	s, err := buildSources(a, logger, lookupEnv, nw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.listen(nw); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// buildSources builds the clients and the trace receiver the analysis declares, without I/O:
+// Compile binds every check to them to refuse a bad query before anything runs.
+func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network) (*sources, error) {
 	s := &sources{a: a}
 	if p := a.Sources.Prometheus; p != nil {
 		src, err := prometheus.New(prometheus.Config{
@@ -83,28 +96,37 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 		if err != nil {
 			return nil, fmt.Errorf("sources.traces: %w", err)
 		}
+		s.rcv = rcv
+	}
+	return s, nil
+}
+
+// listen starts the trace receiver's listener, when the analysis has one.
+func (s *sources) listen(nw network) error {
+	if t := s.a.Sources.Traces; t != nil && s.rcv != nil {
+		rcv := s.rcv
 		listen := nw.listen
 		if listen == nil {
 			listen = net.Listen
 		}
 		ln, err := listen("tcp", t.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("sources.traces: listen on %s: %w", t.Listen, err)
+			return fmt.Errorf("sources.traces: listen on %s: %w", t.Listen, err)
 		}
 		// The spec refuses such an address at load; this holds for one set later (Options.TracesListen,
 		// an embedding program) and judges what was actually bound.
 		if t.TokenSecret() == "" && !loopback(ln.Addr()) {
 			_ = ln.Close()
-			return nil, fmt.Errorf("sources.traces: listening on %s (%s) lets other hosts post spans that decide the verdict: "+
+			return fmt.Errorf("sources.traces: listening on %s (%s) lets other hosts post spans that decide the verdict: "+
 				"set sources.traces.token, or listen on loopback (%s)", t.Listen, ln.Addr(), specs.DefaultTracesListen)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/v1/traces", rcv)
-		s.rcv, s.addr = rcv, ln.Addr().String()
+		s.addr = ln.Addr().String()
 		s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		go func() { _ = s.srv.Serve(ln) }()
 	}
-	return s, nil
+	return nil
 }
 
 // loopback reports whether a bound address is reachable from this host only.
