@@ -3,7 +3,6 @@ package smoke
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -75,18 +74,14 @@ func tlsConfig(t *specs.TLS) (*tls.Config, error) {
 	c.InsecureSkipVerify = t.Insecure //nolint:gosec // explicit opt-in in the spec, never a default
 	ca, cert, key := t.Paths()
 	if ca != "" {
-		pem, err := specs.ReadFileLimited(ca, specs.MaxPEMFileSize)
+		pool, err := specs.CertPool(ca)
 		if err != nil {
-			return nil, fmt.Errorf("read tls.caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.caFile %s holds no PEM certificate", t.CAFile)
+			return nil, fmt.Errorf("tls.caFile: %w", err)
 		}
 		c.RootCAs = pool
 	}
 	if cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, key)
+		pair, err := specs.KeyPair(cert, key)
 		if err != nil {
 			return nil, fmt.Errorf("load tls client certificate: %w", err)
 		}

@@ -1,6 +1,8 @@
 package specs
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -92,4 +94,30 @@ func formatSize(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// CertPool reads a CA bundle a spec names (with the limits of ReadFileLimited) into a pool.
+func CertPool(path string) (*x509.CertPool, error) {
+	pem, err := ReadFileLimited(path, MaxPEMFileSize)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// KeyPair reads a client certificate and its key (with the limits of ReadFileLimited).
+func KeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := ReadFileLimited(certFile, MaxPEMFileSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := ReadFileLimited(keyFile, MaxPEMFileSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, key)
 }

@@ -7,7 +7,6 @@ package prometheus
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -58,13 +57,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.Insecure} //nolint:gosec // explicit opt-in
 	if cfg.CAFile != "" {
-		pem, err := specs.ReadFileLimited(cfg.CAFile, specs.MaxPEMFileSize)
+		pool, err := specs.CertPool(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("prometheus: read caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("prometheus: caFile %s holds no PEM certificate", cfg.CAFile)
+			return nil, fmt.Errorf("prometheus: caFile: %w", err)
 		}
 		tlsConf.RootCAs = pool
 	}
