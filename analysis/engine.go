@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/greenlight/greenlight/analysis/traces"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/synthetic"
 	"github.com/greenlight/greenlight/verdict"
@@ -37,6 +38,13 @@ type EngineOptions struct {
 	EventHistory, EventBuffer int
 	// NewID names an analysis (default 16 random hex digits).
 	NewID func() string
+	// Traces, when set, is one OTLP trace receiver for every analysis: one with sources.traces
+	// takes a view of it (its attribute, values and token) for as long as it runs, instead of
+	// listening on sources.traces.listen, which is then not used. The process serves it (at
+	// /v1/traces) at TracesAddr, which is what Options.OnTraces is told. Unset, each analysis
+	// listens on its own address, as greenlight verify does.
+	Traces     *traces.Receiver
+	TracesAddr string
 }
 
 // Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
@@ -149,6 +157,7 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 	o.Runner, o.Metrics, o.LookupEnv = e.o.Runner, e.o.Metrics, e.o.LookupEnv
 	o.Logger = e.o.Logger.With("analysis", id, "spec", p.o.Analysis.Metadata.Name)
 	o.OnEvent = h.publish
+	o.traces = sharedTraces{rcv: e.o.Traces, addr: e.o.TracesAddr}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

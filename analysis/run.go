@@ -53,6 +53,8 @@ type Options struct {
 	// in-memory network with them.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	Listen      func(network, addr string) (net.Listener, error)
+
+	traces sharedTraces // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
 }
 
 // EventKind says what an Event reports.
@@ -135,7 +137,7 @@ func Compile(o Options) (*Plan, error) {
 	// Every check is built once here, against its source's client: a query template that
 	// cannot compile, a source that is not declared, a Datadog key that is not set — refused
 	// before the smoke gate has touched the candidate.
-	srcs, err := buildSources(o.Analysis, slog.New(slog.DiscardHandler), o.LookupEnv, network{dial: o.DialContext, listen: o.Listen})
+	srcs, err := buildSources(o.Analysis, slog.New(slog.DiscardHandler), o.LookupEnv, network{dial: o.DialContext, listen: o.Listen}, sharedTraces{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -167,7 +169,7 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := newSources(a, o.Logger, o.LookupEnv, network{dial: o.DialContext, listen: o.Listen})
+	srcs, err := newSources(a, o.Logger, o.LookupEnv, network{dial: o.DialContext, listen: o.Listen}, o.traces)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

@@ -22,13 +22,21 @@ import (
 // sources are the metric and trace sources one analysis declares, built once for the whole run
 // (the trace receiver must keep receiving across phases).
 type sources struct {
-	a    *specs.Analysis
-	prom source.Source
-	dd   source.Source
-	jg   source.Source
+	a      *specs.Analysis
+	prom   source.Source
+	dd     source.Source
+	jg     source.Source
+	traces *traces.View     // the analysis's view of a trace receiver: its own, or the Engine's
+	rcv    *traces.Receiver // its own trace receiver; nil with the Engine's
+	srv    *http.Server
+	addr   string // where the trace receiver is served
+}
+
+// sharedTraces is the Engine's trace receiver, when it has one (EngineOptions.Traces), and
+// where the process serves it.
+type sharedTraces struct {
 	rcv  *traces.Receiver
-	srv  *http.Server
-	addr string // where the trace receiver listens
+	addr string
 }
 
 // network is where the sources connect and the trace receiver listens; the zero value is the
@@ -47,21 +55,25 @@ func (n network) client() *http.Client {
 	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: n.dial}}
 }
 
-// newSources builds what the analysis declares and starts the trace receiver's listener.
-func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network) (*sources, error) {
-	s, err := buildSources(a, logger, lookupEnv, nw)
+// newSources builds what the analysis declares and starts its own trace receiver's listener;
+// with a shared receiver it takes a view of that one instead, and sources.traces.listen is not
+// used. Close the sources when the run ends.
+func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
+	s, err := buildSources(a, logger, lookupEnv, nw, shared)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.listen(nw); err != nil {
+		s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// buildSources builds the clients and the trace receiver the analysis declares, without I/O:
-// Compile binds every check to them to refuse a bad query before anything runs.
-func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network) (*sources, error) {
+// buildSources builds the clients and the trace view the analysis declares, without I/O:
+// Compile binds every check to them to refuse a bad query before anything runs. Without a shared
+// receiver the view is of a receiver of the analysis's own, which listen serves.
+func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
 	s := &sources{a: a}
 	if p := a.Sources.Prometheus; p != nil {
 		src, err := prometheus.New(prometheus.Config{
@@ -92,16 +104,28 @@ func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string)
 		s.jg = src
 	}
 	if t := a.Sources.Traces; t != nil {
-		rcv, err := traces.NewReceiver(traces.Config{Attribute: t.Attribute, Values: t.Values, Token: t.TokenSecret()}, logger)
+		cfg := traces.ViewConfig{Attribute: t.Attribute, Values: t.Values}
+		rcv := shared.rcv
+		if rcv == nil {
+			own, err := traces.NewReceiver(traces.Config{Token: t.TokenSecret()}, logger)
+			if err != nil {
+				return nil, fmt.Errorf("sources.traces: %w", err)
+			}
+			rcv, s.rcv = own, own
+		} else {
+			// The shared receiver accepts the analysis's token while its view is open.
+			cfg.Token, s.addr = t.TokenSecret(), shared.addr
+		}
+		v, err := rcv.View(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("sources.traces: %w", err)
 		}
-		s.rcv = rcv
+		s.traces = v
 	}
 	return s, nil
 }
 
-// listen starts the trace receiver's listener, when the analysis has one.
+// listen starts the trace receiver's listener, when the analysis has a receiver of its own.
 func (s *sources) listen(nw network) error {
 	if t := s.a.Sources.Traces; t != nil && s.rcv != nil {
 		rcv := s.rcv
@@ -136,8 +160,14 @@ func loopback(addr net.Addr) bool {
 }
 
 func (s *sources) close() {
-	if s != nil && s.srv != nil {
+	if s == nil {
+		return
+	}
+	if s.srv != nil {
 		_ = s.srv.Close()
+	}
+	if s.traces != nil {
+		s.traces.Close()
 	}
 }
 
@@ -165,7 +195,10 @@ func (s *sources) get(kind string) source.Source {
 	case "jaeger":
 		return s.jg
 	}
-	return s.rcv
+	if s.traces == nil {
+		return nil
+	}
+	return s.traces
 }
 
 // fetchBoth fetches q for both environments and keeps the source's warnings for the outcome.
@@ -189,7 +222,7 @@ func (c *check) fetchBoth(ctx context.Context, src source.Source, q source.Query
 // both environments over the phase so far and replaces the check's data with what the source
 // now says.
 func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
-	if c.kind == "traces" && s.rcv == nil || c.kind == "prometheus" && s.prom == nil || c.kind == "datadog" && s.dd == nil ||
+	if c.kind == "traces" && s.traces == nil || c.kind == "prometheus" && s.prom == nil || c.kind == "datadog" && s.dd == nil ||
 		c.kind == "jaeger" && s.jg == nil {
 		return fmt.Errorf("sources.%s is not declared", c.kind)
 	}
@@ -202,7 +235,7 @@ func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
 	case sc.Values != nil:
 		return bindValues(c, sc, cfg, src)
 	case sc.TraceShape != nil:
-		return bindTraceShape(c, sc, cfg, s.rcv)
+		return bindTraceShape(c, sc, cfg, s.traces)
 	}
 	return fmt.Errorf("check kind %q cannot read %s", sc.Kind(), c.kind)
 }

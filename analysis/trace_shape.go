@@ -24,7 +24,7 @@ type traceShape struct {
 
 func (t *traceShape) Evaluate() compare.Outcome { return t.last }
 
-func bindTraceShape(c *check, sc *specs.Check, cfg compare.Config, rcv *traces.Receiver) error {
+func bindTraceShape(c *check, sc *specs.Check, cfg compare.Config, rcv *traces.View) error {
 	persist := sc.TraceShape.Persist
 	if persist == 0 {
 		persist = 3

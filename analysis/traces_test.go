@@ -2,8 +2,10 @@ package analysis
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -33,6 +35,8 @@ type exporter struct {
 	latency time.Duration // request span duration (median)
 	failing bool          // every request span has an error status
 	db      int           // SELECT spans per request
+	attr    string        // the resource attribute carrying version (default service.version)
+	token   string        // a bearer token to send, if any
 	seq     atomic.Uint64
 	rng     *rand.Rand
 	mu      sync.Mutex
@@ -43,7 +47,7 @@ func (e *exporter) batch(t *testing.T, n int) error {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", "checkout")
-	rs.Resource().Attributes().PutStr("service.version", e.version)
+	rs.Resource().Attributes().PutStr(cmp.Or(e.attr, "service.version"), e.version)
 	spans := rs.ScopeSpans().AppendEmpty().Spans()
 	now := time.Now()
 	for i := 0; i < n; i++ {
@@ -76,12 +80,20 @@ func (e *exporter) batch(t *testing.T, n int) error {
 	}
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	require.NoError(t, err)
-	resp, err := e.client.Post(e.url, "application/x-protobuf", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, e.url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	resp, err := e.client.Do(req)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("export: status %d", resp.StatusCode)
+	}
 	return nil
 }
 

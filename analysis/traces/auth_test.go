@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/greenlight/greenlight/analysis/source"
@@ -84,7 +86,7 @@ func TestReceiveAuth(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs lockedBuffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			r, err := NewReceiver(Config{Values: map[string]string{"v1": "blue", "v2": "green"}, Token: specs.Secret(testToken)}, logger)
+			r, err := newStandalone(testConfig{Values: map[string]string{"v1": "blue", "v2": "green"}, Token: specs.Secret(testToken)}, logger)
 			require.NoError(t, err)
 			srv := httptest.NewServer(r)
 			defer srv.Close()
@@ -119,7 +121,7 @@ func TestReceiveAuth(t *testing.T) {
 
 			// Neither what was sent nor the token shows anywhere.
 			for what, out := range map[string]string{"logs": logs.String(), "response": string(raw), "error": err.Error(),
-				"receiver": fmt.Sprintf("%+v %#v", r, r.cfg)} {
+				"receiver": fmt.Sprintf("%+v %#v %#v %+v", r.Receiver, r.Receiver.cfg, r.View.cfg, r.routes.Load())} {
 				assert.NotContains(t, out, testToken[:4], what)
 			}
 			assert.Contains(t, logs.String(), "level=WARN msg=\"otlp traces: refused a request: "+tt.message)
@@ -130,7 +132,7 @@ func TestReceiveAuth(t *testing.T) {
 // Refusals are counted across requests and shown in the warnings of queries that do find data;
 // a JSON request gets its error in JSON.
 func TestReceiveAuthCountsRefusals(t *testing.T) {
-	r := newTestReceiver(t, Config{Token: specs.Secret(testToken)})
+	r := newTestReceiver(t, testConfig{Token: specs.Secret(testToken)})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 
@@ -162,11 +164,96 @@ func TestReceiveAuthCountsRefusals(t *testing.T) {
 
 // Without a token the receiver takes every request: the caller only allows that on loopback.
 func TestReceiveWithoutTokenTakesAll(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	status, _, raw := export(t, srv, protoBody(t, twoEnvs("service.version")), contentProto, "Bearer anything")
 	require.Equal(t, http.StatusOK, status, string(raw))
 	assert.Zero(t, r.Stats().Refused)
 	assert.Equal(t, 3, r.Stats().Environments["blue"].Held)
+}
+
+// A shared receiver accepts the union of its own token and its open views' tokens. With none it
+// takes every request; once a view (or the receiver) has one, every request needs one of them;
+// a closed view's token is refused. A view counts only the refusals since it opened.
+func TestSharedReceiverTokens(t *testing.T) {
+	const tokenA, tokenB, tokenR = "token-of-analysis-a", "token-of-analysis-b", "token-of-the-receiver"
+	td := ptrace.NewTraces()
+	spansOf(td, 1, 1, "GET /a", "service.version", "v1")
+	body := protoBody(t, td)
+	status := func(r *Receiver, authorization string) int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentProto)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w.Code
+	}
+	type want struct{ none, a, b, r int }
+	check := func(t *testing.T, r *Receiver, step string, w want) {
+		t.Helper()
+		got := want{status(r, ""), status(r, "Bearer "+tokenA), status(r, "Bearer "+tokenB), status(r, "Bearer "+tokenR)}
+		assert.Equal(t, w, got, step)
+	}
+	const ok, no = http.StatusOK, http.StatusUnauthorized
+
+	t.Run("views' tokens", func(t *testing.T) {
+		r := newShared(t, Config{})
+		open := openView(t, r, ViewConfig{Values: map[string]string{"v1": "blue"}})
+		defer open.Close()
+		check(t, r, "no token anywhere: loopback rules", want{ok, ok, ok, ok})
+		a := openView(t, r, ViewConfig{Values: map[string]string{"v2": "green"}, Token: tokenA})
+		check(t, r, "a's token is now required of everyone", want{no, ok, no, no})
+		b := openView(t, r, ViewConfig{Values: map[string]string{"v3": "green"}, Token: tokenB})
+		check(t, r, "a's or b's", want{no, ok, ok, no})
+		assert.EqualValues(t, 5, a.Stats().Refused)
+		assert.EqualValues(t, 2, b.Stats().Refused, "refusals since b opened")
+		a.Close()
+		check(t, r, "a's token went with its view", want{no, no, ok, no})
+		b.Close()
+		check(t, r, "no token left", want{ok, ok, ok, ok})
+		assert.EqualValues(t, 8, r.Stats().Refused)
+		assert.EqualValues(t, 8, open.Stats().Refused)
+	})
+	t.Run("receiver's token", func(t *testing.T) {
+		r := newShared(t, Config{Token: tokenR})
+		check(t, r, "required without views", want{no, no, no, ok})
+		a := openView(t, r, ViewConfig{Values: map[string]string{"v1": "blue"}, Token: tokenA})
+		check(t, r, "and a view's", want{no, ok, no, ok})
+		a.Close()
+		check(t, r, "the receiver's stays", want{no, no, no, ok})
+	})
+}
+
+func TestCheckListener(t *testing.T) {
+	open := newShared(t, Config{})
+	guarded := newShared(t, Config{Token: testToken})
+	// A view's token does not make an exposed listener safe: it goes when the view closes.
+	defer openView(t, open, ViewConfig{Values: map[string]string{"v1": "blue"}, Token: testToken}).Close()
+	tests := []struct {
+		addr    net.Addr
+		exposed bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4318}, false},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 4318}, false},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 4318}, true},
+		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 7), Port: 4318}, true},
+		{&net.UnixAddr{Name: "/run/otlp.sock", Net: "unix"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr.String(), func(t *testing.T) {
+			require.NoError(t, guarded.CheckListener(tt.addr))
+			err := open.CheckListener(tt.addr)
+			if !tt.exposed {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrExposed)
+			assert.EqualError(t, err, "trace receiver reachable from other hosts without a token: "+tt.addr.String()+
+				": give the receiver a token, or serve it on loopback")
+		})
+	}
 }

@@ -20,7 +20,7 @@ func FuzzReceiver(f *testing.F) {
 	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00","spanId":""}]}]}]}`), true, false)
 	f.Add([]byte{0x0a, 0x80, 0x80, 0x80, 0x80, 0x10}, false, false)
 
-	r, err := NewReceiver(Config{Values: map[string]string{"v1": "blue", "v2": "green"}, MaxBodyBytes: 64 << 10, MaxSpans: 1000}, nil)
+	r, err := newStandalone(testConfig{Values: map[string]string{"v1": "blue", "v2": "green"}, MaxBodyBytes: 64 << 10, MaxSpans: 1000}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/greenlight/greenlight/specs"
 )
 
 // t0 is the start of every test's timeline.
@@ -95,7 +98,7 @@ func gz(t testing.TB, b []byte) []byte {
 }
 
 // post sends a body through ServeHTTP.
-func post(r *Receiver, body []byte, contentType, contentEncoding string) *httptest.ResponseRecorder {
+func post(r http.Handler, body []byte, contentType, contentEncoding string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/v1/traces", bytes.NewReader(body))
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -108,18 +111,54 @@ func post(r *Receiver, body []byte, contentType, contentEncoding string) *httpte
 	return w
 }
 
-func newTestReceiver(t testing.TB, cfg Config) *Receiver {
+// testConfig is a receiver's config and its one view's, as an analysis without a shared
+// receiver has them.
+type testConfig struct {
+	Attribute             string
+	Values                map[string]string
+	Token                 specs.Secret
+	MaxBodyBytes          int64
+	MaxSpans              int
+	MaxConcurrentRequests int
+	ShapeFactor           float64
+	ShapeMinTraces        int
+}
+
+// standalone is a receiver with one view: what an analysis has without a shared receiver.
+type standalone struct {
+	*Receiver
+	*View
+}
+
+// Stats are the view's.
+func (s *standalone) Stats() ViewStats { return s.View.Stats() }
+
+// newStandalone builds a receiver with cfg's token and one view of cfg's values.
+func newStandalone(cfg testConfig, logger *slog.Logger) (*standalone, error) {
+	r, err := NewReceiver(Config{MaxBodyBytes: cfg.MaxBodyBytes, Token: cfg.Token, MaxSpans: cfg.MaxSpans,
+		MaxConcurrentRequests: cfg.MaxConcurrentRequests}, logger)
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.View(ViewConfig{Attribute: cfg.Attribute, Values: cfg.Values, ShapeFactor: cfg.ShapeFactor, ShapeMinTraces: cfg.ShapeMinTraces})
+	if err != nil {
+		return nil, err
+	}
+	return &standalone{r, v}, nil
+}
+
+func newTestReceiver(t testing.TB, cfg testConfig) *standalone {
 	t.Helper()
 	if cfg.Values == nil {
 		cfg.Values = map[string]string{"v1": "blue", "v2": "green"}
 	}
-	r, err := NewReceiver(cfg, nil)
+	r, err := newStandalone(cfg, nil)
 	require.NoError(t, err)
 	return r
 }
 
 // ingest sends td as protobuf and requires a full success.
-func ingest(t testing.TB, r *Receiver, td ptrace.Traces) {
+func ingest(t testing.TB, r http.Handler, td ptrace.Traces) {
 	t.Helper()
 	w := post(r, protoBody(t, td), contentProto, "")
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())

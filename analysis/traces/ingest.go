@@ -28,28 +28,29 @@ const (
 // tally counts what one request brought and why spans were turned away.
 type tally struct {
 	accepted   int
-	noValue    int      // resource without the attribute
-	unknown    int      // resource with a value not in Config.Values
-	unknownVal []string // a few of those values, quoted in the message
+	noView     int      // no view was open
+	noValue    int      // resource without any of the attributes the views use
+	unknown    int      // resource whose values no open view wants
+	unknownVal []string // a few of those values, quoted, for the message
 	badIDs     int      // empty trace or span id
 	badTimes   int      // no start, end before start, or out of range
 }
 
-func (t *tally) rejected() int { return t.noValue + t.unknown + t.badIDs + t.badTimes }
+func (t *tally) rejected() int { return t.noView + t.noValue + t.unknown + t.badIDs + t.badTimes }
 
 // message explains the rejections in one line for partial_success.error_message.
-func (t *tally) message(attr string, known []string) string {
+func (t *tally) message(rt *routes) string {
 	var parts []string
+	attrs := strings.Join(rt.attrs, " or ")
+	if t.noView > 0 {
+		parts = append(parts, fmt.Sprintf("%d while no analysis receives traces", t.noView))
+	}
 	if t.noValue > 0 {
-		parts = append(parts, fmt.Sprintf("%d from resources without %s", t.noValue, attr))
+		parts = append(parts, fmt.Sprintf("%d from resources without %s", t.noValue, attrs))
 	}
 	if t.unknown > 0 {
-		quoted := make([]string, len(t.unknownVal))
-		for i, v := range t.unknownVal {
-			quoted[i] = strconv.Quote(v)
-		}
 		parts = append(parts, fmt.Sprintf("%d from resources whose %s (%s) is not one of %s",
-			t.unknown, attr, strings.Join(quoted, ", "), strings.Join(known, ", ")))
+			t.unknown, attrs, strings.Join(t.unknownVal, ", "), rt.known))
 	}
 	if t.badIDs > 0 {
 		parts = append(parts, fmt.Sprintf("%d without a trace or span id", t.badIDs))
@@ -99,7 +100,8 @@ func (v value) text() (string, bool) {
 // resourceAttrs are the resource attributes read: the first occurrence of each key wins, as in
 // pcommon.Map.Get.
 type resourceAttrs struct {
-	env, service value
+	vals    []value // by position in routes.attrs
+	service value
 }
 
 // spanAttrs are the span attributes that name an operation and mark an error.
@@ -178,108 +180,150 @@ type spanFields struct {
 
 const statusError = 2
 
-type rejection int
+// batch collects one request's records per key and what was turned away.
+type batch struct {
+	r     *Receiver
+	rt    *routes // the routing the request is read with, from its start to its end
+	keys  map[*keyStore]*keyBatch
+	tally tally
+	buf   []byte   // scratch for operation names
+	vals  []value  // scratch for a resource's attribute values
+	to    []target // scratch for a resource's targets
+}
 
-const (
-	rejectNone rejection = iota
-	rejectIDs
-	rejectTimes
-)
+// keyBatch is one key's records of a request.
+type keyBatch struct {
+	ks    *keyStore
+	spans []span
+	ids   map[string]uint32 // names this request already interned: most spans need no lock
+}
 
-// record builds the compact record of one span of environment env.
-func (b *batch) record(env int, f *spanFields, svc uint32) (span, rejection) {
+// target is a key an accepted resource's spans go to, with the resource's service name
+// interned in that key's table.
+type target struct {
+	kb  *keyBatch
+	svc uint32
+}
+
+func (r *Receiver) newBatch(rt *routes) *batch {
+	return &batch{r: r, rt: rt}
+}
+
+// attrValues returns zeroed scratch space for one resource's attribute values.
+func (b *batch) attrValues() []value {
+	b.vals = slices.Grow(b.vals[:0], len(b.rt.attrs))[:len(b.rt.attrs)]
+	clear(b.vals)
+	return b.vals
+}
+
+func (b *batch) keyBatch(ks *keyStore) *keyBatch {
+	kb := b.keys[ks]
+	if kb == nil {
+		if b.keys == nil {
+			b.keys = make(map[*keyStore]*keyBatch, 2)
+		}
+		kb = &keyBatch{ks: ks}
+		b.keys[ks] = kb
+	}
+	return kb
+}
+
+// intern returns the id of a name in the key's table, from the request's own cache when it can.
+// "(other)" is not cached: a full table is the key's, and it stays rare.
+func (kb *keyBatch) intern(name []byte) uint32 {
+	if id, ok := kb.ids[string(name)]; ok {
+		return id
+	}
+	id := kb.ks.names.intern(name)
+	if id == nameOther {
+		return id
+	}
+	if kb.ids == nil {
+		kb.ids = make(map[string]uint32, 8)
+	}
+	if len(kb.ids) < 64 {
+		kb.ids[string(name)] = id
+	}
+	return id
+}
+
+// resource resolves the keys a resource's n spans go to: every key an open view wants among
+// the resource's attribute values (one per attribute at most). None means its spans are
+// rejected, and the tally counts them.
+func (b *batch) resource(a *resourceAttrs, n int) []target {
+	b.to = b.to[:0]
+	first := -1 // the first attribute the resource has a value for
+	var firstVal string
+	for i := range a.vals {
+		val, ok := a.vals[i].text()
+		if !ok {
+			continue
+		}
+		if first < 0 {
+			first, firstVal = i, val
+		}
+		if ks := b.rt.keys[i][val]; ks != nil {
+			b.to = append(b.to, target{kb: b.keyBatch(ks)})
+		}
+	}
+	switch {
+	case len(b.rt.attrs) == 0:
+		b.tally.noView += n
+		return nil
+	case first < 0:
+		b.tally.noValue += n
+		return nil
+	case len(b.to) == 0:
+		b.tally.unknown += n
+		attr := b.rt.attrs[first]
+		b.r.noteUnknown(b.rt, attr, firstVal)
+		q := strconv.Quote(quotable(firstVal))
+		if len(b.rt.attrs) > 1 {
+			q = attr + "=" + q
+		}
+		if len(b.tally.unknownVal) < maxUnknownExamples && !slices.Contains(b.tally.unknownVal, q) {
+			b.tally.unknownVal = append(b.tally.unknownVal, q)
+		}
+		return nil
+	}
+	for i := range b.to {
+		t := &b.to[i]
+		t.kb.spans = slices.Grow(t.kb.spans, n)
+		t.svc = nameUnnamed
+		if a.service.kind == valueStr {
+			t.svc = t.kb.intern(a.service.str)
+		} else if name, ok := a.service.text(); ok {
+			t.svc = t.kb.intern([]byte(name))
+		}
+	}
+	return b.to
+}
+
+// add records one span of an accepted resource in each of its targets.
+func (b *batch) add(to []target, f *spanFields) {
 	if f.trace == ([16]byte{}) || f.id == ([8]byte{}) {
-		return span{}, rejectIDs
+		b.tally.badIDs++
+		return
 	}
 	if f.start == 0 || f.end < f.start || f.end > math.MaxInt64 {
-		return span{}, rejectTimes
+		b.tally.badTimes++
+		return
 	}
 	b.buf = f.attrs.operation(b.buf[:0], f.name)
-	return span{
+	rec := span{
 		trace:  f.trace,
 		id:     f.id,
 		parent: f.parent,
 		start:  int64(f.start),
 		dur:    int64(f.end - f.start),
-		op:     b.intern(b.buf, env),
-		svc:    svc,
 		kind:   uint8(f.kind),
 		err:    f.status == statusError || f.attrs.serverError(),
-	}, rejectNone
-}
-
-// batch collects one request's records per environment and what was turned away.
-type batch struct {
-	r     *Receiver
-	spans [][]span // by environment index
-	tally tally
-	buf   []byte            // scratch for operation names
-	ids   map[string]uint32 // names this request already interned: most spans need no lock
-}
-
-// intern returns the id of a name seen in environment env, from the request's own cache when
-// it can. "(other)" is not cached: it depends on the environment's budget, and a request may
-// carry several environments.
-func (b *batch) intern(name []byte, env int) uint32 {
-	if id, ok := b.ids[string(name)]; ok {
-		return id
 	}
-	id := b.r.names.intern(name, env)
-	if id == nameOther {
-		return id
+	for _, t := range to {
+		rec.op, rec.svc = t.kb.intern(b.buf), t.svc
+		t.kb.spans = append(t.kb.spans, rec)
 	}
-	if b.ids == nil {
-		b.ids = make(map[string]uint32, 8)
-	}
-	if len(b.ids) < 64 {
-		b.ids[string(name)] = id
-	}
-	return id
-}
-
-func (r *Receiver) newBatch() *batch {
-	return &batch{r: r, spans: make([][]span, len(r.envs))}
-}
-
-// resource resolves a resource's environment and service: env is -1 when its spans must be
-// rejected, n of them, which the tally then counts.
-func (b *batch) resource(a *resourceAttrs, n int) (env int, svc uint32) {
-	val, ok := a.env.text()
-	if !ok {
-		b.tally.noValue += n
-		return -1, 0
-	}
-	env, ok = b.r.byValue[val]
-	if !ok {
-		b.tally.unknown += n
-		b.r.noteUnknown(val)
-		if q := quotable(val); len(b.tally.unknownVal) < maxUnknownExamples && !slices.Contains(b.tally.unknownVal, q) {
-			b.tally.unknownVal = append(b.tally.unknownVal, q)
-		}
-		return -1, 0
-	}
-	b.spans[env] = slices.Grow(b.spans[env], n)
-	svc = nameUnnamed
-	if a.service.kind == valueStr {
-		svc = b.intern(a.service.str, env)
-	} else if name, ok := a.service.text(); ok {
-		svc = b.intern([]byte(name), env)
-	}
-	return env, svc
-}
-
-// add records one span of an accepted resource.
-func (b *batch) add(env int, svc uint32, f *spanFields) {
-	rec, why := b.record(env, f, svc)
-	switch why {
-	case rejectIDs:
-		b.tally.badIDs++
-	case rejectTimes:
-		b.tally.badTimes++
-	default:
-		b.spans[env] = append(b.spans[env], rec)
-		b.tally.accepted++
-	}
+	b.tally.accepted++
 }
 
 // quotable shortens a sender-controlled value before it goes into a message or a log.

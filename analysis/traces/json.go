@@ -76,9 +76,12 @@ func (b *batch) addTraces(td ptrace.Traces) {
 			continue
 		}
 		attrs := rs.Resource().Attributes()
-		a := resourceAttrs{env: mapValue(attrs, b.r.cfg.Attribute), service: mapValue(attrs, attrServiceName)}
-		env, svc := b.resource(&a, n)
-		if env < 0 {
+		a := resourceAttrs{vals: b.attrValues(), service: mapValue(attrs, attrServiceName)}
+		for i, key := range b.rt.attrs {
+			a.vals[i] = mapValue(attrs, key)
+		}
+		to := b.resource(&a, n)
+		if to == nil {
 			continue
 		}
 		for j := range sss.Len() {
@@ -103,7 +106,7 @@ func (b *batch) addTraces(td ptrace.Traces) {
 						codeOld:   mapValue(sa, attrStatusCodeOld),
 					},
 				}
-				b.add(env, svc, &f)
+				b.add(to, &f)
 			}
 		}
 	}

@@ -207,7 +207,7 @@ func (b *batch) addProto(body []byte) error {
 // resourceSpans reads one ResourceSpans: its resource first (it may come after the spans on
 // the wire, and may be split over several fields that merge), then its spans.
 func (b *batch) resourceSpans(msg []byte) error {
-	var a resourceAttrs
+	a := resourceAttrs{vals: b.attrValues()}
 	scopes, n := 0, 0
 	m := fields{b: msg}
 	var f field
@@ -236,11 +236,11 @@ func (b *batch) resourceSpans(msg []byte) error {
 	if scopes == 0 {
 		use = 1000
 	}
-	// Count the spans first: the environment's verdict covers them all, and a rejected
-	// resource's spans need not be read.
+	// Count the spans first: the resource's routing covers them all, and a rejected resource's
+	// spans need not be read.
 	for m = (fields{b: msg}); m.next(&f); {
 		if f.num == use {
-			k, err := b.scopeSpans(f.val, -1, 0)
+			k, err := b.scopeSpans(f.val, nil)
 			if err != nil {
 				return err
 			}
@@ -250,13 +250,13 @@ func (b *batch) resourceSpans(msg []byte) error {
 	if m.err != nil || n == 0 {
 		return m.err
 	}
-	env, svc := b.resource(&a, n)
-	if env < 0 {
+	to := b.resource(&a, n)
+	if to == nil {
 		return nil
 	}
 	for m = (fields{b: msg}); m.next(&f); {
 		if f.num == use {
-			if _, err := b.scopeSpans(f.val, env, svc); err != nil {
+			if _, err := b.scopeSpans(f.val, to); err != nil {
 				return err
 			}
 		}
@@ -279,8 +279,8 @@ func (b *batch) resourceAttrs(msg []byte, a *resourceAttrs) error {
 		if err != nil {
 			return err
 		}
-		if string(key) == b.r.cfg.Attribute && a.env.kind == valueNone {
-			a.env = v
+		if i, ok := b.rt.index[string(key)]; ok && a.vals[i].kind == valueNone {
+			a.vals[i] = v
 		}
 		if string(key) == attrServiceName && a.service.kind == valueNone {
 			a.service = v
@@ -289,9 +289,9 @@ func (b *batch) resourceAttrs(msg []byte, a *resourceAttrs) error {
 	return m.err
 }
 
-// scopeSpans reads a ScopeSpans: with env < 0 it only counts the spans; else it adds them to
-// environment env.
-func (b *batch) scopeSpans(msg []byte, env int, svc uint32) (int, error) {
+// scopeSpans reads a ScopeSpans: with no targets it only counts the spans; else it adds them to
+// every target's key.
+func (b *batch) scopeSpans(msg []byte, to []target) (int, error) {
 	n := 0
 	m := fields{b: msg}
 	var f, sf field
@@ -304,13 +304,13 @@ func (b *batch) scopeSpans(msg []byte, env int, svc uint32) (int, error) {
 			return 0, wrongWire("ScopeSpans", &f)
 		}
 		n++
-		if env < 0 {
+		if to == nil {
 			continue
 		}
 		if err := readSpan(f.val, &s, &sf); err != nil {
 			return 0, err
 		}
-		b.add(env, svc, &s)
+		b.add(to, &s)
 	}
 	return n, m.err
 }

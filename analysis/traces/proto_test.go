@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 
 // named is a record with its names resolved, comparable across receivers.
 type named struct {
-	env        int
+	key        string
 	trace      string
 	id, parent string
 	start, dur int64
@@ -24,47 +26,48 @@ type named struct {
 	err        bool
 }
 
-func resolve(r *Receiver, b *batch) []named {
-	ns := r.names.snapshot()
+func resolve(b *batch) []named {
 	var out []named
-	for env, spans := range b.spans {
-		for _, s := range spans {
-			out = append(out, named{env, hex.EncodeToString(s.trace[:]), hex.EncodeToString(s.id[:]), hex.EncodeToString(s.parent[:]),
+	for ks, kb := range b.keys {
+		ns := ks.names.snapshot()
+		for _, s := range kb.spans {
+			out = append(out, named{ks.key.String(), hex.EncodeToString(s.trace[:]), hex.EncodeToString(s.id[:]), hex.EncodeToString(s.parent[:]),
 				s.start, s.dur, ns[s.op], ns[s.svc], s.kind, s.err})
 		}
 	}
+	slices.SortStableFunc(out, func(a, b named) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
 // viaPdata reads a protobuf body the slow way: pdata's decoder, then the pdata reader.
-func viaPdata(t testing.TB, body []byte) (*Receiver, *batch, error) {
-	r := newTestReceiver(t, Config{})
+func viaPdata(t testing.TB, body []byte) (*standalone, *batch, error) {
+	r := newTestReceiver(t, testConfig{})
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalProto(body); err != nil {
 		return r, nil, err
 	}
-	b := r.newBatch()
+	b := r.newBatch(r.routes.Load())
 	b.addTraces(req.Traces())
 	return r, b, nil
 }
 
 // viaWire reads a protobuf body with the receiver's own reader.
-func viaWire(t testing.TB, body []byte) (*Receiver, *batch, error) {
-	r := newTestReceiver(t, Config{})
-	b := r.newBatch()
+func viaWire(t testing.TB, body []byte) (*standalone, *batch, error) {
+	r := newTestReceiver(t, testConfig{})
+	b := r.newBatch(r.routes.Load())
 	err := b.addProto(body)
 	return r, b, err
 }
 
 // sameAsPdata asserts that a body pdata decodes is read into the same records and tally.
 func sameAsPdata(t testing.TB, body []byte) (pdataOK bool) {
-	pr, pb, perr := viaPdata(t, body)
-	wr, wb, werr := viaWire(t, body)
+	_, pb, perr := viaPdata(t, body)
+	_, wb, werr := viaWire(t, body)
 	if perr != nil {
 		return false
 	}
 	require.NoError(t, werr, "pdata decodes this body")
-	assert.Equal(t, resolve(pr, pb), resolve(wr, wb))
+	assert.Equal(t, resolve(pb), resolve(wb))
 	assert.Equal(t, pb.tally, wb.tally)
 	return true
 }

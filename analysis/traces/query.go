@@ -37,14 +37,14 @@ type OperationErrors struct {
 // Shape implements source.Query.
 func (OperationErrors) Shape() source.Shape { return source.ShapeCounts }
 
-var _ source.Source = (*Receiver)(nil)
+var _ source.Source = (*View)(nil)
 
 // Fetch answers an OperationLatency or OperationErrors query (value or pointer) for env.Name
 // over the window: spans whose start is in [w.Start, w.End); a zero bound is open. No matching
 // span is a *source.Error wrapping source.ErrNoData (retryable: a later tick may bring some).
-func (r *Receiver) Fetch(ctx context.Context, q source.Query, env source.Env, w source.Window) (source.Result, error) {
+func (v *View) Fetch(ctx context.Context, q source.Query, env source.Env, w source.Window) (source.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return source.Result{}, r.sourceError(env, "cancelled", true, err)
+		return source.Result{}, v.sourceError(env, "cancelled", true, err)
 	}
 	var op, svc string
 	var latency bool
@@ -64,12 +64,12 @@ func (r *Receiver) Fetch(ctx context.Context, q source.Query, env source.Env, w 
 	case OperationErrors:
 		op, svc = q.Operation, q.Service
 	default:
-		return source.Result{}, r.sourceError(env, fmt.Sprintf("unsupported query %T", q), false, nil)
+		return source.Result{}, v.sourceError(env, fmt.Sprintf("unsupported query %T", q), false, nil)
 	}
-	idx, ok := r.byEnv[env.Name]
+	keys, ok := v.byEnv[env.Name]
 	if !ok {
-		return source.Result{}, r.sourceError(env, fmt.Sprintf("no %s value maps to environment %q (known: %s)",
-			r.cfg.Attribute, env.Name, strings.Join(r.known, ", ")), false, ErrUnknownEnvironment)
+		return source.Result{}, v.sourceError(env, fmt.Sprintf("no %s value maps to environment %q (known: %s)",
+			v.cfg.Attribute, env.Name, strings.Join(v.known, ", ")), false, ErrUnknownEnvironment)
 	}
 
 	what := "spans"
@@ -81,71 +81,75 @@ func (r *Receiver) Fetch(ctx context.Context, q source.Query, env source.Env, w 
 	}
 	noData := func() error {
 		reason := fmt.Sprintf("no %s in the window %s", what, windowText(w))
-		if refused := r.refusedText(); refused != "" {
+		if refused := v.refusedText(); refused != "" {
 			reason += " (" + refused + ")"
 		}
-		return r.sourceError(env, reason, true, source.ErrNoData)
+		return v.sourceError(env, reason, true, source.ErrNoData)
 	}
-	f, ok := r.filter(op, svc, w)
-	if !ok { // the name was never seen
-		return source.Result{}, noData()
-	}
-
-	g := r.rings[idx]
 	var res source.Result
-	if latency {
-		var lat []float64
-		var ok float64
-		g.mu.RLock()
-		for i := range g.buf {
-			if s := &g.buf[i]; f(s) {
-				lat = append(lat, float64(s.dur)/1e9)
-				if !s.err {
-					ok++
+	var lat []float64
+	var good float64
+	var c source.Counts
+	var evicted, evictedUntil int64
+	full := false
+	for _, ks := range keys {
+		f, ok := filter(ks.names, op, svc, w)
+		if ok {
+			g := ks.ring
+			g.mu.RLock()
+			for i := range g.buf {
+				if s := &g.buf[i]; f(s) {
+					if latency {
+						lat = append(lat, float64(s.dur)/1e9)
+						if !s.err {
+							good++
+						}
+						continue
+					}
+					c.Total++
+					if s.err {
+						c.Errors++
+					}
 				}
 			}
+			g.mu.RUnlock()
 		}
-		g.mu.RUnlock()
+		st := ks.ring.stats()
+		evicted += st.evicted
+		evictedUntil = max(evictedUntil, st.evictedUntil)
+		full = full || ks.names.full()
+	}
+	if latency {
 		if len(lat) == 0 {
 			return source.Result{}, noData()
 		}
-		res.Latencies, res.OK = lat, &ok
+		res.Latencies, res.OK = lat, &good
 	} else {
-		var c source.Counts
-		g.mu.RLock()
-		for i := range g.buf {
-			if s := &g.buf[i]; f(s) {
-				c.Total++
-				if s.err {
-					c.Errors++
-				}
-			}
-		}
-		g.mu.RUnlock()
 		if c.Total == 0 {
 			return source.Result{}, noData()
 		}
 		res.Counts = &c
 	}
-	if st := g.stats(); st.evicted > 0 && st.evictedUntil >= startNanos(w) {
+	if evicted > 0 && evictedUntil >= startNanos(w) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"%s: %d spans were evicted to stay within %d, some of them started in the window: the data covers part of it",
-			env.Name, st.evicted, r.cfg.MaxSpans))
+			env.Name, evicted, v.r.cfg.MaxSpans))
 	}
-	if refused := r.refusedText(); refused != "" {
+	if refused := v.refusedText(); refused != "" {
 		res.Warnings = append(res.Warnings, refused)
 	}
-	if r.names.full(idx) {
+	if full {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
-			"more than %d distinct operation and service names: newer ones are counted as %s", r.names.budget, otherName))
+			"more than %d distinct operation and service names: newer ones are counted as %s", maxNewNames, otherName))
 	}
 	return res, nil
 }
 
-// refusedText says how many requests were refused for their token, or nothing: spans that
-// never arrived explain missing data, and an outsider trying to feed the judge is news.
-func (r *Receiver) refusedText() string {
-	switch n := r.refused.Load(); n {
+// refusedText says how many requests were refused for their token since the view opened, or
+// nothing: spans that never arrived explain missing data, and an outsider trying to feed the
+// judge is news.
+func (v *View) refusedText() string {
+	switch n := v.refused(); n {
 	case 0:
 		return ""
 	case 1:
@@ -155,19 +159,19 @@ func (r *Receiver) refusedText() string {
 	}
 }
 
-// filter returns the predicate of a query; ok is false when a named operation or service has
-// never been seen, so nothing can match.
-func (r *Receiver) filter(op, svc string, w source.Window) (func(*span) bool, bool) {
+// filter returns the predicate of a query on one key, whose names are ns; ok is false when a
+// named operation or service has never been seen there, so nothing can match.
+func filter(ns *names, op, svc string, w source.Window) (func(*span) bool, bool) {
 	from, to := startNanos(w), endNanos(w)
 	opID, svcID := uint32(0), uint32(0)
 	var ok bool
 	if op != "" {
-		if opID, ok = r.names.lookup(op); !ok {
+		if opID, ok = ns.lookup(op); !ok {
 			return nil, false
 		}
 	}
 	if svc != "" {
-		if svcID, ok = r.names.lookup(svc); !ok {
+		if svcID, ok = ns.lookup(svc); !ok {
 			return nil, false
 		}
 	}
@@ -206,7 +210,7 @@ func windowText(w source.Window) string {
 	return "[" + ts(w.Start, "-∞") + ", " + ts(w.End, "+∞") + ")"
 }
 
-// fail1 builds the *source.Error of a query for one environment.
-func (r *Receiver) sourceError(env source.Env, reason string, retryable bool, err error) error {
+// sourceError builds the *source.Error of a query for one environment.
+func (v *View) sourceError(env source.Env, reason string, retryable bool, err error) error {
 	return &source.Error{Source: SourceName, Env: env.Name, Reason: reason, Retryable: retryable, Err: err}
 }

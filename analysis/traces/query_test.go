@@ -14,8 +14,8 @@ import (
 
 // fetchFixture: blue has GET /checkout at 1s, 2s, 3s (10, 20, 30 ms; the 3s one a 500) and
 // SELECT orders at 2s (5 ms) from service db; green has nothing.
-func fetchFixture(t *testing.T) *Receiver {
-	r := newTestReceiver(t, Config{})
+func fetchFixture(t *testing.T) *standalone {
+	r := newTestReceiver(t, testConfig{})
 	td := ptrace.NewTraces()
 	web := resource(td, "service.name", "web", "service.version", "v1")
 	route := func(code int) map[string]any {

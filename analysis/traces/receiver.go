@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,20 +19,16 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
-// Receiver is an OTLP/HTTP trace receiver and the per-environment span store behind it. It is
-// safe for concurrent use: ServeHTTP, Fetch and Shape may run at the same time.
+// Receiver is an OTLP/HTTP trace receiver and the span store behind it, shared by any number
+// of analyses: each takes a View that maps its environments onto keys (an attribute and its
+// values), and spans are stored by key. Spans of keys no open view wants are rejected. It is safe
+// for concurrent use: ServeHTTP, View, Close and every view's queries may run at the same time.
 type Receiver struct {
-	cfg     Config
-	log     *slog.Logger
-	envs    []string       // distinct environment names, sorted
-	byValue map[string]int // attribute value → index in envs
-	byEnv   map[string]int // environment name → index in envs
-	rings   []*ring        // by index in envs
-	names   *names
-	known   []string // `"v1" (blue)`, quoted in rejection messages
+	cfg Config
+	log *slog.Logger
 
 	// token is the SHA-256 of Config.Token: the token itself is not kept, so no log or dump of
-	// the receiver can show it. auth says a token is required.
+	// the receiver can show it. auth says there is one.
 	token [sha256.Size]byte
 	auth  bool
 
@@ -42,15 +36,20 @@ type Receiver struct {
 	refused  atomic.Int64  // requests refused for a missing or wrong bearer token
 	slots    chan struct{} // requests being read and decoded
 
+	mu     sync.Mutex
+	views  map[*View]struct{}
+	stores map[Key]*keyStore // the keys the open views want
+	routes atomic.Pointer[routes]
+
 	unknownMu   sync.Mutex
-	unknownSeen map[string]struct{} // values already warned about, bounded
+	unknownSeen map[Key]struct{} // values already warned about, bounded
 }
 
 // maxUnknownWarned bounds the distinct unknown attribute values logged once each.
 const maxUnknownWarned = 64
 
-// NewReceiver validates cfg, applies its defaults and returns an empty receiver. A nil logger
-// discards.
+// NewReceiver validates cfg, applies its defaults and returns a receiver without views: it
+// rejects every span until one opens. A nil logger discards.
 func NewReceiver(cfg Config, logger *slog.Logger) (*Receiver, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -59,35 +58,23 @@ func NewReceiver(cfg Config, logger *slog.Logger) (*Receiver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	envs := cfg.environments()
 	r := &Receiver{
 		cfg:         cfg,
 		log:         logger,
-		envs:        envs,
-		byValue:     make(map[string]int, len(cfg.Values)),
-		byEnv:       make(map[string]int),
-		names:       newNames(len(envs)),
-		unknownSeen: make(map[string]struct{}),
+		views:       map[*View]struct{}{},
+		stores:      map[Key]*keyStore{},
+		unknownSeen: map[Key]struct{}{},
 		slots:       make(chan struct{}, cfg.MaxConcurrentRequests),
 	}
 	if cfg.Token != "" {
 		r.token, r.auth = sha256.Sum256([]byte(cfg.Token.Reveal())), true
 	}
 	r.cfg.Token = "" // kept as its digest only
-	for i, env := range r.envs {
-		r.byEnv[env] = i
-		r.rings = append(r.rings, newRing(cfg.MaxSpans))
-	}
-	for v, env := range cfg.Values {
-		r.byValue[v] = r.byEnv[env]
-		r.known = append(r.known, fmt.Sprintf("%q (%s)", v, env))
-	}
-	slices.Sort(r.known)
+	r.mu.Lock()
+	r.rebuild()
+	r.mu.Unlock()
 	return r, nil
 }
-
-// Environments returns the environment names spans are attributed to, sorted.
-func (r *Receiver) Environments() []string { return slices.Clone(r.envs) }
 
 // encoding is the wire format of a request, and so of its response.
 type encoding int
@@ -113,17 +100,19 @@ const (
 
 // ServeHTTP handles POST /v1/traces: application/x-protobuf and application/json bodies,
 // Content-Encoding gzip; 200 with an ExportTraceServiceResponse (partial_success with
-// rejected_spans and a message when some spans could not be attributed to an environment);
-// 401 with WWW-Authenticate when a token is configured and the request does not carry it as
-// "Authorization: Bearer <token>", 400 for malformed bodies, 405 for other methods, 413
+// rejected_spans and a message when some spans belong to no key an open view wants); 401 with
+// WWW-Authenticate when a token is required (the receiver's or an open view's) and the request
+// does not carry one as "Authorization: Bearer <token>", 400 for malformed bodies, 405 for other methods, 413
 // oversize, 415 unknown content type or encoding, 503 with Retry-After when the request gave
 // up waiting for a free slot. Responses use the request's encoding (protobuf or JSON); errors
 // carry a google.rpc.Status as OTLP asks. It does not look at the path: mount it at /v1/traces.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	enc := encodingOf(req.Header.Get("Content-Type"))
+	// One routing table for the whole request, however views come and go meanwhile.
+	rt := r.routes.Load()
 	// Before anything else, so that a sender without the token costs no slot and no read.
-	if r.auth {
-		if ok, given := r.authorized(req.Header.Get("Authorization")); !ok {
+	if rt.auth {
+		if ok, given := authorized(req.Header.Get("Authorization"), rt.tokens); !ok {
 			r.refuse(w, req, enc, given)
 			return
 		}
@@ -165,22 +154,22 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, enc, status, rpcInvalidArgument, err.Error())
 		return
 	}
-	b, status, err := r.decode(buf.Bytes(), enc)
+	b, status, err := r.decode(buf.Bytes(), enc, rt)
 	if err != nil {
 		r.log.Debug("otlp traces: refused a request body", "status", status, "err", err)
 		r.fail(w, enc, status, rpcInvalidArgument, truncate(err.Error(), 512))
 		return
 	}
-	for env, spans := range b.spans {
-		if len(spans) > 0 {
-			r.rings[env].add(spans)
+	for _, kb := range b.keys {
+		if len(kb.spans) > 0 {
+			kb.ks.ring.add(kb.spans)
 		}
 	}
 	t := &b.tally
 	resp := ptraceotlp.NewExportResponse()
 	if n := t.rejected(); n > 0 {
 		r.rejected.Add(int64(n))
-		msg := t.message(r.cfg.Attribute, r.known)
+		msg := t.message(rt)
 		r.log.Debug("otlp traces: rejected spans", "rejected", n, "accepted", t.accepted, "reason", msg)
 		resp.PartialSuccess().SetRejectedSpans(int64(n))
 		resp.PartialSuccess().SetErrorMessage(msg)
@@ -200,39 +189,6 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
-}
-
-// authorized checks an Authorization header against the token; given says a bearer token was
-// sent at all. Both sides are hashed first, so the comparison takes the same time whatever the
-// length of what was sent and wherever it first differs.
-func (r *Receiver) authorized(header string) (ok, given bool) {
-	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
-	cred = strings.TrimSpace(cred)
-	if !strings.EqualFold(scheme, "Bearer") || cred == "" {
-		return false, false
-	}
-	sum := sha256.Sum256([]byte(cred))
-	return subtle.ConstantTimeCompare(sum[:], r.token[:]) == 1, true
-}
-
-// refuse answers a request without the right token: 401 (not retryable, so the exporter drops
-// the batch rather than retrying it forever), counted for the source's warnings. The first
-// refusal is logged as a warning, the others at debug level, so a flood cannot flood the log;
-// what was sent is never logged.
-func (r *Receiver) refuse(w http.ResponseWriter, req *http.Request, enc encoding, given bool) {
-	n := r.refused.Add(1)
-	msg, challenge := "missing bearer token", `Bearer realm="otlp"`
-	if given {
-		msg, challenge = "wrong bearer token", `Bearer realm="otlp", error="invalid_token"`
-	}
-	level := slog.LevelDebug
-	if n == 1 {
-		level = slog.LevelWarn
-	}
-	r.log.Log(req.Context(), level, "otlp traces: refused a request: "+msg+" (give the apps OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)",
-		"remote", req.RemoteAddr, "refused", n)
-	w.Header().Set("WWW-Authenticate", challenge)
-	r.fail(w, enc, http.StatusUnauthorized, rpcUnauthenticated, msg)
 }
 
 // encodingOf reads a Content-Type header, ignoring parameters and case.
@@ -327,14 +283,14 @@ func (r *Receiver) readError(err error) (int, error) {
 
 // decode reads an export request into records. Its decoders are fed by anyone who can reach
 // the port: a panic in one becomes a 400 for that request, not a crash of the analysis.
-func (r *Receiver) decode(body []byte, enc encoding) (b *batch, status int, err error) {
+func (r *Receiver) decode(body []byte, enc encoding, rt *routes) (b *batch, status int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.Error("otlp traces: decoder panicked on a request body", "panic", fmt.Sprint(p), "bytes", len(body))
 			b, status, err = nil, http.StatusBadRequest, errors.New("malformed request body")
 		}
 	}()
-	b = r.newBatch()
+	b = r.newBatch(rt)
 	if enc == encProto {
 		if err := b.addProto(body); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("malformed protobuf body: %w", err)
@@ -395,44 +351,43 @@ func truncate(s string, n int) string {
 	return string(cutTo([]byte(s), n)) + "…"
 }
 
-// noteUnknown logs each unknown attribute value once (up to a bound): the usual cause is a
-// Values map that misses the version just deployed, and one line says so.
-func (r *Receiver) noteUnknown(val string) {
+// noteUnknown logs each unknown attribute value once (up to a bound): the usual cause is an
+// analysis whose values miss the version just deployed, and one line says so.
+func (r *Receiver) noteUnknown(rt *routes, attr, val string) {
+	k := Key{attr, val}
 	r.unknownMu.Lock()
-	_, seen := r.unknownSeen[val]
+	_, seen := r.unknownSeen[k]
 	full := len(r.unknownSeen) >= maxUnknownWarned
 	if !seen && !full {
-		r.unknownSeen[val] = struct{}{}
+		r.unknownSeen[k] = struct{}{}
 	}
 	r.unknownMu.Unlock()
 	if !seen && !full {
-		r.log.Warn("otlp traces: rejecting spans of an unknown environment", "attribute", r.cfg.Attribute,
-			"value", quotable(val), "known", strings.Join(r.known, ", "))
+		r.log.Warn("otlp traces: rejecting spans of an unknown environment", "attribute", attr,
+			"value", quotable(val), "known", rt.known)
 	}
 }
 
 // Stats is a snapshot of what the receiver holds and has turned away.
 type Stats struct {
-	Environments map[string]EnvStats
-	Rejected     int64 // spans rejected since start (reported in partial_success)
-	Refused      int64 // requests refused since start for a missing or wrong bearer token
-	Names        int   // distinct operation and service names interned
-}
-
-// EnvStats is one environment's part of Stats.
-type EnvStats struct {
-	Held     int   // spans in the ring now (≤ MaxSpans)
-	Accepted int64 // spans accepted since start
-	Evicted  int64 // spans dropped to make room
+	Keys     map[Key]EnvStats // the spans of each key an open view wants
+	Views    int              // open views
+	Rejected int64            // spans rejected since start (reported in partial_success)
+	Refused  int64            // requests refused since start for a missing or wrong bearer token
 }
 
 // Stats returns a snapshot of the receiver's counters, e.g. for /metrics.
 func (r *Receiver) Stats() Stats {
-	s := Stats{Environments: make(map[string]EnvStats, len(r.envs)), Rejected: r.rejected.Load(), Refused: r.refused.Load(),
-		Names: len(r.names.snapshot())}
-	for i, env := range r.envs {
-		g := r.rings[i].stats()
-		s.Environments[env] = EnvStats{Held: g.held, Accepted: g.accepted, Evicted: g.evicted}
+	r.mu.Lock()
+	stores := make([]*keyStore, 0, len(r.stores))
+	for _, ks := range r.stores {
+		stores = append(stores, ks)
+	}
+	s := Stats{Keys: make(map[Key]EnvStats, len(stores)), Views: len(r.views), Rejected: r.rejected.Load(), Refused: r.refused.Load()}
+	r.mu.Unlock()
+	for _, ks := range stores {
+		g := ks.ring.stats()
+		s.Keys[ks.key] = EnvStats{Held: g.held, Accepted: g.accepted, Evicted: g.evicted}
 	}
 	return s
 }

@@ -62,7 +62,7 @@ func realistic(version string, firstTrace int, at time.Duration) ptrace.Traces {
 }
 
 func benchmarkReceive(b *testing.B, body []byte, contentType, contentEncoding string) {
-	r := newTestReceiver(b, Config{})
+	r := newTestReceiver(b, testConfig{})
 	// Warm the name table and grow the ring so the loop measures steady state.
 	if w := post(r, body, contentType, contentEncoding); w.Code != http.StatusOK {
 		b.Fatal(w.Code, w.Body.String())
@@ -118,7 +118,7 @@ func BenchmarkReceiveJSON(b *testing.B) {
 // BenchmarkReceiveProtobufParallel: the same request from every core at once, into one
 // environment's ring.
 func BenchmarkReceiveProtobufParallel(b *testing.B) {
-	r := newTestReceiver(b, Config{})
+	r := newTestReceiver(b, testConfig{})
 	body := protoBody(b, realistic("v1", 1, time.Second))
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
@@ -154,7 +154,7 @@ func BenchmarkMemory100kSpans(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		r := newTestReceiver(b, Config{MaxSpans: n})
+		r := newTestReceiver(b, testConfig{MaxSpans: n})
 		for _, body := range bodies {
 			if w := post(r, body, contentProto, ""); w.Code != http.StatusOK {
 				b.Fatal(w.Code)
@@ -173,8 +173,8 @@ func BenchmarkMemory100kSpans(b *testing.B) {
 }
 
 // fullReceiver holds 200,000 spans in blue and in green: the default bound, full.
-func fullReceiver(b *testing.B) *Receiver {
-	r := newTestReceiver(b, Config{})
+func fullReceiver(b *testing.B) *standalone {
+	r := newTestReceiver(b, testConfig{})
 	for i := range 2000 {
 		ingest(b, r, realistic("v1", 10*i+1, time.Duration(i)*time.Millisecond))
 		ingest(b, r, realistic("v2", 10*i+1, time.Duration(i)*time.Millisecond))

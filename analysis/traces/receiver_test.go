@@ -23,31 +23,35 @@ import (
 func TestNewReceiverConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  Config
+		cfg  testConfig
 		want string // error substring; empty: valid
 	}{
-		{"defaults", Config{Values: map[string]string{"v1": "blue"}}, ""},
-		{"no values", Config{}, "values must map"},
-		{"empty environment", Config{Values: map[string]string{"v1": " "}}, "empty environment name"},
-		{"negative body cap", Config{Values: map[string]string{"v1": "blue"}, MaxBodyBytes: -1}, "maxBodyBytes"},
-		{"negative spans", Config{Values: map[string]string{"v1": "blue"}, MaxSpans: -1}, "maxSpans"},
-		{"factor of one", Config{Values: map[string]string{"v1": "blue"}, ShapeFactor: 1}, "shapeFactor"},
-		{"negative min traces", Config{Values: map[string]string{"v1": "blue"}, ShapeMinTraces: -1}, "shapeMinTraces"},
+		{"defaults", testConfig{Values: map[string]string{"v1": "blue"}}, ""},
+		{"no values", testConfig{}, "values must map"},
+		{"empty environment", testConfig{Values: map[string]string{"v1": " "}}, "empty environment name"},
+		{"negative body cap", testConfig{Values: map[string]string{"v1": "blue"}, MaxBodyBytes: -1}, "maxBodyBytes"},
+		{"negative spans", testConfig{Values: map[string]string{"v1": "blue"}, MaxSpans: -1}, "maxSpans"},
+		{"factor of one", testConfig{Values: map[string]string{"v1": "blue"}, ShapeFactor: 1}, "shapeFactor"},
+		{"negative min traces", testConfig{Values: map[string]string{"v1": "blue"}, ShapeMinTraces: -1}, "shapeMinTraces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := NewReceiver(tt.cfg, nil)
+			r, err := newStandalone(tt.cfg, nil)
 			if tt.want == "" {
 				require.NoError(t, err)
-				assert.Equal(t, DefaultAttribute, r.cfg.Attribute)
-				assert.EqualValues(t, DefaultMaxBodyBytes, r.cfg.MaxBodyBytes)
-				assert.Equal(t, DefaultMaxSpans, r.cfg.MaxSpans)
+				assert.Equal(t, DefaultAttribute, r.View.cfg.Attribute)
+				assert.EqualValues(t, DefaultMaxBodyBytes, r.Receiver.cfg.MaxBodyBytes)
+				assert.Equal(t, DefaultMaxSpans, r.Receiver.cfg.MaxSpans)
+				assert.Equal(t, DefaultMaxKeys, r.Receiver.cfg.MaxKeys)
 				return
 			}
 			require.ErrorIs(t, err, ErrConfig)
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
+	_, err := NewReceiver(Config{MaxKeys: -1}, nil)
+	require.ErrorIs(t, err, ErrConfig)
+	assert.ErrorContains(t, err, "maxKeys")
 }
 
 // twoEnvs builds a request with one v1/blue and one v2/green resource under attr, three spans
@@ -71,7 +75,7 @@ func TestReceiveEncodings(t *testing.T) {
 			for _, compressed := range []bool{false, true} {
 				name := fmt.Sprintf("%s/%s/gzip=%v", attr, enc, compressed)
 				t.Run(name, func(t *testing.T) {
-					r := newTestReceiver(t, Config{Attribute: attr})
+					r := newTestReceiver(t, testConfig{Attribute: attr})
 					srv := httptest.NewServer(r)
 					defer srv.Close()
 
@@ -133,7 +137,7 @@ func TestReceivePartialSuccess(t *testing.T) {
 
 	for _, enc := range []string{"protobuf", "json"} {
 		t.Run(enc, func(t *testing.T) {
-			r := newTestReceiver(t, Config{})
+			r := newTestReceiver(t, testConfig{})
 			er := ptraceotlp.NewExportResponse()
 			var w *httptest.ResponseRecorder
 			if enc == "json" {
@@ -229,7 +233,7 @@ func TestReceiveRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newTestReceiver(t, Config{MaxBodyBytes: 1 << 20})
+			r := newTestReceiver(t, testConfig{MaxBodyBytes: 1 << 20})
 			method := cmpOr(tt.method, http.MethodPost)
 			var body io.Reader = bytes.NewReader(tt.body)
 			if tt.chunked {
@@ -276,7 +280,7 @@ func randomBytes(n int) []byte {
 }
 
 func TestReceiveErrorBodies(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	w := post(r, []byte{0x0a, 0xff}, contentProto, "")
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	assert.Equal(t, contentProto, w.Header().Get("Content-Type"))
@@ -292,7 +296,7 @@ func TestReceiveErrorBodies(t *testing.T) {
 
 // Deep nesting must not exhaust the stack: both decoders bound their recursion.
 func TestReceiveDeepNesting(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	const depth = 5_000
 	js := `{"resourceSpans":[{"resource":{"attributes":[{"key":"k","value":` +
 		strings.Repeat(`{"kvlistValue":{"values":[{"key":"k","value":`, depth) + `{}` + strings.Repeat(`}]}}`, depth) + `}]}}]}`
@@ -344,7 +348,7 @@ func TestOperationAndErrors(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newTestReceiver(t, Config{})
+			r := newTestReceiver(t, testConfig{})
 			td := ptrace.NewTraces()
 			sp{trace: i + 1, id: i + 1, name: tt.span, start: time.Second, dur: time.Millisecond, attrs: tt.attrs, failed: tt.failed}.
 				add(resource(td, "service.version", "v1"))
@@ -362,7 +366,7 @@ func TestOperationAndErrors(t *testing.T) {
 
 // Concurrent ingestion and queries: run with -race.
 func TestReceiveConcurrent(t *testing.T) {
-	r := newTestReceiver(t, Config{MaxSpans: 500})
+	r := newTestReceiver(t, testConfig{MaxSpans: 500})
 	body := protoBody(t, twoEnvs("service.version"))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -423,7 +427,7 @@ func TestJSONShape(t *testing.T) {
 
 // Attributes nested as deep as real instrumentation ever goes pass the JSON depth bound.
 func TestReceiveNestedAttributes(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	td := ptrace.NewTraces()
 	s := sp{trace: 1, id: 1, name: "op", start: time.Second, dur: time.Millisecond}.add(resource(td, "service.version", "v1"))
 	m := s.Attributes()
@@ -437,7 +441,7 @@ func TestReceiveNestedAttributes(t *testing.T) {
 
 // When every slot is taken, a request waits; one whose client gives up gets 503 and Retry-After.
 func TestReceiveBusy(t *testing.T) {
-	r := newTestReceiver(t, Config{MaxConcurrentRequests: 1})
+	r := newTestReceiver(t, testConfig{MaxConcurrentRequests: 1})
 	r.slots <- struct{}{}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -454,7 +458,7 @@ func TestReceiveBusy(t *testing.T) {
 
 // Blue and green as two services: the attribute may be service.name itself.
 func TestReceiveByServiceName(t *testing.T) {
-	r := newTestReceiver(t, Config{Attribute: "service.name", Values: map[string]string{"checkout-blue": "blue", "checkout-green": "green"}})
+	r := newTestReceiver(t, testConfig{Attribute: "service.name", Values: map[string]string{"checkout-blue": "blue", "checkout-green": "green"}})
 	td := ptrace.NewTraces()
 	sp{trace: 1, id: 1, name: "op", start: time.Second, dur: time.Millisecond}.add(resource(td, "service.name", "checkout-green"))
 	ingest(t, r, td)

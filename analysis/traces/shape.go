@@ -70,12 +70,13 @@ type Finding struct {
 // Shape compares the trace shape of the candidate with the baseline's over the window (spans
 // whose start is in [w.Start, w.End); a zero bound is open). Environments are names, as in
 // source.Env.
-func (r *Receiver) Shape(baseline, candidate string, w source.Window) ShapeReport {
-	b, bok := r.shapeData(baseline, w)
-	c, cok := r.shapeData(candidate, w)
-	ns := r.names.snapshot()
+func (v *View) Shape(baseline, candidate string, w source.Window) ShapeReport {
+	var u unifier
+	b, bok := v.shapeData(baseline, w, &u)
+	c, cok := v.shapeData(candidate, w, &u)
+	ns := u.names
 	rep := ShapeReport{Baseline: b.stats(ns), Candidate: c.stats(ns)}
-	switch need := r.cfg.ShapeMinTraces; {
+	switch need := v.cfg.ShapeMinTraces; {
 	case !bok || !cok:
 		var unknown []string
 		for _, e := range []struct {
@@ -87,12 +88,12 @@ func (r *Receiver) Shape(baseline, candidate string, w source.Window) ShapeRepor
 			}
 		}
 		rep.Insufficient = fmt.Sprintf("no %s value maps to environment %s (known: %s)",
-			r.cfg.Attribute, strings.Join(unknown, ", "), strings.Join(r.known, ", "))
+			v.cfg.Attribute, strings.Join(unknown, ", "), strings.Join(v.known, ", "))
 	case b.traces < need || c.traces < need:
 		rep.Insufficient = fmt.Sprintf("too few traces to compare shapes: %s %d, %s %d (need %d each)",
 			candidate, c.traces, baseline, b.traces, need)
 	default:
-		f := finder{b: &b, c: &c, names: ns, factor: r.cfg.ShapeFactor, minTraces: need}
+		f := finder{b: &b, c: &c, names: ns, factor: v.cfg.ShapeFactor, minTraces: need}
 		rep.NewOperations = f.newOperations()
 		rep.Amplified = f.amplified()
 		rep.NewErrors = f.newErrors()
@@ -163,15 +164,19 @@ type shapeData struct {
 	roots         map[uint32]*rootAgg
 }
 
-// shapeData aggregates an environment's traces; ok is false for an unknown environment.
-func (r *Receiver) shapeData(env string, w source.Window) (shapeData, bool) {
+// shapeData aggregates an environment's traces, its names given ids by u; ok is false for an
+// unknown environment.
+func (v *View) shapeData(env string, w source.Window, u *unifier) (shapeData, bool) {
 	d := shapeData{env: env, ops: map[uint32]*opAgg{}, roots: map[uint32]*rootAgg{}}
-	idx, ok := r.byEnv[env]
+	keys, ok := v.byEnv[env]
 	if !ok {
 		return d, false
 	}
 	from, to := startNanos(w), endNanos(w)
-	spans := r.rings[idx].collect(func(s *span) bool { return s.start >= from && s.start < to })
+	var spans []span
+	for _, ks := range keys {
+		spans = u.collect(spans, ks, func(s *span) bool { return s.start >= from && s.start < to })
+	}
 	// Sort positions rather than the 64-byte records: a quarter of the bytes to move.
 	order := make([]int32, len(spans))
 	for i := range order {
@@ -242,6 +247,48 @@ func (r *Receiver) shapeData(env string, w source.Window) (shapeData, bool) {
 		}
 	}
 	return d, true
+}
+
+// unifier gives the names of several keys one id space: each key has its own table, and the
+// two sides of a comparison (or two keys of one environment) must agree on what an id means.
+type unifier struct {
+	ids   map[string]uint32
+	names []string
+}
+
+// id returns the unified id of a name.
+func (u *unifier) id(name string) uint32 {
+	if id, ok := u.ids[name]; ok {
+		return id
+	}
+	if u.ids == nil {
+		u.ids = map[string]uint32{}
+	}
+	id := uint32(len(u.names))
+	u.names = append(u.names, name)
+	u.ids[name] = id
+	return id
+}
+
+// collect appends the spans of ks that keep returns true for to dst, their names in unified ids.
+func (u *unifier) collect(dst []span, ks *keyStore, keep func(*span) bool) []span {
+	got := ks.ring.collect(keep)
+	ns := ks.names.snapshot() // every id in got is in it: names are interned before spans are stored
+	local := make([]uint32, len(ns))
+	seen := make([]bool, len(ns))
+	to := func(id uint32) uint32 {
+		if !seen[id] {
+			local[id], seen[id] = u.id(ns[id]), true
+		}
+		return local[id]
+	}
+	for i := range got {
+		got[i].op, got[i].svc = to(got[i].op), to(got[i].svc)
+	}
+	if dst == nil {
+		return got
+	}
+	return append(dst, got...)
 }
 
 // localRoot returns the operation of a trace's root: its earliest span (g is sorted by start)

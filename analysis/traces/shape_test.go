@@ -49,7 +49,7 @@ func hexTrace(n int) string {
 }
 
 func TestShape(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	td := ptrace.NewTraces()
 	addRequests(td, "v1", 1, 20, time.Second, request{selects: 1})
 	addRequests(td, "v2", 101, 20, time.Second, request{selects: 12, failSelect: true, inventory: true})
@@ -98,7 +98,7 @@ func TestShape(t *testing.T) {
 func TestShapeFindings(t *testing.T) {
 	tests := []struct {
 		name      string
-		cfg       Config
+		cfg       testConfig
 		baseline  []request // one group of 20 traces each
 		candidate []request
 		newOps    []string // Root+"|"+Operation
@@ -118,7 +118,7 @@ func TestShapeFindings(t *testing.T) {
 		},
 		{
 			name:      "growth at a configured factor is",
-			cfg:       Config{ShapeFactor: 1.5},
+			cfg:       testConfig{ShapeFactor: 1.5},
 			baseline:  []request{{selects: 2}},
 			candidate: []request{{selects: 3}},
 			amplified: []string{"GET /checkout|SELECT orders"},
@@ -169,7 +169,7 @@ func TestShapeRareIsNotNew(t *testing.T) {
 		with int
 		want bool
 	}{{1, false}, {6, false}, {7, true}, {20, true}} {
-		r := newTestReceiver(t, Config{})
+		r := newTestReceiver(t, testConfig{})
 		td := ptrace.NewTraces()
 		addRequests(td, "v1", 1, 20, time.Second, request{selects: 1})
 		addRequests(td, "v2", 101, tc.with, time.Second, request{selects: 1, extra: "cache miss", failSelect: true})
@@ -183,7 +183,7 @@ func TestShapeRareIsNotNew(t *testing.T) {
 
 // An operation the baseline makes for another endpoint, now made for checkout too.
 func TestShapeNewUnderRoot(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	td := ptrace.NewTraces()
 	addRequests(td, "v1", 1, 20, time.Second, request{selects: 1})
 	products := resource(td, "service.name", "checkout", "service.version", "v1")
@@ -207,7 +207,7 @@ func TestShapeNewUnderRoot(t *testing.T) {
 }
 
 func TestShapeInsufficient(t *testing.T) {
-	r := newTestReceiver(t, Config{})
+	r := newTestReceiver(t, testConfig{})
 	td := ptrace.NewTraces()
 	addRequests(td, "v1", 1, 5, time.Second, request{selects: 1})
 	addRequests(td, "v2", 101, 20, time.Second, request{selects: 12, inventory: true})

@@ -1,6 +1,7 @@
 package traces
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -20,7 +21,28 @@ type span struct {
 	err    bool
 }
 
-// ring holds one environment's most recent spans, in arrival order.
+// Key identifies whose spans these are: a resource attribute and one of its values
+// (service.version "v2"). The receiver stores spans by key, never by an analysis's environment
+// names, so every analysis that maps an environment to the same key reads the same spans.
+type Key struct {
+	Attribute, Value string
+}
+
+func (k Key) String() string { return k.Attribute + "=" + strconv.Quote(k.Value) }
+
+// keyStore is one key's spans and names.
+type keyStore struct {
+	key   Key
+	ring  *ring
+	names *names
+	refs  int // open views that want the key; guarded by Receiver.mu
+}
+
+func newKeyStore(k Key, maxSpans int) *keyStore {
+	return &keyStore{key: k, ring: newRing(maxSpans), names: newNames()}
+}
+
+// ring holds one key's most recent spans, in arrival order.
 type ring struct {
 	mu   sync.RWMutex
 	buf  []span // grows up to max, then wraps
@@ -101,16 +123,15 @@ func (g *ring) stats() ringStats {
 	return ringStats{held: len(g.buf), accepted: g.accepted, evicted: g.evicted, evictedUntil: g.evictedUntil}
 }
 
-// Interned names. Ids 0 and 1 are fixed.
+// Interned names. Ids 0 and 1 are fixed, and the same in every key's table.
 const (
 	nameUnnamed uint32 = 0 // a span without a name, or a resource without service.name
-	nameOther   uint32 = 1 // every name past maxNames
-	// maxNames bounds the distinct operation and service names kept for the receiver's life:
-	// an instrumentation that puts ids in span names must not grow memory without end. Each
-	// environment may add an equal share of them.
-	maxNames = 1 << 16
-	// maxNameBytes cuts long names; with maxNames this bounds the table to 16 MiB of names
-	// (about twice that with the map) at worst.
+	nameOther   uint32 = 1 // every name past maxNewNames
+	// maxNewNames bounds the distinct operation and service names one key keeps: an
+	// instrumentation that puts ids in span names must not grow memory without end.
+	maxNewNames = 1<<15 - 1
+	// maxNameBytes cuts long names; with maxNewNames this bounds a key's table to 8 MiB of
+	// names (about twice that with the map) at worst.
 	maxNameBytes = 256
 )
 
@@ -119,32 +140,27 @@ const (
 	otherName = "(other)"
 )
 
-// names interns operation and service names so a record holds 4 bytes instead of a string.
-// The table is shared, so that one name has one id in every environment, but each environment
-// may add only its share of it: a flood of new names from one environment (a candidate that
-// puts ids in span names) turns its own later names into "(other)", never the other's.
+// names interns one key's operation and service names so a record holds 4 bytes instead of a
+// string. Each key has its own table, so a flood of new names for one key (a candidate that puts
+// ids in span names) turns its own later names into "(other)", never another key's, and the
+// table goes with the key when no view wants it any more. Queries over several keys compare
+// names, not ids (see unifier).
 type names struct {
-	mu     sync.RWMutex
-	ids    map[string]uint32
-	list   []string
-	budget int   // new names each environment may add
-	added  []int // new names added, by environment index
+	mu   sync.RWMutex
+	ids  map[string]uint32
+	list []string
 }
 
-// newNames returns a table shared by envs environments.
-func newNames(envs int) *names {
-	envs = max(envs, 1)
+func newNames() *names {
 	return &names{
-		ids:    map[string]uint32{unnamed: nameUnnamed, otherName: nameOther},
-		list:   []string{unnamed, otherName},
-		budget: (maxNames - 2) / envs,
-		added:  make([]int, envs),
+		ids:  map[string]uint32{unnamed: nameUnnamed, otherName: nameOther},
+		list: []string{unnamed, otherName},
 	}
 }
 
-// intern returns the id of b, adding it on behalf of environment env if env has budget left.
-// It does not allocate when b is known.
-func (n *names) intern(b []byte, env int) uint32 {
+// intern returns the id of b, adding it if the table has room left. It does not allocate when
+// b is known.
+func (n *names) intern(b []byte) uint32 {
 	if len(b) == 0 {
 		return nameUnnamed
 	}
@@ -167,21 +183,27 @@ func (n *names) intern(b []byte, env int) uint32 {
 	if id, ok := n.ids[s]; ok {
 		return id
 	}
-	if n.added[env] >= n.budget || len(n.list) >= maxNames {
+	if len(n.list)-2 >= maxNewNames {
 		return nameOther
 	}
 	id = uint32(len(n.list))
 	n.list = append(n.list, s)
 	n.ids[s] = id
-	n.added[env]++
 	return id
 }
 
-// full reports whether environment env has used up its share of new names.
-func (n *names) full(env int) bool {
+// full reports whether the table has no room for new names.
+func (n *names) full() bool {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.added[env] >= n.budget
+	return len(n.list)-2 >= maxNewNames
+}
+
+// added is how many names were added past the fixed two.
+func (n *names) added() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.list) - 2
 }
 
 // lookup returns the id of a name a query asks for.

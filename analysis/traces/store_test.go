@@ -22,7 +22,7 @@ func TestSpanRecordSize(t *testing.T) {
 // Pushing MaxSpans+N spans keeps MaxSpans: the N oldest go.
 func TestRingKeepsNewest(t *testing.T) {
 	const maxSpans, extra = 100, 37
-	r := newTestReceiver(t, Config{MaxSpans: maxSpans})
+	r := newTestReceiver(t, testConfig{MaxSpans: maxSpans})
 	// Span i starts at i seconds and lasts i ms; sent 10 a request, oldest first.
 	for first := 0; first < maxSpans+extra; first += 10 {
 		td := ptrace.NewTraces()
@@ -34,7 +34,7 @@ func TestRingKeepsNewest(t *testing.T) {
 	}
 
 	assert.Equal(t, EnvStats{Held: maxSpans, Accepted: maxSpans + extra, Evicted: extra}, r.Stats().Environments["blue"])
-	assert.Equal(t, maxSpans, cap(r.rings[r.byEnv["blue"]].buf), "the ring never grows past MaxSpans")
+	assert.Equal(t, maxSpans, cap(r.byEnv["blue"][0].ring.buf), "the ring never grows past MaxSpans")
 
 	res, err := r.Fetch(t.Context(), OperationLatency{}, source.Env{Name: "blue"}, source.Window{})
 	require.NoError(t, err)
@@ -54,22 +54,22 @@ func TestRingKeepsNewest(t *testing.T) {
 }
 
 func TestNamesBounded(t *testing.T) {
-	n := newNames(1)
-	for i := len(n.list); i < maxNames; i++ {
-		n.intern(fmt.Appendf(nil, "op-%d", i), 0)
+	n := newNames()
+	for i := len(n.list); i < maxNewNames+2; i++ {
+		n.intern(fmt.Appendf(nil, "op-%d", i))
 	}
-	assert.True(t, n.full(0))
-	assert.Equal(t, nameOther, n.intern([]byte("one too many"), 0), "past the bound every new name is (other)")
+	assert.True(t, n.full())
+	assert.Equal(t, nameOther, n.intern([]byte("one too many")), "past the bound every new name is (other)")
 	id, ok := n.lookup("op-100")
 	require.True(t, ok)
-	assert.Equal(t, id, n.intern([]byte("op-100"), 0), "known names still resolve")
-	assert.Len(t, n.snapshot(), maxNames)
+	assert.Equal(t, id, n.intern([]byte("op-100")), "known names still resolve")
+	assert.Len(t, n.snapshot(), maxNewNames+2)
 }
 
 func TestNamesCutAndSanitised(t *testing.T) {
-	n := newNames(1)
+	n := newNames()
 	long := strings.Repeat("é", maxNameBytes) // 2 bytes a rune: the cut lands mid-rune
-	id := n.intern([]byte(long), 0)
+	id := n.intern([]byte(long))
 	got := n.snapshot()[id]
 	assert.LessOrEqual(t, len(got), maxNameBytes)
 	assert.True(t, utf8.ValidString(got))
@@ -78,8 +78,8 @@ func TestNamesCutAndSanitised(t *testing.T) {
 	require.True(t, ok, "a query with the full name finds the cut one")
 	assert.Equal(t, id, lid)
 
-	bad := n.intern([]byte("GET /\xff"), 0)
+	bad := n.intern([]byte("GET /\xff"))
 	assert.Equal(t, "GET /\uFFFD", n.snapshot()[bad])
-	assert.Equal(t, bad, n.intern([]byte("GET /\xff"), 0))
-	assert.Equal(t, nameUnnamed, n.intern(nil, 0))
+	assert.Equal(t, bad, n.intern([]byte("GET /\xff")))
+	assert.Equal(t, nameUnnamed, n.intern(nil))
 }
