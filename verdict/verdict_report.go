@@ -238,3 +238,20 @@ func signedSeconds(s float64) string {
 	}
 	return "+" + humanSeconds(s)
 }
+
+// UnmarshalJSON reads what MarshalJSON writes: the verdict's fields with its durations from
+// milliseconds (the derived exit code, advisories and counts are ignored).
+func (v *Verdict) UnmarshalJSON(data []byte) error {
+	type plain Verdict
+	var in struct {
+		plain
+		DurationMs float64 `json:"durationMs"`
+		WatchMs    float64 `json:"watchMs"`
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*v = Verdict(in.plain)
+	v.Duration, v.Watch = fromMillis(in.DurationMs), fromMillis(in.WatchMs)
+	return nil
+}

@@ -136,3 +136,36 @@ func TestVerdictMarkdownAndText(t *testing.T) {
 		t.Error("no colour without Color")
 	}
 }
+
+// TestVerdictJSONRoundTrip: a verdict reads back from its JSON with its durations, override,
+// diagnosis and evidence.
+func TestVerdictJSONRoundTrip(t *testing.T) {
+	ok := int64(58)
+	v := &Verdict{
+		Analysis: "checkout", Decision: Promote, Reason: "overridden", Phase: PhaseAnalysis,
+		Baseline: Environment{Name: "blue", URL: "http://b"}, Candidate: Environment{Name: "green", URL: "http://g"},
+		StartedAt: time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC), Duration: 42*time.Second + 500*time.Millisecond,
+		Watch: 3 * time.Minute, Diagnosis: []string{"blue unreachable: connection refused, 3 of 40 probes"},
+		Override: &Override{Decision: Promote, By: "alice", Why: "checked", At: time.Date(2026, 11, 30, 6, 1, 0, 0, time.UTC),
+			Was: Interrupted, WasReason: "aborted"},
+		Checks: []CheckResult{{Name: "errors", Critical: true, Source: "monitor m", Evidence: &Evidence{Observed: 60, Succeeded: &ok}}},
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Verdict
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.Marshal(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(b) {
+		t.Errorf("round trip changed the verdict:\n%s\n%s", b, again)
+	}
+	if back.Duration != v.Duration || back.Watch != v.Watch {
+		t.Errorf("durations: %v %v", back.Duration, back.Watch)
+	}
+}
