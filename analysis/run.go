@@ -141,6 +141,7 @@ func Compile(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	defer srcs.close()
 	if _, err := newChecks(o.Analysis, [2]string{"baseline", "candidate"}, srcs); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

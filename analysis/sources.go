@@ -22,14 +22,14 @@ import (
 // sources are the metric and trace sources one analysis declares, built once for the whole run
 // (the trace receiver must keep receiving across phases).
 type sources struct {
-	a      *specs.Analysis
-	prom   source.Source
-	dd     source.Source
-	jg     source.Source
-	traces *traces.View     // the analysis's view of a trace receiver: its own, or the Engine's
-	rcv    *traces.Receiver // its own trace receiver; nil with the Engine's
-	srv    *http.Server
-	addr   string // where the trace receiver is served
+	a *specs.Analysis
+	// clients are the declared sources by kind (specs.SourceKinds); the trace source is the
+	// view below.
+	clients map[string]source.Source
+	traces  *traces.View     // the analysis's view of a trace receiver: its own, or the Engine's
+	rcv     *traces.Receiver // its own trace receiver; nil with the Engine's
+	srv     *http.Server
+	addr    string // where the trace receiver is served
 }
 
 // sharedTraces is the Engine's trace receiver, when it has one (EngineOptions.Traces), and
@@ -74,55 +74,89 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 // Compile binds every check to them to refuse a bad query before anything runs. Without a shared
 // receiver the view is of a receiver of the analysis's own, which listen serves.
 func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
-	s := &sources{a: a}
-	if p := a.Sources.Prometheus; p != nil {
-		src, err := prometheus.New(prometheus.Config{
-			URL: p.URL, BearerToken: p.Token(), Username: p.Username, Password: p.PasswordSecret(),
-			Headers: p.Headers, CAFile: p.CAPath(), Insecure: p.Insecure, Timeout: p.Timeout.D(),
-			DialContext: nw.dial,
-		})
+	s := &sources{a: a, clients: map[string]source.Source{}}
+	env := sourceEnv{logger: logger, lookupEnv: lookupEnv, nw: nw, shared: shared, s: s}
+	for _, kind := range specs.SourceKinds() {
+		if !a.Sources.Declared(kind) {
+			continue
+		}
+		build, ok := sourceBuilders[kind]
+		if !ok {
+			return nil, fmt.Errorf("sources.%s: this build of greenlight cannot read it", kind)
+		}
+		src, err := build(a, env)
 		if err != nil {
-			return nil, fmt.Errorf("sources.prometheus: %w", err)
+			s.close()
+			return nil, fmt.Errorf("sources.%s: %w", kind, err)
 		}
-		s.prom = src
-	}
-	if d := a.Sources.Datadog; d != nil {
-		api, app := d.Keys()
-		src, err := datadog.New(datadog.Config{APIKey: api, AppKey: app, Site: d.Site, BaseURL: d.BaseURL, Timeout: d.Timeout.D(),
-			HTTPClient: nw.client()}, lookupEnv, logger)
-		if err != nil {
-			return nil, fmt.Errorf("sources.datadog: %w", err)
-		}
-		s.dd = src
-	}
-	if j := a.Sources.Jaeger; j != nil {
-		src, err := jaeger.New(jaeger.Config{URL: j.URL, Service: j.Service, Attribute: j.Attribute, Values: j.Values,
-			MaxTraces: j.MaxTraces, Timeout: j.Timeout.D(), HTTPClient: nw.client()})
-		if err != nil {
-			return nil, fmt.Errorf("sources.jaeger: %w", err)
-		}
-		s.jg = src
-	}
-	if t := a.Sources.Traces; t != nil {
-		cfg := traces.ViewConfig{Attribute: t.Attribute, Values: t.Values}
-		rcv := shared.rcv
-		if rcv == nil {
-			own, err := traces.NewReceiver(traces.Config{Token: t.TokenSecret()}, logger)
-			if err != nil {
-				return nil, fmt.Errorf("sources.traces: %w", err)
-			}
-			rcv, s.rcv = own, own
-		} else {
-			// The shared receiver accepts the analysis's token while its view is open.
-			cfg.Token, s.addr = t.TokenSecret(), shared.addr
-		}
-		v, err := rcv.View(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("sources.traces: %w", err)
-		}
-		s.traces = v
+		s.clients[kind] = src
 	}
 	return s, nil
+}
+
+// sourceEnv is what a source is built with.
+type sourceEnv struct {
+	logger    *slog.Logger
+	lookupEnv func(string) (string, bool)
+	nw        network
+	shared    sharedTraces
+	s         *sources // the trace source keeps its receiver and view here
+}
+
+// sourceBuilders build each kind of source from the analysis's declaration: the one place this
+// package names a source kind (TestSourceKindsMatchSpecs holds its keys equal to
+// specs.SourceKinds). Adding a source is one package beside analysis/source and one line here.
+var sourceBuilders = map[string]func(a *specs.Analysis, env sourceEnv) (source.Source, error){
+	"prometheus": buildPrometheus,
+	"datadog":    buildDatadog,
+	"jaeger":     buildJaeger,
+	"traces":     buildTraces,
+}
+
+func buildPrometheus(a *specs.Analysis, env sourceEnv) (source.Source, error) {
+	p := a.Sources.Prometheus
+	return prometheus.New(prometheus.Config{
+		URL: p.URL, BearerToken: p.Token(), Username: p.Username, Password: p.PasswordSecret(),
+		Headers: p.Headers, CAFile: p.CAPath(), Insecure: p.Insecure, Timeout: p.Timeout.D(),
+		DialContext: env.nw.dial,
+	})
+}
+
+func buildDatadog(a *specs.Analysis, env sourceEnv) (source.Source, error) {
+	d := a.Sources.Datadog
+	api, app := d.Keys()
+	return datadog.New(datadog.Config{APIKey: api, AppKey: app, Site: d.Site, BaseURL: d.BaseURL, Timeout: d.Timeout.D(),
+		HTTPClient: env.nw.client()}, env.lookupEnv, env.logger)
+}
+
+func buildJaeger(a *specs.Analysis, env sourceEnv) (source.Source, error) {
+	j := a.Sources.Jaeger
+	return jaeger.New(jaeger.Config{URL: j.URL, Service: j.Service, Attribute: j.Attribute, Values: j.Values,
+		MaxTraces: j.MaxTraces, Timeout: j.Timeout.D(), HTTPClient: env.nw.client()})
+}
+
+// buildTraces takes the analysis's view of a trace receiver: the Engine's shared one, or one of
+// its own that listen serves.
+func buildTraces(a *specs.Analysis, env sourceEnv) (source.Source, error) {
+	t, s := a.Sources.Traces, env.s
+	cfg := traces.ViewConfig{Attribute: t.Attribute, Values: t.Values}
+	rcv := env.shared.rcv
+	if rcv == nil {
+		own, err := traces.NewReceiver(traces.Config{Token: t.TokenSecret()}, env.logger)
+		if err != nil {
+			return nil, err
+		}
+		rcv, s.rcv = own, own
+	} else {
+		// The shared receiver accepts the analysis's token while its view is open.
+		cfg.Token, s.addr = t.TokenSecret(), env.shared.addr
+	}
+	v, err := rcv.View(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.traces = v
+	return v, nil
 }
 
 // listen starts the trace receiver's listener, when the analysis has a receiver of its own.
@@ -171,35 +205,7 @@ func (s *sources) close() {
 	}
 }
 
-func (s *sources) interval(kind string) time.Duration {
-	switch kind {
-	case "prometheus":
-		return s.a.Sources.Prometheus.Interval.D()
-	case "datadog":
-		return s.a.Sources.Datadog.Interval.D()
-	case "jaeger":
-		return s.a.Sources.Jaeger.Interval.D()
-	}
-	return s.a.Sources.Traces.Interval.D()
-}
-
-// sourceKinds are the kinds this package builds; they must equal specs.SourceKinds().
-var sourceKinds = []string{"datadog", "jaeger", "prometheus", "traces"}
-
-func (s *sources) get(kind string) source.Source {
-	switch kind {
-	case "prometheus":
-		return s.prom
-	case "datadog":
-		return s.dd
-	case "jaeger":
-		return s.jg
-	}
-	if s.traces == nil {
-		return nil
-	}
-	return s.traces
-}
+func (s *sources) interval(kind string) time.Duration { return s.a.Sources.Interval(kind) }
 
 // fetchBoth fetches q for both environments and keeps the source's warnings for the outcome.
 func (c *check) fetchBoth(ctx context.Context, src source.Source, q source.Query, envs [2]source.Env, w source.Window) ([2]source.Result, error) {
@@ -222,11 +228,10 @@ func (c *check) fetchBoth(ctx context.Context, src source.Source, q source.Query
 // both environments over the phase so far and replaces the check's data with what the source
 // now says.
 func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
-	if c.kind == "traces" && s.traces == nil || c.kind == "prometheus" && s.prom == nil || c.kind == "datadog" && s.dd == nil ||
-		c.kind == "jaeger" && s.jg == nil {
+	src, ok := s.clients[c.kind]
+	if !ok {
 		return fmt.Errorf("sources.%s is not declared", c.kind)
 	}
-	src := s.get(c.kind)
 	switch {
 	case sc.ErrorRate != nil:
 		return bindErrorRate(c, sc, cfg, src)

@@ -384,22 +384,6 @@ func (c *Check) Kind() string {
 	return ""
 }
 
-// SourceKind names the source a check reads: "" for a monitor, else prometheus, datadog or traces.
-func (c *Check) SourceKind() string {
-	switch {
-	case c.ErrorRate != nil && c.ErrorRate.Prometheus != nil, c.Latency != nil && c.Latency.Prometheus != nil,
-		c.Values != nil && c.Values.Prometheus != nil:
-		return "prometheus"
-	case c.ErrorRate != nil && c.ErrorRate.Datadog != nil, c.Values != nil && c.Values.Datadog != nil:
-		return "datadog"
-	case c.ErrorRate != nil && c.ErrorRate.Traces != nil, c.Latency != nil && c.Latency.Traces != nil, c.TraceShape != nil:
-		return "traces"
-	case c.ErrorRate != nil && c.ErrorRate.Jaeger != nil, c.Latency != nil && c.Latency.Jaeger != nil:
-		return "jaeger"
-	}
-	return ""
-}
-
 // UsesPrometheus reports whether the check reads Prometheus rather than a monitor.
 func (c *Check) UsesPrometheus() bool { return c.SourceKind() == "prometheus" }
 
@@ -514,17 +498,6 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 	}
 	a.Policy.validate(d, at("policy"))
 	a.validateEvidence(d, at("checks"))
-}
-
-// declared lists the sources the analysis configures, keyed by SourceKinds.
-func (s Sources) declared() map[string]bool {
-	return map[string]bool{"prometheus": s.Prometheus != nil, "datadog": s.Datadog != nil, "traces": s.Traces != nil, "jaeger": s.Jaeger != nil}
-}
-
-// SourceKinds are the keys of the metric and trace sources the language knows; the analysis
-// builds one source per key, and a test holds the two lists together.
-func SourceKinds() []string {
-	return sortedNames(Sources{}.declared())
 }
 
 func (dd *DatadogSource) validate(d *decoder) {
