@@ -183,9 +183,9 @@ func catalog() []*scenario {
 	s[3].note = fmt.Sprintf("slow-mode share 5%% → %.3f%%, solved so the true p95 ratio is 1.08", 100*w108)
 	s[13].note = "slow-mode share 5% → 15%"
 
-	// Latency episodes (a noisy neighbour, a GC storm) of 20 s on average, once every 17 minutes
+	// Latency episodes (a noisy neighbour, a GC storm) of 20 s on average, once every 25 minutes
 	// or so in each environment on its own: identical environments, and a real ×2 under them.
-	episodic := &episodes{every: 1000, length: 20, level: 2}
+	episodic := &episodes{every: 1500, length: 20, level: 2}
 	epAA := lat("episodes-aa", 95, logn, logn)
 	epAA.slow = episodic
 	ep2 := lat("episodes-scale-2", 95, logn, scaled{logn, 2})
@@ -210,10 +210,11 @@ func catalog() []*scenario {
 		s = append(s, &scenario{name: "errors/" + e.name, errors: true, pb: e.pb, pc: e.pc})
 	}
 	// Bursts of errors (a failing dependency, a retry storm) of 3 s on average at 30% errors,
-	// once every 3 minutes or so in each environment on its own, over a 0.1% background. Both are
-	// set so that the judge of the first version rolls back about as often as measured outside
+	// once every 2 minutes or so in each environment on its own, over a 0.1% background. Both are
+	// set so that the default Analysis judged by the first version of the judge rolls back about
+	// as often as measured outside
 	// (24% and 3.7% of healthy analyses at 100 observations per second).
-	bursts := &episodes{every: 180, length: 3, level: 0.3}
+	bursts := &episodes{every: 130, length: 3, level: 0.3}
 	for _, e := range []struct {
 		name   string
 		pb, pc float64
