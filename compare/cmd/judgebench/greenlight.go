@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/greenlight/greenlight/compare"
 )
 
@@ -12,13 +14,14 @@ type greenlightJudge struct {
 }
 
 func newGreenlight(s *scenario, cfg *simConfig) (judge, error) {
-	c, err := newChecks(s, cfg.alpha, !s.errors, s.errors)
+	c, err := newChecks(s, cfg.alpha, cfg.alpha, !s.errors, s.errors)
 	return c, err
 }
 
-// newChecks builds the latency check, the error-rate check or both, each at level alpha.
-func newChecks(s *scenario, alpha float64, latency, errors bool) (*greenlightJudge, error) {
-	cfg := compare.Config{Alpha: alpha, BaselineName: "blue", CandidateName: "green"}
+// newChecks builds the latency check, the error-rate check or both, as an analysis builds them
+// for a monitor: false fails at level alpha, false passes at passAlpha, evidence in blocks.
+func newChecks(s *scenario, alpha, passAlpha float64, latency, errors bool) (*greenlightJudge, error) {
+	cfg := compare.Config{Alpha: alpha, PassAlpha: passAlpha, Block: compare.DefaultBlock, BaselineName: "blue", CandidateName: "green"}
 	g := &greenlightJudge{}
 	var err error
 	if errors {
@@ -34,10 +37,13 @@ func newChecks(s *scenario, alpha float64, latency, errors bool) (*greenlightJud
 	return g, nil
 }
 
-// add feeds one second of data to the checks: the probes' outcomes pair by pair, in the order
-// an analysis feeds a monitor's pairs (baseline, then candidate), and the latencies.
+// add feeds one second of data to the checks: the time first (second t spans [t−1, t)), then
+// the probes' outcomes pair by pair, in the order an analysis feeds a monitor's pairs
+// (baseline, then candidate), and the latencies.
 func (g *greenlightJudge) add(tk *tick) {
+	at := time.Duration(tk.t-1) * time.Second
 	if g.errs != nil {
+		g.errs.Advance(at)
 		n := tk.total[blue]
 		for i := int64(0); i < n; i++ {
 			b := i < tk.both+tk.onlyBlue
@@ -47,6 +53,7 @@ func (g *greenlightJudge) add(tk *tick) {
 		}
 	}
 	if g.lat != nil {
+		g.lat.Advance(at)
 		for side := range 2 {
 			for _, v := range tk.lat[side] {
 				// Simulated latencies are finite and positive, so Add cannot fail.
@@ -58,13 +65,10 @@ func (g *greenlightJudge) add(tk *tick) {
 
 func (g *greenlightJudge) observe(tk *tick) verdict {
 	g.add(tk)
-	var o compare.Outcome
 	if g.errs != nil {
-		o = g.errs.Evaluate()
-	} else {
-		o = g.lat.Evaluate()
+		return verdictOf(g.errs.Decide())
 	}
-	return verdictOf(o.State)
+	return verdictOf(g.lat.Decide())
 }
 
 func verdictOf(s compare.State) verdict {
@@ -81,15 +85,16 @@ func (g *greenlightJudge) final() verdict { return inconclusive }
 
 // analysisJudge is the Analysis a user writes by default: a p95 check (maxRatio 1.2) and an
 // error-rate check (maxIncrease 0.5%) on the same monitor, both critical, so each gets half
-// the false-rollback budget. It rolls back when either fails and promotes when both pass, but
-// not before policy.minDuration.
+// the false-rollback budget (and the whole budget for a false pass: a promote needs both to
+// pass). It rolls back when either fails and promotes when both pass, but not before
+// policy.minDuration.
 type analysisJudge struct {
 	checks      *greenlightJudge
 	minDuration int
 }
 
 func newAnalysis(s *scenario, cfg *simConfig) (judge, error) {
-	c, err := newChecks(s, cfg.alpha/2, true, true)
+	c, err := newChecks(s, cfg.alpha/2, cfg.alpha, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +103,7 @@ func newAnalysis(s *scenario, cfg *simConfig) (judge, error) {
 
 func (a *analysisJudge) observe(tk *tick) verdict {
 	a.checks.add(tk)
-	l, e := a.checks.lat.Evaluate().State, a.checks.errs.Evaluate().State
+	l, e := a.checks.lat.Decide(), a.checks.errs.Decide()
 	switch {
 	case l == compare.Fail || e == compare.Fail:
 		return rollback
