@@ -443,6 +443,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			return errors.New("monitors stopped unexpectedly")
 		case p := <-pairs:
 			for _, c := range byMonitor[p.Monitor] {
+				c.advance(time.Since(start))
 				c.observeCandidate(p.Candidate)
 				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.base.Name, "err", err)

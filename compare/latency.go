@@ -148,7 +148,7 @@ func (c *Latency) rejectsAbove(h link, a float64) bool {
 	if evidence(pg+b.logWealth(testBelow, b.k-1), pb) < thr {
 		return false
 	}
-	return cover(0, b.k-1, func(i, j int) bool {
+	return cover(0, b.k-1, c.hint(), func(i, j int) bool {
 		return evidence(g.aboveAt(h(b.boundary(j)))+b.logWealth(testBelow, i), b.logWealth(testAbove, j)) >= thr
 	})
 }
@@ -168,15 +168,29 @@ func (c *Latency) rejectsBelow(h link, a float64) bool {
 	if evidence(g.belowAt(h(b.boundary(b.k-1)))+pb, b.logWealth(testBelow, b.k-1)) < thr {
 		return false
 	}
-	return cover(0, b.k-1, func(i, j int) bool {
+	return cover(0, b.k-1, c.hint(), func(i, j int) bool {
 		return evidence(g.belowAt(h(b.boundary(i)))+b.logWealth(testAbove, j), b.logWealth(testBelow, i)) >= thr
 	})
 }
 
+// hint is the baseline's grid cell holding its observed percentile: where a test is weakest,
+// so asked about first.
+func (c *Latency) hint() int {
+	b := c.q[Baseline]
+	v := c.sk[Baseline].Quantile(c.p)
+	if !(v > 0) {
+		return 0
+	}
+	return min(max(int((math.Log(v)-b.gridLo)/gridStep), 0), b.k-2)
+}
+
 // cover reports whether ok holds on every cell [x_i, x_i+1] of [x_lo, x_hi], asking first
-// about whole ranges (ok on a range implies ok on its cells) and splitting those it cannot
-// show.
-func cover(lo, hi int, ok func(i, j int) bool) bool {
+// about the cell at hint (the likeliest to fail: most calls end there), then about whole ranges
+// (ok on a range implies ok on its cells), splitting those it cannot show.
+func cover(lo, hi, hint int, ok func(i, j int) bool) bool {
+	if hint >= lo && hint < hi && !ok(hint, hint+1) {
+		return false
+	}
 	stack := [][2]int{{lo, hi}}
 	for len(stack) > 0 {
 		r := stack[len(stack)-1]

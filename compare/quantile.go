@@ -29,8 +29,9 @@ type quantileBounds struct {
 	cap  [2]float64 // per-block cap in nats, by test
 
 	placed bool
-	gridLo float64 // log of x_0
-	k      int     // number of boundaries
+	gridLo float64   // log of x_0
+	k      int       // number of boundaries
+	xs     []float64 // xs[k+1] = x_k, from x_{−1}
 	// lw[t][k·S+s] is the capped log-wealth of stake s at boundary k over the closed blocks;
 	// t = 0 for the lower-bound test, 1 for the upper-bound test.
 	lw [2][]float64
@@ -119,6 +120,10 @@ func (q *quantileBounds) place() {
 	center = math.Max(center, minIndexable)
 	q.gridLo = math.Log(center) - math.Log(gridSpan)
 	q.k = int(math.Ceil(2*math.Log(gridSpan)/gridStep)) + 1
+	q.xs = make([]float64, q.k+1)
+	for k := range q.xs {
+		q.xs[k] = math.Exp(q.gridLo + float64(k-1)*gridStep)
+	}
 	for t := range q.lw {
 		q.lw[t] = make([]float64, q.k*len(stakes))
 		q.cache[t] = make([]float64, q.k)
@@ -135,25 +140,45 @@ func (q *quantileBounds) place() {
 }
 
 func (q *quantileBounds) boundary(k int) float64 {
+	if k >= -1 && k < q.k {
+		return q.xs[k+1]
+	}
 	return math.Exp(q.gridLo + float64(k)*gridStep)
 }
 
-// fold adds one block's capped evidence at every boundary; vals must be sorted.
+// fold adds one block's capped evidence at every boundary; vals must be sorted. The count above
+// a boundary changes at most len(vals) times along the grid, so each stake's gain is computed
+// once per count and added where it holds.
 func (q *quantileBounds) fold(vals []float64) {
 	m := float64(len(vals))
 	S := len(stakes)
-	j := upperIndex(vals, q.boundary(-1)) // vals[:j] ≤ the boundary below the current one
-	prevAbove := float64(len(vals) - j)   // values above x_{k−1}
+	gain := func(t int, above float64, into []float64) {
+		for s := range into {
+			into[s] = math.Min(q.cap[t], above*q.fac[t][0][s]+(m-above)*q.fac[t][1][s])
+		}
+	}
+	gLo, gHi := make([]float64, S), make([]float64, S)
+	j := upperIndex(vals, q.xs[0]) // vals[:j] ≤ the boundary below the current one
+	prevAbove := float64(len(vals) - j)
+	curLo, curHi := -1.0, -1.0 // the counts gLo and gHi are for
 	for k := 0; k < q.k; k++ {
-		x := q.boundary(k)
+		x := q.xs[k+1]
 		for j < len(vals) && vals[j] <= x {
 			j++
 		}
 		above := float64(len(vals) - j)
+		if above != curLo {
+			gain(testAbove, above, gLo)
+			curLo = above
+		}
+		if prevAbove != curHi {
+			gain(testBelow, prevAbove, gHi)
+			curHi = prevAbove
+		}
 		lo, hi := q.lw[0][k*S:(k+1)*S], q.lw[1][k*S:(k+1)*S]
-		for s := range stakes {
-			lo[s] += math.Min(q.cap[testAbove], above*q.fac[0][0][s]+(m-above)*q.fac[0][1][s])
-			hi[s] += math.Min(q.cap[testBelow], prevAbove*q.fac[1][0][s]+(m-prevAbove)*q.fac[1][1][s])
+		for s := range lo {
+			lo[s] += gLo[s]
+			hi[s] += gHi[s]
 		}
 		prevAbove = above
 	}
