@@ -70,20 +70,9 @@ func (c *check) setCandidateEvidence(observed, ok float64) {
 // keeps the analysis-wide rate at α); advisory checks never roll back and each get α. A false
 // promote needs every critical check to pass wrongly, so each check's pass gets the whole α.
 func newChecks(a *specs.Analysis, names [2]string, srcs *sources) ([]*check, error) {
-	alpha := a.Policy.FalseRollbackRate.F()
-	critical := 0
-	for i := range a.Checks {
-		if a.Checks[i].IsCritical() {
-			critical++
-		}
-	}
 	var out []*check
-	for i := range a.Checks {
+	for i, cfg := range checkConfigs(a, names) {
 		sc := &a.Checks[i]
-		cfg := compare.Config{Name: sc.Name, Alpha: alpha, PassAlpha: alpha, BaselineName: names[0], CandidateName: names[1]}
-		if sc.IsCritical() && critical > 1 {
-			cfg.Alpha = alpha / float64(critical)
-		}
 		c, err := buildCheck(sc, cfg, srcs)
 		if err != nil {
 			return nil, fmt.Errorf("check %q: %w", sc.Name, err)
@@ -91,6 +80,26 @@ func newChecks(a *specs.Analysis, names [2]string, srcs *sources) ([]*check, err
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// checkConfigs returns each check's compare configuration, with its share of the budget.
+func checkConfigs(a *specs.Analysis, names [2]string) []compare.Config {
+	alpha := a.Policy.FalseRollbackRate.F()
+	critical := 0
+	for i := range a.Checks {
+		if a.Checks[i].IsCritical() {
+			critical++
+		}
+	}
+	out := make([]compare.Config, len(a.Checks))
+	for i := range a.Checks {
+		sc := &a.Checks[i]
+		out[i] = compare.Config{Name: sc.Name, Alpha: alpha, PassAlpha: alpha, BaselineName: names[0], CandidateName: names[1]}
+		if sc.IsCritical() && critical > 1 {
+			out[i].Alpha = alpha / float64(critical)
+		}
+	}
+	return out
 }
 
 func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, error) {

@@ -56,6 +56,7 @@ const (
 	EventSmokeStep EventKind = "smoke-step" // a smoke step finished
 	EventTick      EventKind = "tick"       // checks were evaluated
 	EventVerdict   EventKind = "verdict"    // the analysis is decided
+	EventWarning   EventKind = "warning"    // something to fix before trusting the run (Message)
 )
 
 // Event is progress of a run.
@@ -113,6 +114,10 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		StartedAt: r.started,
 	}
 
+	for _, w := range Warnings(a) {
+		o.Logger.Warn(w, "analysis", a.Metadata.Name)
+		r.emit(Event{Kind: EventWarning, Message: w})
+	}
 	if len(a.SmokeSuites) > 0 {
 		done := r.smokeGate(ctx)
 		if ctx.Err() != nil {

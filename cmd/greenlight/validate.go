@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/specs"
 )
 
@@ -30,6 +31,11 @@ problem as file:line:col: message. Exit 0 when valid, 3 otherwise.`,
 				steps += len(s.Steps)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s, %s, %s: valid\n", plural(len(docs.Suites), "suite"), plural(steps, "step"), plural(len(docs.Analyses), "analysis"))
+			for _, a := range docs.Analyses {
+				for _, w := range analysis.HistogramWarnings(a) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+				}
+			}
 			return nil
 		},
 	}
