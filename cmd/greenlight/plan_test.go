@@ -60,3 +60,27 @@ func TestPlanInvalidInput(t *testing.T) {
 		})
 	}
 }
+
+// validate still accepts a histogram check its buckets cannot decide, and says so.
+func TestValidateWarnsOnClassicBuckets(t *testing.T) {
+	p := writeAnalysis(t, `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: hist}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+sources:
+  prometheus: {url: "http://prometheus:9090"}
+checks:
+  - name: server-p95
+    latency:
+      percentile: 95
+      prometheus: {buckets: 'sum by (le) (increase(http_request_duration_seconds_bucket{color="{{ .env.name }}"}[{{ .window }}]))'}
+      maxRatio: 1.2
+policy: {evidence: {minSuccesses: 0}}
+`)
+	code, out, errOut := cli(t, "validate", p)
+	assert.Equal(t, verdict.ExitPass, code, errOut)
+	assert.Equal(t, "0 suites, 0 steps, 1 analysis: valid\n", out)
+	assert.Contains(t, errOut, "warning: "+p+`:10:5: check "server-p95" bounds its p95 by the edges of classic le buckets`)
+}
