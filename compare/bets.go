@@ -28,9 +28,9 @@ const DefaultBlock = 5 * time.Second
 // latencyCap and errorCap are the most log-wealth one stake may gain within one block of
 // DefaultBlock; other block lengths get a cap in proportion.
 var (
-	latencyCap = 2.0
-	errorCap   = 1.2
-	growCap    = 2.0
+	latencyCap = 1.5
+	errorCap   = 0.8
+	growCap    = 2.5
 )
 
 // maxBlockObservations bounds the memory of an open block: a caller that never advances time

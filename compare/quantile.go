@@ -17,11 +17,11 @@ import (
 //     below x_k may equal it).
 //
 // Both are distribution-free: ties, heavy tails and several modes need no model, only
-// independent observations (and, with blocks, not even that within a block). Rejection at x_k
-// is monotone in k for every stake, so each bound is found by bisection.
+// independent observations; the per-block cap bounds what a burst of dependent ones can add.
+// Rejection at x_k is monotone in k for every stake, so each bound is found by bisection.
 //
 // The grid spans gridSpan times above and below the first gridAfter observations' quantile, in
-// steps of gridStep: fine enough that a bound is never more than 0.4% from where the data put
+// steps of gridStep: fine enough that a bound is never more than 0.2% from where the data put
 // it. Outside that range the bounds stop at its edges (a lower bound is at most the top edge, an
 // upper bound at least the bottom edge): conservative, never wrong.
 type quantileBounds struct {
@@ -58,7 +58,7 @@ const (
 	gridSpan  = 8.0
 )
 
-var gridStep = math.Log(1.004)
+var gridStep = math.Log(1.002)
 
 // newQuantileBounds bounds the p-quantile. Only the evidence of a higher quantile is capped per
 // block: that is what a burst of slow responses produces; evidence of a lower one accrues from

@@ -17,7 +17,7 @@ import (
 
 // Built-in analysis defaults, applied in one place (Analysis.applyDefaults).
 const (
-	DefaultMinDuration       = time.Minute
+	DefaultMinDuration       = 30 * time.Second
 	DefaultMaxDuration       = 10 * time.Minute
 	DefaultFalseRollbackRate = 0.01
 	DefaultRateLimit         = 20 // requests per second per environment
@@ -291,7 +291,7 @@ type TraceShapeCheck struct {
 
 // Policy governs the run.
 type Policy struct {
-	MinDuration       Duration `yaml:"minDuration,omitempty" doc:"Never promote before this much monitoring (default 1m)."`
+	MinDuration       Duration `yaml:"minDuration,omitempty" doc:"Never promote before this much monitoring (default 30s)."`
 	MaxDuration       Duration `yaml:"maxDuration,omitempty" doc:"Stop here; undecided checks make the analysis inconclusive (default 10m)."`
 	FalseRollbackRate *Percent `yaml:"falseRollbackRate,omitempty" doc:"Probability of rolling back a healthy candidate over the whole analysis, however often checks are evaluated (default 1%)."`
 	OnInconclusive    string   `yaml:"onInconclusive,omitempty" doc:"What an inconclusive analysis becomes: rollback (default), promote, or hold (stay inconclusive, exit 2)."`

@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("judgebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.runs, "runs", 1000, "simulated analyses per scenario and rate")
+	fs.IntVar(&o.runs, "runs", 400, "simulated analyses per scenario and rate")
 	fs.DurationVar(&o.horizon, "horizon", 15*time.Minute, "simulated length of an analysis (evaluated every simulated second)")
 	scen := fs.String("scenarios", "", "regular expression selecting scenarios by name (default: all; see -list)")
 	rates := fs.String("rates", "1,10,100", "observations per second per environment, comma-separated")
@@ -72,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	judges := fs.String("judges", "", "comma-separated judges to run (default: all): "+judgeNames())
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.BoolVar(&o.list, "list", false, "list the scenarios with their truth and exit")
-	fs.DurationVar(&o.minDur, "min-duration", time.Minute, "the analysis judge's policy.minDuration: no promote before it")
+	fs.DurationVar(&o.minDur, "min-duration", 30*time.Second, "the analysis judge's policy.minDuration: no promote before it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: judgebench [flags]\n\nSimulates blue-green analyses with known truth and scores greenlight's checks against reference judges.\n\nFlags:")
 		fs.PrintDefaults()
