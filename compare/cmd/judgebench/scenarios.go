@@ -210,10 +210,10 @@ func catalog() []*scenario {
 		s = append(s, &scenario{name: "errors/" + e.name, errors: true, pb: e.pb, pc: e.pc})
 	}
 	// Bursts of errors (a failing dependency, a retry storm) of 3 s on average at 30% errors,
-	// once every 2 minutes or so in each environment on its own, over a 0.1% background. Both are
-	// set so that the default Analysis judged by the first version of the judge rolls back about
-	// as often as measured outside
-	// (24% and 3.7% of healthy analyses at 100 observations per second).
+	// once every 2 minutes or so in each environment on its own, over a 0.1% background. Both
+	// are set so that the default Analysis judged by the first version of the judge rolls back
+	// about as often as measured outside (24% and 3.7% of healthy analyses at 100 observations
+	// per second).
 	bursts := &episodes{every: 130, length: 3, level: 0.3}
 	for _, e := range []struct {
 		name   string
