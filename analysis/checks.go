@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/greenlight/greenlight/analysis/source"
 	"github.com/greenlight/greenlight/compare"
@@ -24,6 +25,9 @@ type check struct {
 	feed func(side compare.Side, p synthetic.Probe) error
 	poll func(ctx context.Context, envs [2]source.Env, w source.Window) error
 	kind string // the source polled: prometheus, datadog, traces
+	// clock, for checks fed by a monitor, is told how long the phase has run, so that their
+	// evidence is counted in blocks of time (see compare.Config.Block).
+	clock interface{ Advance(time.Duration) }
 
 	// The last source failure and how many polls in a row failed; the last poll's warnings.
 	srcErr      string
@@ -63,22 +67,12 @@ func (c *check) setCandidateEvidence(observed, ok float64) {
 
 // newChecks builds the compare checks. The false-rollback budget α is shared among the
 // critical checks (a rollback happens when any of them fails, so each gets α/k: the union bound
-// keeps the analysis-wide rate at α); advisory checks never roll back and each get α.
+// keeps the analysis-wide rate at α); advisory checks never roll back and each get α. A false
+// promote needs every critical check to pass wrongly, so each check's pass gets the whole α.
 func newChecks(a *specs.Analysis, names [2]string, srcs *sources) ([]*check, error) {
-	alpha := a.Policy.FalseRollbackRate.F()
-	critical := 0
-	for i := range a.Checks {
-		if a.Checks[i].IsCritical() {
-			critical++
-		}
-	}
 	var out []*check
-	for i := range a.Checks {
+	for i, cfg := range checkConfigs(a, names) {
 		sc := &a.Checks[i]
-		cfg := compare.Config{Name: sc.Name, Alpha: alpha, BaselineName: names[0], CandidateName: names[1]}
-		if sc.IsCritical() && critical > 1 {
-			cfg.Alpha = alpha / float64(critical)
-		}
 		c, err := buildCheck(sc, cfg, srcs)
 		if err != nil {
 			return nil, fmt.Errorf("check %q: %w", sc.Name, err)
@@ -88,6 +82,26 @@ func newChecks(a *specs.Analysis, names [2]string, srcs *sources) ([]*check, err
 	return out, nil
 }
 
+// checkConfigs returns each check's compare configuration, with its share of the budget.
+func checkConfigs(a *specs.Analysis, names [2]string) []compare.Config {
+	alpha := a.Policy.FalseRollbackRate.F()
+	critical := 0
+	for i := range a.Checks {
+		if a.Checks[i].IsCritical() {
+			critical++
+		}
+	}
+	out := make([]compare.Config, len(a.Checks))
+	for i := range a.Checks {
+		sc := &a.Checks[i]
+		out[i] = compare.Config{Name: sc.Name, Alpha: alpha, PassAlpha: alpha, BaselineName: names[0], CandidateName: names[1]}
+		if sc.IsCritical() && critical > 1 {
+			out[i].Alpha = alpha / float64(critical)
+		}
+	}
+	return out
+}
+
 func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, error) {
 	step := sc.Source().Step
 	c := &check{spec: sc, sees: sc.SeesSuccess()}
@@ -95,6 +109,8 @@ func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, err
 		c.kind = sc.SourceKind()
 		return c, srcs.bind(c, sc, cfg)
 	}
+	// A monitor's probes arrive one pair at a time: their evidence is counted in blocks.
+	cfg.Block = compare.DefaultBlock
 	switch {
 	case sc.ErrorRate != nil:
 		cfg.MinSamples = sc.ErrorRate.MinSamples
@@ -102,7 +118,7 @@ func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, err
 		if err != nil {
 			return nil, err
 		}
-		c.eval = er
+		c.eval, c.clock = er, er
 		c.feed = func(side compare.Side, p synthetic.Probe) error {
 			if ok, _, ran := observe(p, step); ran {
 				er.Add(side, !ok)
@@ -116,7 +132,7 @@ func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, err
 		if err != nil {
 			return nil, err
 		}
-		c.eval, c.feed = lc, latencies(step, lc.Add)
+		c.eval, c.feed, c.clock = lc, latencies(step, lc.Add), lc
 	case sc.Shift != nil:
 		sh, err := compare.NewShift(withMin(cfg, sc.Shift.MinSamples), sc.Shift.MaxProbability, compare.Direction(sc.Shift.Direction))
 		if err != nil {
@@ -127,6 +143,13 @@ func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, err
 		return nil, fmt.Errorf("no kind")
 	}
 	return c, nil
+}
+
+// advance tells a monitor-fed check how long the phase has run.
+func (c *check) advance(elapsed time.Duration) {
+	if c.clock != nil {
+		c.clock.Advance(elapsed)
+	}
 }
 
 // latencies feeds a check the latency of every probe (or step) that got a response.

@@ -65,6 +65,7 @@ const (
 	EventSmokeStep EventKind = "smoke-step" // a smoke step finished
 	EventTick      EventKind = "tick"       // checks were evaluated
 	EventVerdict   EventKind = "verdict"    // the analysis is decided
+	EventWarning   EventKind = "warning"    // something to fix before trusting the run (Message)
 )
 
 // Event is progress of a run.
@@ -186,6 +187,10 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		StartedAt: r.started,
 	}
 
+	for _, w := range Warnings(a) {
+		o.Logger.Warn(w, "analysis", a.Metadata.Name)
+		r.emit(Event{Kind: EventWarning, Message: w})
+	}
 	if len(a.SmokeSuites) > 0 {
 		done := r.smokeGate(ctx)
 		if ctx.Err() != nil {
@@ -523,6 +528,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			r.reach[0].add(p.Baseline)
 			r.reach[1].add(p.Candidate)
 			for _, c := range byMonitor[p.Monitor] {
+				c.advance(time.Since(start))
 				c.observeCandidate(p.Candidate)
 				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.base.Name, "err", err)

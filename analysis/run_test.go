@@ -147,15 +147,15 @@ func TestIdenticalPromotesAtMinDuration(t *testing.T) {
 		_, blue := serveApp(t, n, "blue.test", app.Config{Faults: steady})
 		_, green := serveApp(t, n, "green.test", app.Config{Faults: steady})
 		var passedAt time.Duration // the first tick every check passed
-		v, _ := runAnalysis(t, n, spec(t, "minDuration: 3s, maxDuration: 40s", ""), blue, green, func(e Event) {
+		v, _ := runAnalysis(t, n, spec(t, "minDuration: 30s, maxDuration: 2m", ""), blue, green, func(e Event) {
 			if e.Kind == EventTick && passedAt == 0 && checkStates(e.Checks) == "pass,pass" {
 				passedAt = e.Elapsed
 			}
 		})
 		require.Equal(t, verdict.Promote, v.Decision, v.Reason)
 		assert.Positive(t, passedAt)
-		assert.Less(t, passedAt, 3*time.Second, "the checks pass before minDuration")
-		assert.Equal(t, 3*time.Second, v.Duration, "promoted at minDuration exactly")
+		assert.Less(t, passedAt, 30*time.Second, "the checks pass before minDuration")
+		assert.Equal(t, 30*time.Second, v.Duration, "promoted at minDuration exactly")
 		for _, c := range v.Checks {
 			if c.Name == "p95" {
 				assert.InDelta(t, 0.004, c.Candidate.Value, 1e-9, "the latency measured is the one served: %s", c.Reason)
@@ -172,7 +172,7 @@ func TestLatencyRegressionRollsBack(t *testing.T) {
 		v, _ := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue, green, nil)
 		require.Equal(t, verdict.Rollback, v.Decision, v.Reason)
 		assert.Equal(t, compare.Fail, checkState(v, "p95"))
-		assert.Regexp(t, `^p95: p95 green \d+(\.\d+)?ms vs blue \d+(\.\d+)?ms: ratio \d\.\d\d \[\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, v.Reason)
+		assert.Regexp(t, `^p95: p95 green \d+(\.\d+)?ms vs blue \d+(\.\d+)?ms: ratio \d\.\d\d \[>?\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, v.Reason)
 		assert.Equal(t, verdict.PhaseAnalysis, v.Phase)
 		assert.Less(t, v.Duration, 40*time.Second, "decided before maxDuration")
 		for _, c := range v.Checks {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"text/template"
 	"time"
 
@@ -348,6 +349,9 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 				if err := hl.SetBuckets(side, got[i].Histogram.LE, got[i].Histogram.Cumulative); err != nil {
 					return err
 				}
+				if lo, hi, ok := hl.Resolution(side); ok && !hl.Resolvable(lo, hi) {
+					c.warnings = append(c.warnings, bucketWarning(sc, envs[i].Name, lo, hi))
+				}
 			}
 			var total float64
 			if cum := got[1].Histogram.Cumulative; len(cum) > 0 {
@@ -398,6 +402,31 @@ func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Sourc
 	}
 	return nil
 }
+
+// bucketWarning says that the buckets around a side's percentile are too coarse for the check's
+// limits ever to be decided, and what would do.
+func bucketWarning(sc *specs.Check, env string, lo, hi float64) string {
+	l := sc.Latency
+	allow := ""
+	if lo > 0 {
+		allow = fmt.Sprintf(": a ratio no finer than [%.2f, %.2f]", lo/hi, hi/lo)
+	}
+	return fmt.Sprintf("%s's p%g is in the bucket (%s, %s]%s, so %s can never be decided; query a native histogram or add buckets closer together around it",
+		env, l.Percentile, seconds(lo), seconds(hi), allow, limitsOf(l))
+}
+
+func limitsOf(l *specs.LatencyCheck) string {
+	var out []string
+	if l.MaxRatio != nil {
+		out = append(out, fmt.Sprintf("maxRatio %g", *l.MaxRatio))
+	}
+	if l.MaxIncrease != nil {
+		out = append(out, "maxIncrease "+l.MaxIncrease.D().String())
+	}
+	return strings.Join(out, " and ")
+}
+
+func seconds(v float64) string { return time.Duration(v * float64(time.Second)).String() }
 
 func bindValues(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
 	v := sc.Values

@@ -28,12 +28,13 @@ func runLatency(t *testing.T, seed uint64, scale float64, perSecond, seconds int
 			require.NoError(t, c.Add(Baseline, lognormal(rng, 0.1, 0.5)))
 			require.NoError(t, c.Add(Candidate, scale*lognormal(rng, 0.1, 0.5)))
 		}
-		o = c.Evaluate()
-		if o.State != Inconclusive {
+		if s := c.Decide(); s != Inconclusive {
+			o = c.Evaluate()
+			require.Equal(t, s, o.State, "Decide and Evaluate agree: %s", o.Reason)
 			return o.State, sec, o
 		}
 	}
-	return Inconclusive, 0, o
+	return Inconclusive, 0, c.Evaluate()
 }
 
 func TestLatencyNoFalseFailUnderContinuousChecking(t *testing.T) {
@@ -54,7 +55,7 @@ func TestLatencyDetectsRegression(t *testing.T) {
 	state, sec, o := runLatency(t, 1, 2, 10, 300, Threshold{MaxRatio: F(1.2)})
 	require.Equal(t, Fail, state)
 	assert.Less(t, sec, 120, "a doubled p95 at 10 obs/s is caught in seconds, not minutes")
-	assert.Regexp(t, `^p95 green \d+ms vs blue \d+ms: ratio \d\.\d\d \[\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, o.Reason)
+	assert.Regexp(t, `^p95 green \d+ms vs blue \d+ms: ratio \d\.\d\d \[>?\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, o.Reason)
 	assert.Greater(t, o.Ratio.Lower, 1.2)
 	assert.Equal(t, o.Candidate.N, o.Baseline.N)
 }
@@ -340,4 +341,14 @@ func TestOutcomeJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, "inconclusive", back["state"])
 	assert.Nil(t, back["ratio"].(map[string]any)["upper"], "+Inf is written as null")
+}
+
+// A bound a hair beyond its limit would print as the limit: the reason says which side it is on.
+func TestBoundAtTheLimitSaysWhichSide(t *testing.T) {
+	k := constraint{label: "ratio", est: Effect{1.23, math.Nextafter(1.2, 2), 1.28}, min: math.Inf(-1), max: 1.2, show: fmtRatio}
+	assert.Equal(t, "ratio 1.23 [>1.20, 1.28] > 1.20 allowed", k.describe(Fail))
+	k = constraint{label: "ratio", est: Effect{0.8, 0.7, math.Nextafter(1/1.2, 0)}, min: 1 / 1.2, max: math.Inf(1), show: fmtRatio}
+	assert.Equal(t, "ratio 0.80 [0.70, <0.83] < 0.83 allowed", k.describe(Fail))
+	k = constraint{label: "ratio", est: Effect{1.1, 1.0, 1.2}, min: math.Inf(-1), max: 1.2, show: fmtRatio}
+	assert.Equal(t, "ratio 1.10 [1.00, 1.20] ≤ 1.20 allowed", k.describe(Pass))
 }

@@ -8,13 +8,17 @@
 //
 // # Why the verdicts can be trusted under continuous checking
 //
-// Each side's quantity (a proportion, a percentile, a probability) is covered by a confidence
-// sequence: a sequence of intervals that contains the true value at every sample size at once
-// with probability at least 1-α/2, however often it is looked at (Ville's inequality applied to
-// a mixture likelihood-ratio martingale; Howard, Ramdas, McAuliffe & Sekhon 2021; Howard &
-// Ramdas 2022 for quantiles). A check fails only when the candidate's interval and the
-// baseline's interval together exclude every value the threshold allows, so the probability of
-// a false fail over a whole analysis is at most α. It passes only when they together show that
-// the candidate is inside the allowed region — positive evidence, never "no regression seen yet".
-// Until one or the other, the outcome is inconclusive.
+// Every decision is a sequential test whose false-rejection probability stays at its level
+// however often it is looked at: a nonnegative supermartingale under the null and Ville's
+// inequality. The checks fed by monitors test each limit directly — the error rate on pairs of
+// probes made at the same moment (x_c − r·x_b − d, one value per pair), a percentile by
+// combining both sides' betting evidence at every point the baseline's percentile might be at
+// (Waudby-Smith & Ramdas 2023; Howard & Ramdas 2022) — and cap the evidence one block of time
+// can add, so that a burst of correlated observations cannot decide alone. The other checks
+// (counts from a metrics source, histograms, shifts, value series) cover each side's quantity
+// with a confidence sequence (Howard, Ramdas, McAuliffe & Sekhon 2021) and compare the
+// intervals. A check fails only with evidence that a limit is exceeded (false fail ≤ α over the
+// whole analysis, under independence between blocks) and passes only with evidence that every
+// limit holds — positive evidence, never "no regression seen yet". Until one or the other, the
+// outcome is inconclusive.
 package compare

@@ -134,3 +134,27 @@ func (h buckets) interpolate(p float64) float64 {
 	}
 	return math.NaN()
 }
+
+// Resolution returns the edges of a side's bucket that holds its percentile: the finest a
+// bound on that percentile can be. ok is false without data.
+func (c *HistogramLatency) Resolution(side Side) (lo, hi float64, ok bool) {
+	h := c.hist[side]
+	n := int64(math.Floor(h.total() + 1e-9))
+	if n == 0 {
+		return 0, 0, false
+	}
+	lo, hi = h.edges(max(1, int64(math.Ceil(c.p*float64(n)))))
+	return lo, hi, true
+}
+
+// Resolvable says whether buckets this coarse around the percentile could ever decide the
+// check: identical sides must be able to pass (a bucket narrower than every limit).
+func (c *HistogramLatency) Resolvable(lo, hi float64) bool {
+	if r := c.t.MaxRatio; r != nil && !(lo > 0 && hi/lo <= *r) {
+		return false
+	}
+	if m := c.t.MaxIncrease; m != nil && hi-lo > *m {
+		return false
+	}
+	return true
+}

@@ -33,7 +33,15 @@ func (c constraint) violated() bool  { return c.est.Lower > c.max || c.est.Upper
 func (c constraint) satisfied() bool { return c.est.Lower >= c.min && c.est.Upper <= c.max }
 
 func (c constraint) describe(state State) string {
-	body := fmt.Sprintf("%s [%s, %s]", c.show(c.est.Value), c.show(c.est.Lower), c.show(c.est.Upper))
+	lo, hi := c.show(c.est.Lower), c.show(c.est.Upper)
+	// A bound just beyond a limit would print as the limit itself: say which side it is on.
+	if c.est.Lower > c.max && lo == c.show(c.max) {
+		lo = ">" + lo
+	}
+	if c.est.Upper < c.min && hi == c.show(c.min) {
+		hi = "<" + hi
+	}
+	body := fmt.Sprintf("%s [%s, %s]", c.show(c.est.Value), lo, hi)
 	if c.label != "" {
 		body = c.label + " " + body
 	}
@@ -58,9 +66,21 @@ func (c constraint) describe(state State) string {
 
 // judge fills the outcome's effects, state and reason from the two sides' estimates.
 func judge(o *Outcome, t Threshold, u unit, minSamples int64, names [2]string) {
+	effects(o)
+	judgeEffects(o, t, u, minSamples, names)
+}
+
+// effects bounds the ratio and the difference from the two sides' intervals.
+func effects(o *Outcome) {
 	b, c := o.Baseline, o.Candidate
 	o.Ratio = Effect{Value: ratio(c.Value, b.Value), Lower: ratioLower(c.Lower, b.Upper), Upper: ratioUpper(c.Upper, b.Lower)}
 	o.Diff = Effect{Value: c.Value - b.Value, Lower: c.Lower - b.Upper, Upper: c.Upper - b.Lower}
+}
+
+// judgeEffects fills the outcome's state and reason from its effects: it fails when an effect
+// lies surely beyond a limit, passes when every effect lies surely within.
+func judgeEffects(o *Outcome, t Threshold, u unit, minSamples int64, names [2]string) {
+	b, c := o.Baseline, o.Candidate
 	o.Threshold = t
 
 	head := fmt.Sprintf("%s %s %s vs %s %s", o.Metric, names[1], u.value(c.Value), names[0], u.value(b.Value))

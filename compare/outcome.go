@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // State is a check's judgement at one moment.
@@ -45,8 +46,16 @@ type Config struct {
 	// Name of the check, for reasons ("p95").
 	Name string
 	// Alpha is the probability of a false fail over the whole analysis, however often the check
-	// is evaluated (default 0.01). The same level bounds a false pass.
+	// is evaluated (default 0.01).
 	Alpha float64
+	// PassAlpha bounds a false pass the same way (default Alpha). An analysis that needs every
+	// check to pass before it promotes can give each its whole budget, where the budget for
+	// false fails is shared among the checks that may roll back.
+	PassAlpha float64
+	// Block is the length of a block of evidence, for checks fed observation by observation
+	// with the time reported through Advance (0: no blocks). Evidence within one block counts
+	// for at most a fixed amount, so a burst of correlated observations cannot decide alone.
+	Block time.Duration
 	// MinSamples per side before any decision (default 20).
 	MinSamples int64
 	// BaselineName and CandidateName appear in reasons ("blue", "green").
@@ -62,6 +71,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !(c.Alpha > 0 && c.Alpha < 0.5) {
 		return c, fmt.Errorf("%w: alpha must be in (0, 0.5), got %v", ErrConfig, c.Alpha)
+	}
+	if c.PassAlpha == 0 {
+		c.PassAlpha = c.Alpha
+	}
+	if !(c.PassAlpha > 0 && c.PassAlpha < 0.5) {
+		return c, fmt.Errorf("%w: passAlpha must be in (0, 0.5), got %v", ErrConfig, c.PassAlpha)
+	}
+	if c.Block < 0 {
+		return c, fmt.Errorf("%w: block must not be negative, got %v", ErrConfig, c.Block)
 	}
 	if c.MinSamples == 0 {
 		c.MinSamples = 20

@@ -109,3 +109,6 @@ func (c *Shift) Evaluate() Outcome {
 	}
 	return o
 }
+
+// Decide returns the state Evaluate would.
+func (c *Shift) Decide() State { return c.Evaluate().State }

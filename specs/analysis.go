@@ -11,7 +11,7 @@ import (
 
 // Built-in analysis defaults, applied in one place (Analysis.applyDefaults).
 const (
-	DefaultMinDuration       = time.Minute
+	DefaultMinDuration       = 30 * time.Second
 	DefaultMaxDuration       = 10 * time.Minute
 	DefaultFalseRollbackRate = 0.01
 	DefaultRateLimit         = 20 // requests per second per environment

@@ -9,7 +9,7 @@ import (
 
 // Policy governs the run.
 type Policy struct {
-	MinDuration       Duration `yaml:"minDuration,omitempty" doc:"Never promote before this much monitoring (default 1m)."`
+	MinDuration       Duration `yaml:"minDuration,omitempty" doc:"Never promote before this much monitoring (default 30s)."`
 	MaxDuration       Duration `yaml:"maxDuration,omitempty" doc:"Stop here; undecided checks make the analysis inconclusive (default 10m)."`
 	FalseRollbackRate *Percent `yaml:"falseRollbackRate,omitempty" doc:"Probability of rolling back a healthy candidate over the whole analysis, however often checks are evaluated (default 1%)."`
 	OnInconclusive    string   `yaml:"onInconclusive,omitempty" doc:"What an inconclusive analysis becomes: rollback (default), promote, or hold (stay inconclusive, exit 2)."`

@@ -109,7 +109,8 @@ type CountsQuery struct {
 }
 
 // HistogramQuery reads cumulative bucket counts: one sample per `le` label, e.g.
-// `sum by (le) (increase(http_request_duration_seconds_bucket{...}[{{ .window }}]))`.
+// `sum by (le) (increase(http_request_duration_seconds_bucket{...}[{{ .window }}]))`, or one
+// native histogram, e.g. `sum(increase(http_request_duration_seconds{...}[{{ .window }}]))`.
 type HistogramQuery struct {
 	Buckets *template.Template
 }
@@ -262,11 +263,18 @@ func (s *Source) histogram(ctx context.Context, q HistogramQuery, env source.Env
 	if len(vec) == 0 {
 		return nil, warnings, &fetchError{reason: "empty result: no bucket series matched", err: source.ErrNoData}
 	}
+	if len(vec) == 1 && vec[0].Histogram != nil {
+		h, err := nativeHistogram(vec[0].Histogram)
+		return h, warnings, err
+	}
 	h := &source.Histogram{}
 	type bucket struct{ le, v float64 }
 	var bs []bucket
 	seen := map[float64]bool{}
 	for _, smp := range vec {
+		if smp.Histogram != nil {
+			return nil, warnings, &fetchError{reason: fmt.Sprintf("%d series of native histograms, want one: aggregate with sum(...)", len(vec))}
+		}
 		leText, ok := smp.Metric["le"]
 		if !ok {
 			return nil, warnings, &fetchError{reason: fmt.Sprintf("series %s has no le label: aggregate with sum by (le) (...)", smp.Metric)}
@@ -294,6 +302,45 @@ func (s *Source) histogram(ctx context.Context, q HistogramQuery, env source.Env
 		h.Cumulative = append(h.Cumulative, b.v)
 	}
 	return h, warnings, nil
+}
+
+// nativeHistogram turns a native histogram's buckets into cumulative counts by upper bound: a
+// bucket's observations are counted at its upper bound, and the lower edge of the bucket that
+// holds a rank is taken as the bound below it, which is never above the bucket's own lower
+// bound (empty buckets are not returned). Their exponential buckets, a few percent wide, let a
+// percentile be bounded that finely. Bounds at or below zero (the zero bucket) count at 0.
+func nativeHistogram(nh *model.SampleHistogram) (*source.Histogram, error) {
+	total := float64(nh.Count)
+	if math.IsNaN(total) || math.IsInf(total, 0) || total < 0 {
+		return nil, &fetchError{reason: fmt.Sprintf("native histogram count is %v", total), err: source.ErrNoData}
+	}
+	type bucket struct{ le, v float64 }
+	var bs []bucket
+	for _, b := range nh.Buckets {
+		le, v := math.Max(float64(b.Upper), 0), float64(b.Count)
+		if math.IsNaN(le) || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			return nil, &fetchError{reason: fmt.Sprintf("native histogram bucket (%v, %v] has count %v", b.Lower, b.Upper, b.Count)}
+		}
+		bs = append(bs, bucket{le, v})
+	}
+	sort.SliceStable(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	h := &source.Histogram{}
+	cum := 0.0
+	for _, b := range bs {
+		cum += b.v
+		if n := len(h.LE); n > 0 && h.LE[n-1] == b.le {
+			h.Cumulative[n-1] = cum
+			continue
+		}
+		if math.IsInf(b.le, 1) {
+			break
+		}
+		h.LE = append(h.LE, b.le)
+		h.Cumulative = append(h.Cumulative, cum)
+	}
+	h.LE = append(h.LE, math.Inf(1))
+	h.Cumulative = append(h.Cumulative, math.Max(total, cum))
+	return h, nil
 }
 
 func (s *Source) values(ctx context.Context, q ValuesQuery, env source.Env, w source.Window) ([]float64, []string, error) {

@@ -54,6 +54,9 @@ func (l *liveView) event(e analysis.Event) {
 		l.logChanges(e)
 	case analysis.EventVerdict:
 		l.clearBlock()
+	case analysis.EventWarning:
+		l.clearBlock()
+		fmt.Fprintf(l.w, "[warning] %s\n", e.Message)
 	}
 }
 

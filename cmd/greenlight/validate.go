@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/specs"
 )
 
@@ -40,6 +41,11 @@ pull request; --strict makes it an error, as it is for smoke and verify.`,
 				steps += len(s.Steps)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s, %s, %s: valid\n", plural(len(docs.Suites), "suite"), plural(steps, "step"), plural(len(docs.Analyses), "analysis"))
+			for _, a := range docs.Analyses {
+				for _, w := range analysis.HistogramWarnings(a) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+				}
+			}
 			return nil
 		},
 	}

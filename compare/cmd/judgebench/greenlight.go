@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/greenlight/greenlight/compare"
 )
 
@@ -11,34 +13,66 @@ type greenlightJudge struct {
 	errs *compare.ErrorRate
 }
 
-func newGreenlight(s *scenario, alpha float64) (judge, error) {
-	cfg := compare.Config{Alpha: alpha, BaselineName: "blue", CandidateName: "green"}
-	if s.errors {
-		c, err := compare.NewErrorRate(cfg, compare.Threshold{MaxIncrease: compare.F(errorMaxIncrease)})
-		return &greenlightJudge{errs: c}, err
-	}
-	c, err := compare.NewLatency(cfg, s.percentile, compare.Threshold{MaxRatio: compare.F(latencyMaxRatio)})
-	return &greenlightJudge{lat: c}, err
+func newGreenlight(s *scenario, cfg *simConfig) (judge, error) {
+	c, err := newChecks(s, cfg.alpha, cfg.alpha, !s.errors, s.errors)
+	return c, err
 }
 
-func (g *greenlightJudge) observe(tk *tick) verdict {
-	var o compare.Outcome
-	if g.errs != nil {
-		for side := range 2 {
-			// Counts are valid by construction (0 ≤ errors ≤ total).
-			_ = g.errs.AddCounts(compare.Side(side), tk.errs[side], tk.total[side])
+// newChecks builds the latency check, the error-rate check or both, as an analysis builds them
+// for a monitor: false fails at level alpha, false passes at passAlpha, evidence in blocks.
+func newChecks(s *scenario, alpha, passAlpha float64, latency, errors bool) (*greenlightJudge, error) {
+	cfg := compare.Config{Alpha: alpha, PassAlpha: passAlpha, Block: compare.DefaultBlock, BaselineName: "blue", CandidateName: "green"}
+	g := &greenlightJudge{}
+	var err error
+	if errors {
+		if g.errs, err = compare.NewErrorRate(cfg, compare.Threshold{MaxIncrease: compare.F(errorMaxIncrease)}); err != nil {
+			return nil, err
 		}
-		o = g.errs.Evaluate()
-	} else {
+	}
+	if latency {
+		if g.lat, err = compare.NewLatency(cfg, s.percentile, compare.Threshold{MaxRatio: compare.F(latencyMaxRatio)}); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// add feeds one second of data to the checks: the time first (second t spans [t−1, t)), then
+// the probes' outcomes pair by pair, in the order an analysis feeds a monitor's pairs
+// (baseline, then candidate), and the latencies.
+func (g *greenlightJudge) add(tk *tick) {
+	at := time.Duration(tk.t-1) * time.Second
+	if g.errs != nil {
+		g.errs.Advance(at)
+		n := tk.total[blue]
+		for i := int64(0); i < n; i++ {
+			b := i < tk.both+tk.onlyBlue
+			c := i < tk.both || (i >= tk.both+tk.onlyBlue && i < tk.both+tk.onlyBlue+tk.onlyGreen)
+			g.errs.Add(compare.Baseline, b)
+			g.errs.Add(compare.Candidate, c)
+		}
+	}
+	if g.lat != nil {
+		g.lat.Advance(at)
 		for side := range 2 {
 			for _, v := range tk.lat[side] {
 				// Simulated latencies are finite and positive, so Add cannot fail.
 				_ = g.lat.Add(compare.Side(side), v)
 			}
 		}
-		o = g.lat.Evaluate()
 	}
-	switch o.State {
+}
+
+func (g *greenlightJudge) observe(tk *tick) verdict {
+	g.add(tk)
+	if g.errs != nil {
+		return verdictOf(g.errs.Decide())
+	}
+	return verdictOf(g.lat.Decide())
+}
+
+func verdictOf(s compare.State) verdict {
+	switch s {
 	case compare.Fail:
 		return rollback
 	case compare.Pass:
@@ -48,3 +82,35 @@ func (g *greenlightJudge) observe(tk *tick) verdict {
 }
 
 func (g *greenlightJudge) final() verdict { return inconclusive }
+
+// analysisJudge is the Analysis a user writes by default: a p95 check (maxRatio 1.2) and an
+// error-rate check (maxIncrease 0.5%) on the same monitor, both critical, so each gets half
+// the false-rollback budget (and the whole budget for a false pass: a promote needs both to
+// pass). It rolls back when either fails and promotes when both pass, but not before
+// policy.minDuration.
+type analysisJudge struct {
+	checks      *greenlightJudge
+	minDuration int
+}
+
+func newAnalysis(s *scenario, cfg *simConfig) (judge, error) {
+	c, err := newChecks(s, cfg.alpha/2, cfg.alpha, true, true)
+	if err != nil {
+		return nil, err
+	}
+	return &analysisJudge{checks: c, minDuration: cfg.minDuration}, nil
+}
+
+func (a *analysisJudge) observe(tk *tick) verdict {
+	a.checks.add(tk)
+	l, e := a.checks.lat.Decide(), a.checks.errs.Decide()
+	switch {
+	case l == compare.Fail || e == compare.Fail:
+		return rollback
+	case l == compare.Pass && e == compare.Pass && tk.t >= a.minDuration:
+		return promote
+	}
+	return undecided
+}
+
+func (a *analysisJudge) final() verdict { return inconclusive }

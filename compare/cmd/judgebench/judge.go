@@ -21,9 +21,12 @@ type decision struct {
 // tick is one simulated second of data, the same for every judge.
 type tick struct {
 	t     int          // simulated second, from 1
-	lat   [2][]float64 // this second's latencies per side (latency scenarios)
-	errs  [2]int64     // this second's failed requests per side (error scenarios)
-	total [2]int64     // this second's requests per side (error scenarios)
+	lat   [2][]float64 // this second's latencies per side (latency scenarios, or when asked for)
+	errs  [2]int64     // this second's failed requests per side (error scenarios, or when asked for)
+	total [2]int64     // this second's requests per side
+	// pairs are this second's requests as probed, one per side at the same moment, by outcome:
+	// both failed, only blue failed, only green failed (the rest succeeded on both sides).
+	both, onlyBlue, onlyGreen int64
 	// minute is set at the last second of each complete minute: its number, from 1, and that
 	// minute's aggregate per side (latency: its percentile; errors: its error rate; NaN: no data).
 	minute int
@@ -41,16 +44,19 @@ type judge interface {
 type judgeKind struct {
 	name  string // short, for the JSON and -judges
 	label string // for the table
-	build func(s *scenario, alpha float64) (judge, error)
+	build func(s *scenario, cfg *simConfig) (judge, error)
+	// both: the judge checks latency and errors together, so every second must carry both.
+	both bool
 }
 
 // judgeKinds lists every judge, in table order.
 var judgeKinds = []judgeKind{
-	{"greenlight", "greenlight", newGreenlight},
-	{"kayenta-fixed", "Kayenta, fixed horizon", func(s *scenario, _ float64) (judge, error) { return newKayenta(s, false), nil }},
-	{"kayenta-minutely", "Kayenta, every minute", func(s *scenario, _ float64) (judge, error) { return newKayenta(s, true), nil }},
-	{"threshold", "threshold (Argo/Flagger)", func(s *scenario, _ float64) (judge, error) { return newThreshold(s), nil }},
-	{"naive-peeking", "naive peeking", newNaive},
+	{name: "greenlight", label: "greenlight", build: newGreenlight},
+	{name: "analysis", label: "greenlight, default Analysis", build: newAnalysis, both: true},
+	{name: "kayenta-fixed", label: "Kayenta, fixed horizon", build: func(s *scenario, _ *simConfig) (judge, error) { return newKayenta(s, false), nil }},
+	{name: "kayenta-minutely", label: "Kayenta, every minute", build: func(s *scenario, _ *simConfig) (judge, error) { return newKayenta(s, true), nil }},
+	{name: "threshold", label: "threshold (Argo/Flagger)", build: func(s *scenario, _ *simConfig) (judge, error) { return newThreshold(s), nil }},
+	{name: "naive-peeking", label: "naive peeking", build: newNaive},
 }
 
 // Sides, indexed like compare.Side.

@@ -54,13 +54,14 @@ type options struct {
 	judges     []judgeKind
 	cpuProfile string
 	list       bool
+	minDur     time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("judgebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.runs, "runs", 1000, "simulated analyses per scenario and rate")
+	fs.IntVar(&o.runs, "runs", 400, "simulated analyses per scenario and rate")
 	fs.DurationVar(&o.horizon, "horizon", 15*time.Minute, "simulated length of an analysis (evaluated every simulated second)")
 	scen := fs.String("scenarios", "", "regular expression selecting scenarios by name (default: all; see -list)")
 	rates := fs.String("rates", "1,10,100", "observations per second per environment, comma-separated")
@@ -71,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	judges := fs.String("judges", "", "comma-separated judges to run (default: all): "+judgeNames())
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.BoolVar(&o.list, "list", false, "list the scenarios with their truth and exit")
+	fs.DurationVar(&o.minDur, "min-duration", 30*time.Second, "the analysis judge's policy.minDuration: no promote before it")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: judgebench [flags]\n\nSimulates blue-green analyses with known truth and scores greenlight's checks against reference judges.\n\nFlags:")
 		fs.PrintDefaults()
@@ -108,6 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return bad("-alpha must be in (0, 0.5)")
 	case o.parallel < 1:
 		return bad("-parallel must be at least 1")
+	case o.minDur < 0 || o.minDur%time.Second != 0:
+		return bad("-min-duration must be a whole number of seconds, at least 0")
 	}
 	if o.judges, err = pickJudges(*judges); err != nil {
 		return bad("-judges: %v", err)
@@ -174,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	cfg := simConfig{runs: o.runs, horizon: int(o.horizon / time.Second), alpha: o.alpha, seed: o.seed,
-		parallel: o.parallel, judges: o.judges}
+		parallel: o.parallel, judges: o.judges, minDuration: int(o.minDur / time.Second)}
 	rep := newReport(o, cfg)
 	start := time.Now()
 	cells, done := len(scens)*len(o.rates), 0

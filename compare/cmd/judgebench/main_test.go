@@ -53,7 +53,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	if len(r.Goals) != 2 || r.Goals[1].Status != "not measured" {
+	if len(r.Goals) != 2+len(targets) || r.Goals[2].Status != "not measured" {
 		t.Errorf("goals %+v", r.Goals)
 	}
 }

@@ -22,8 +22,8 @@ type naiveJudge struct {
 	total  [2]int64
 }
 
-func newNaive(s *scenario, alpha float64) (judge, error) {
-	j := &naiveJudge{errors: s.errors, zCrit: normalQuantile(1 - alpha)}
+func newNaive(s *scenario, cfg *simConfig) (judge, error) {
+	j := &naiveJudge{errors: s.errors, zCrit: normalQuantile(1 - cfg.alpha)}
 	if !s.errors {
 		j.ranks = rankPool.Get().(*rankCounter)
 		j.ranks.reset()

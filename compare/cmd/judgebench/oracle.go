@@ -32,12 +32,13 @@ type oraclePoint struct {
 // oracleProbabilities returns the per-request probabilities at the H0 boundary and in truth.
 func oracleProbabilities(s *scenario) (h0, tru float64) {
 	if s.errors {
-		return s.pb + errorMaxIncrease, s.pc
+		return s.marginalRate(s.pb) + errorMaxIncrease, s.marginalRate(s.pc)
 	}
 	p := s.percentile / 100
-	limit := latencyMaxRatio * quantile(s.base, p)
-	// The load factor multiplies both sides alike, so π does not depend on time.
-	return 1 - p, 1 - s.cand.cdf(limit)
+	limit := latencyMaxRatio * quantile(s.marginal(s.base), p)
+	// The load factor multiplies both sides alike, so π does not depend on time. With noise the
+	// figures are those of independent observations from the long-run distributions.
+	return 1 - p, 1 - s.marginal(s.cand).cdf(limit)
 }
 
 func oracle(s *scenario, rate, horizon int, alpha float64) oracleResult {

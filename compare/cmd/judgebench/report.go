@@ -44,9 +44,12 @@ type rateResult struct {
 }
 
 type goal struct {
-	Goal   string   `json:"goal"`
-	Status string   `json:"status"` // met, not met, not measured
-	Detail []string `json:"detail"`
+	Goal      string   `json:"goal"`
+	Target    string   `json:"target"`
+	Reference string   `json:"reference,omitempty"` // an anytime-valid reference judge on the same kind of data
+	Measured  string   `json:"measured,omitempty"`
+	Status    string   `json:"status"` // met, not met, measured (no limit), not measured
+	Detail    []string `json:"detail"`
 }
 
 func newReport(o options, cfg simConfig) *report {
@@ -118,22 +121,25 @@ func reach(o oracleResult, k string) string {
 // writeSummary prints one line per scenario and rate, then the goals.
 func writeSummary(w io.Writer, r *report) {
 	fmt.Fprintln(w, "\nSUMMARY — rollback rate per judge (false rollbacks where the truth is healthy, detections where it is a regression)")
-	fmt.Fprintf(w, "%-24s %-18s %5s | %-20s | %-35s | %s\n", "", "", "", "greenlight", "reference judges: rollback rate", "oracle")
-	fmt.Fprintf(w, "%-24s %-18s %5s | %6s %6s %5s  | %8s %8s %8s %8s | %s\n", "scenario", "truth", "rate",
-		"roll", "prom", "t50", "Kay-15m", "Kay-1m", "thresh", "naive", "90% at")
+	fmt.Fprintf(w, "%-24s %-18s %5s | %-20s | %-20s | %-35s | %s\n", "", "", "", "greenlight", "default Analysis", "reference judges: rollback rate", "oracle")
+	fmt.Fprintf(w, "%-24s %-18s %5s | %6s %6s %5s  | %6s %6s %5s  | %8s %8s %8s %8s | %s\n", "scenario", "truth", "rate",
+		"roll", "prom", "t50", "roll", "prom", "t50", "Kay-15m", "Kay-1m", "thresh", "naive", "90% at")
 	for _, sc := range r.Scenarios {
 		for _, rr := range sc.Results {
 			byName := map[string]judgeStats{}
 			for _, j := range rr.Judges {
 				byName[j.Judge] = j
 			}
-			gl := "n/a"
-			if j, ok := byName["greenlight"]; ok {
-				t := j.PromoteTime
-				if !sc.Truth.Healthy {
-					t = j.RollbackTime
+			ours := func(n string) string {
+				j, ok := byName[n]
+				if !ok {
+					return "n/a"
 				}
-				gl = fmt.Sprintf("%6s %6s %5s", pct(j.RollbackRate), pct(j.PromoteRate), secs(t.Median))
+				t := j.PromoteHalf
+				if !sc.Truth.Healthy {
+					t = j.RollbackHalf
+				}
+				return fmt.Sprintf("%6s %6s %5s", pct(j.RollbackRate), pct(j.PromoteRate), secs(t))
 			}
 			rate := func(n string) string {
 				if j, ok := byName[n]; ok {
@@ -145,14 +151,21 @@ func writeSummary(w io.Writer, r *report) {
 			if !rr.Oracle.Null {
 				o = reach(rr.Oracle, "90%")
 			}
-			fmt.Fprintf(w, "%-24s %-18s %5d | %-20s | %8s %8s %8s %8s | %s\n", sc.Name, truthShort(sc), rr.Rate, gl,
+			fmt.Fprintf(w, "%-24s %-18s %5d | %-20s | %-20s | %8s %8s %8s %8s | %s\n", sc.Name, truthShort(sc), rr.Rate, ours("greenlight"), ours("analysis"),
 				rate("kayenta-fixed"), rate("kayenta-minutely"), rate("threshold"), rate("naive-peeking"), o)
 		}
 	}
-	fmt.Fprintln(w, "(greenlight t50: median seconds to promote on healthy truth, to roll back on regressions)")
-	fmt.Fprintln(w, "\nGOALS")
+	fmt.Fprintln(w, "(t50: the second by which half of all runs had promoted on healthy truth, rolled back on regressions; – if fewer than half did)")
+	fmt.Fprintln(w, "\nGOALS (reference: an anytime-valid reference judge measured on the same kind of data, where one was)")
 	for _, g := range r.Goals {
-		fmt.Fprintf(w, "- %s: %s\n", g.Goal, strings.ToUpper(g.Status))
+		fmt.Fprintf(w, "- %s: %s — target %s", g.Goal, strings.ToUpper(g.Status), g.Target)
+		if g.Reference != "" {
+			fmt.Fprintf(w, ", reference %s", g.Reference)
+		}
+		if g.Measured != "" {
+			fmt.Fprintf(w, ", measured %s", g.Measured)
+		}
+		fmt.Fprintln(w)
 		for _, d := range g.Detail {
 			fmt.Fprintf(w, "    %s\n", d)
 		}

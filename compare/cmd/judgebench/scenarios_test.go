@@ -133,3 +133,81 @@ func TestKth(t *testing.T) {
 		}
 	}
 }
+
+// The noise chain spends its stated share of the time in episodes, episodes last their stated
+// length on average, and a run starts in an episode as often as the long run is in one.
+func TestEpisodesChain(t *testing.T) {
+	e := &episodes{every: 60, length: 5, level: 2}
+	r := rand.New(rand.NewPCG(9, 10))
+	const runs, seconds = 4000, 600
+	starts, begun, onSeconds := 0, 0, 0
+	for range runs {
+		s := e.start(r)
+		if s {
+			starts++
+		}
+		for range seconds {
+			next := e.step(s, r)
+			if next && !s {
+				begun++
+			}
+			if s {
+				onSeconds++
+			}
+			s = next
+		}
+	}
+	share := float64(onSeconds) / (runs * seconds)
+	if math.Abs(share-e.share()) > 0.005 {
+		t.Errorf("share %.4f, want %.4f", share, e.share())
+	}
+	if got := float64(starts) / runs; math.Abs(got-e.share()) > 0.02 {
+		t.Errorf("runs starting in an episode %.4f, want %.4f", got, e.share())
+	}
+	if mean := float64(onSeconds) / float64(begun+starts); math.Abs(mean-e.length) > 0.3 {
+		t.Errorf("mean episode length %.2f s, want %g", mean, e.length)
+	}
+	var none *episodes
+	if none.start(r) || none.step(true, r) || none.share() != 0 {
+		t.Error("no noise must never be on")
+	}
+}
+
+func TestNoisyScenariosTruth(t *testing.T) {
+	s := find(t, "errors/bursty-aa")
+	tr := s.truth()
+	if !tr.Healthy || tr.Baseline != tr.Candidate || !(tr.Baseline > s.pb) {
+		t.Errorf("bursty A/A truth %+v: healthy, equal, and above the background rate", tr)
+	}
+	if tr := find(t, "errors/bursty-+5pp").truth(); tr.Healthy || math.Abs(tr.Diff-0.05*(1-s.bursts.share())) > 1e-12 {
+		t.Errorf("bursty +5pp truth %+v", tr)
+	}
+	if tr := find(t, "latency/episodes-aa").truth(); !tr.Healthy || *tr.Ratio != 1 || !(tr.Baseline > quantile(s.base, 0.95)) {
+		t.Errorf("episodes A/A truth %+v: the episodes raise both p95s alike", tr)
+	}
+	if r := *find(t, "latency/episodes-scale-2").truth().Ratio; math.Abs(r-2) > 1e-9 {
+		t.Errorf("episodes ×2 ratio %v", r)
+	}
+}
+
+// Blue's failures that coincide with green's: a hypergeometric count, checked by its mean
+// m·k/n and its range.
+func TestHypergeometric(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const n, m, k, draws = 20, 6, 9, 100_000
+	sum := 0.0
+	for range draws {
+		x := hypergeometric(r, n, m, k)
+		if x < 0 || x > m {
+			t.Fatalf("%d coincidences of %d and %d failures", x, m, k)
+		}
+		sum += float64(x)
+	}
+	want := float64(m) * k / n
+	if got := sum / draws; math.Abs(got-want) > 0.02 {
+		t.Errorf("mean %.4f, want %.4f", got, want)
+	}
+	if hypergeometric(r, 10, 10, 3) != 3 || hypergeometric(r, 10, 0, 3) != 0 {
+		t.Error("the extremes are certain")
+	}
+}

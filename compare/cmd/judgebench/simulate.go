@@ -18,6 +18,18 @@ type simConfig struct {
 	seed     uint64
 	parallel int
 	judges   []judgeKind
+	// minDuration is the analysis judge's policy.minDuration, in seconds: no promote before.
+	minDuration int
+}
+
+// both reports whether some judge needs latencies and errors every second.
+func (c *simConfig) both() bool {
+	for _, k := range c.judges {
+		if k.both {
+			return true
+		}
+	}
+	return false
 }
 
 // runCell simulates cfg.runs analyses of one scenario at one rate (observations per second per
@@ -68,6 +80,8 @@ type workspace struct {
 	minute [2][]float64 // this minute's latencies per side
 	mErrs  [2]int64     // this minute's errors per side
 	mTotal [2]int64     // this minute's requests per side
+	burst  [2]bool      // each side in an error burst now
+	slow   [2]bool      // each side in a latency episode now
 }
 
 func newWorkspace(rate int) *workspace {
@@ -85,7 +99,7 @@ func simulate(s *scenario, rate, run int, cfg simConfig, ws *workspace) ([]decis
 	rng := rand.New(rand.NewPCG(cfg.seed, runStream(s.name, rate, run)))
 	judges := make([]judge, len(cfg.judges))
 	for i, k := range cfg.judges {
-		j, err := k.build(s, cfg.alpha)
+		j, err := k.build(s, &cfg)
 		if err != nil {
 			return nil, fmt.Errorf("build %s judge for %s: %w", k.name, s.name, err)
 		}
@@ -98,13 +112,23 @@ func simulate(s *scenario, rate, run int, cfg simConfig, ws *workspace) ([]decis
 		ws.minute[side] = ws.minute[side][:0]
 	}
 	ws.mErrs, ws.mTotal = [2]int64{}, [2]int64{}
+	for side := range 2 {
+		ws.burst[side] = s.bursts.start(rng)
+		ws.slow[side] = s.slow.start(rng)
+	}
+	both := cfg.both()
 
 	for t := 1; t <= cfg.horizon && active > 0; t++ {
 		tk.t, tk.minute = t, 0
-		if s.errors {
+		if s.errors || both {
 			ws.errorsSecond(s, rate, rng)
-		} else {
+		}
+		if !s.errors || both {
 			ws.latencySecond(s, rate, t, cfg.horizon, rng)
+		}
+		for side := range 2 {
+			ws.burst[side] = s.bursts.step(ws.burst[side], rng)
+			ws.slow[side] = s.slow.step(ws.slow[side], rng)
 		}
 		if t%60 == 0 {
 			ws.closeMinute(s, t/60)
@@ -128,23 +152,74 @@ func simulate(s *scenario, rate, run int, cfg simConfig, ws *workspace) ([]decis
 }
 
 func (ws *workspace) latencySecond(s *scenario, rate, t, horizon int, rng *rand.Rand) {
-	f := s.loadAt(float64(t), float64(horizon))
+	load := s.loadAt(float64(t), float64(horizon))
 	for side, d := range [2]dist{s.base, s.cand} {
+		f := load
+		if ws.slow[side] {
+			f *= s.slow.level
+		}
 		v := ws.tk.lat[side][:rate]
 		for i := range v {
 			v[i] = f * d.sample(rng)
 		}
-		ws.minute[side] = append(ws.minute[side], v...)
+		if !s.errors {
+			ws.minute[side] = append(ws.minute[side], v...)
+		}
 	}
 }
 
+// errorsSecond draws each side's failed requests, then pairs them as probes made at the same
+// moments would: the sides fail independently, so which failures coincide is a random pairing.
 func (ws *workspace) errorsSecond(s *scenario, rate int, rng *rand.Rand) {
 	for side, p := range [2]float64{s.pb, s.pc} {
+		if ws.burst[side] {
+			p = s.bursts.level
+		}
 		e := binomial(rng, int64(rate), p)
 		ws.tk.errs[side], ws.tk.total[side] = e, int64(rate)
-		ws.mErrs[side] += e
-		ws.mTotal[side] += int64(rate)
+		if s.errors {
+			ws.mErrs[side] += e
+			ws.mTotal[side] += int64(rate)
+		}
 	}
+	tk := &ws.tk
+	tk.both = hypergeometric(rng, int64(rate), tk.errs[blue], tk.errs[green])
+	tk.onlyBlue, tk.onlyGreen = tk.errs[blue]-tk.both, tk.errs[green]-tk.both
+}
+
+// hypergeometric is the number of marked items among k drawn without replacement from n of
+// which m are marked, drawn one by one (k and m are small: error counts).
+func hypergeometric(r *rand.Rand, n, m, k int64) int64 {
+	if m > k {
+		m, k = k, m
+	}
+	var x int64
+	for i := int64(0); i < m && k > 0; i++ {
+		// The i-th of blue's failures coincides with one of green's k remaining failures among
+		// the n−i remaining moments.
+		if r.Int64N(n-i) < k {
+			x++
+			k--
+		}
+	}
+	return x
+}
+
+// start draws whether an environment is in an episode when a run begins: the chain's
+// stationary share.
+func (e *episodes) start(r *rand.Rand) bool {
+	return e != nil && r.Float64() < e.share()
+}
+
+// step moves the chain on by one second.
+func (e *episodes) step(on bool, r *rand.Rand) bool {
+	switch {
+	case e == nil:
+		return false
+	case on:
+		return r.Float64() >= 1/e.length
+	}
+	return r.Float64() < 1/e.every
 }
 
 // closeMinute turns the minute's raw data into one point per side, as a metrics store

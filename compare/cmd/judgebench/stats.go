@@ -18,6 +18,11 @@ type judgeStats struct {
 	InconRate    float64    `json:"inconclusive_rate"`
 	RollbackTime timeStats  `json:"rollback_seconds"` // over the runs that rolled back
 	PromoteTime  timeStats  `json:"promote_seconds"`  // over the runs that promoted
+	// RollbackHalf and PromoteHalf are the seconds by which half of all runs had rolled back
+	// (promoted): the median over every run, counting a run that never did as never; null when
+	// fewer than half did.
+	RollbackHalf *float64 `json:"rollback_half_seconds"`
+	PromoteHalf  *float64 `json:"promote_half_seconds"`
 }
 
 // timeStats are times to a decision in simulated seconds; nil figures when N is 0.
@@ -51,7 +56,19 @@ func summarise(name string, ds []decision) judgeStats {
 	st.RollbackCI[0], st.RollbackCI[1] = wilson(st.Rollbacks, st.Runs)
 	st.RollbackTime = times(rb)
 	st.PromoteTime = times(pr)
+	st.RollbackHalf = half(rb, st.Runs)
+	st.PromoteHalf = half(pr, st.Runs)
 	return st
+}
+
+// half is the ceil(runs/2)-th smallest of sorted v, nil when v has fewer values.
+func half(sorted []float64, runs int) *float64 {
+	k := (runs + 1) / 2
+	if runs == 0 || len(sorted) < k {
+		return nil
+	}
+	v := sorted[k-1]
+	return &v
 }
 
 func times(v []float64) timeStats {
