@@ -199,7 +199,8 @@ func effectCells(c CheckResult) (string, string) {
 		return fmt.Sprintf("%.2f", c.Statistic.Value), fmt.Sprintf("[%.2f, %.2f]", c.Statistic.Lower, c.Statistic.Upper)
 	}
 	if c.Threshold.MaxRatio != nil || c.Threshold.MaxIncrease == nil {
-		return "×" + num(c.Ratio.Value), "[" + num(c.Ratio.Lower) + ", " + num(c.Ratio.Upper) + "]"
+		// A ratio's bounds are 0 and ∞ on the side a one-sided test does not look at.
+		return "×" + num(c.Ratio.Value), interval(num, c.Ratio.Lower, c.Ratio.Upper, !(c.Ratio.Lower > 0), !(c.Ratio.Upper <= 1e12))
 	}
 	f := func(x float64) string {
 		if c.Kind == "error-rate" {
@@ -207,7 +208,26 @@ func effectCells(c CheckResult) (string, string) {
 		}
 		return signedSeconds(x)
 	}
-	return f(c.Diff.Value), "[" + f(c.Diff.Lower) + ", " + f(c.Diff.Upper) + "]"
+	lowOpen, highOpen := !(c.Diff.Lower > -1e12), !(c.Diff.Upper < 1e12)
+	if c.Kind == "error-rate" {
+		// A difference of rates lies in [-100pp, +100pp]: an end there is one not tested.
+		lowOpen, highOpen = !(c.Diff.Lower > -1+1e-9), !(c.Diff.Upper < 1-1e-9)
+	}
+	return f(c.Diff.Value), interval(f, c.Diff.Lower, c.Diff.Upper, lowOpen, highOpen)
+}
+
+// interval shows what a check is sure of: "[a, b]", or "≤ b" / "≥ a" when a one-sided test
+// leaves one end open, or "—" when it is sure of nothing yet.
+func interval(f func(float64) string, lo, hi float64, lowOpen, highOpen bool) string {
+	switch {
+	case lowOpen && highOpen:
+		return "—"
+	case lowOpen:
+		return "≤ " + f(hi)
+	case highOpen:
+		return "≥ " + f(lo)
+	}
+	return "[" + f(lo) + ", " + f(hi) + "]"
 }
 
 func num(x float64) string {

@@ -119,7 +119,7 @@ func TestVerdictMarkdownAndText(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := buf.String()
-	for _, want := range []string{"### ❌ greenlight: rollback — checkout", `**Why:** p95: ratio \| 1.3`, "| p95 | ❌ fail | 130ms | 100ms | ×1.30 | [1.10, ∞] | 100 / 100 |", "health *(advisory)*"} {
+	for _, want := range []string{"### ❌ greenlight: rollback — checkout", `**Why:** p95: ratio \| 1.3`, "| p95 | ❌ fail | 130ms | 100ms | ×1.30 | ≥ 1.10 | 100 / 100 |", "health *(advisory)*"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -167,5 +167,25 @@ func TestVerdictJSONRoundTrip(t *testing.T) {
 	}
 	if back.Duration != v.Duration || back.Watch != v.Watch {
 		t.Errorf("durations: %v %v", back.Duration, back.Watch)
+	}
+}
+
+// TestOneSidedIntervals: an end a one-sided test does not look at is not shown as a bound.
+func TestOneSidedIntervals(t *testing.T) {
+	inc := 0.01
+	cases := []struct {
+		diff compare.Effect
+		want string
+	}{
+		{compare.Effect{Value: 0, Lower: -1, Upper: 0.01}, "≤ +1.00pp"},
+		{compare.Effect{Value: 0.05, Lower: 0.02, Upper: 1}, "≥ +2.00pp"},
+		{compare.Effect{Value: 0, Lower: -1, Upper: 1}, "—"},
+		{compare.Effect{Value: 0, Lower: -0.02, Upper: 0.03}, "[-2.00pp, +3.00pp]"},
+	}
+	for _, tc := range cases {
+		c := CheckResult{Outcome: compare.Outcome{Kind: "error-rate", Diff: tc.diff, Threshold: compare.Threshold{MaxIncrease: &inc}}}
+		if _, got := effectCells(c); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.diff, got, tc.want)
+		}
 	}
 }
