@@ -402,7 +402,8 @@ func HistogramWarnings(a *specs.Analysis) []string {
 // Feasibility warns, before an analysis starts, when its critical checks cannot plausibly
 // decide a healthy candidate within policy.maxDuration at the rates its monitors run at (with
 // onInconclusive: rollback, such an analysis rolls back healthy releases), and says what would:
-// a rate, a longer maxDuration, a looser limit. It simulates with the real judge, briefly.
+// a rate, a longer maxDuration, a looser limit. It simulates with the real judge, briefly: only
+// analyses up to feasibilityHorizon long (greenlight plan simulates any).
 func Feasibility(a *specs.Analysis) []string {
 	o := ForecastOptions{Runs: 40, Seed: 1, ErrorRate: 0.001}.withDefaults()
 	sims, _ := planChecks(a, o)
@@ -416,6 +417,10 @@ func Feasibility(a *specs.Analysis) []string {
 		return nil
 	}
 	maxD, minD := a.Policy.MaxDuration.D(), a.Policy.MinDuration.D()
+	if maxD > feasibilityHorizon {
+		// Simulating a long analysis at every start costs too much; greenlight plan does it.
+		return nil
+	}
 	h, err := simulate(critical, nil, o, minD, maxD, "identical")
 	if err != nil || h.Promote >= 0.5 {
 		return nil
@@ -452,6 +457,9 @@ func Feasibility(a *specs.Analysis) []string {
 	fixes = append(fixes, "or loosen the slow checks' limits (a larger maxRatio or maxIncrease decides sooner); greenlight plan shows the trade-offs")
 	return []string{msg + ": " + strings.Join(fixes, ", ")}
 }
+
+// feasibilityHorizon is the longest policy.maxDuration the start-of-run check simulates.
+const feasibilityHorizon = 20 * time.Minute
 
 func roundUp(d time.Duration) time.Duration {
 	if d > 10*time.Minute {

@@ -30,6 +30,17 @@ func TestFeasibilityWarnsAtLowRates(t *testing.T) {
 	assert.Empty(t, Feasibility(fast))
 }
 
+// TestFeasibilityIsBounded: the start-of-run check simulates analyses up to feasibilityHorizon
+// long, so that starting one — or hundreds, in a daemon — never runs a simulation of hours.
+func TestFeasibilityIsBounded(t *testing.T) {
+	long := spec(t, "minDuration: 1m, maxDuration: 48h", "")
+	long.Monitors[0].Every = specs.Duration(time.Second)
+	assert.Empty(t, Feasibility(long), "no start-of-run simulation past %s", feasibilityHorizon)
+	p, err := Compile(Options{Analysis: long, Envs: map[string]string{"blue": "http://blue.test", "green": "http://green.test"}})
+	require.NoError(t, err)
+	assert.Empty(t, p.Warnings())
+}
+
 func TestMakePlan(t *testing.T) {
 	a := spec(t, "minDuration: 30s, maxDuration: 10m", "")
 	a.Monitors[0].Every = specs.Duration(100 * time.Millisecond)

@@ -110,6 +110,9 @@ func Run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 // and its monitors built, all without I/O. Compile makes one; Run and Engine.Start run it.
 type Plan struct {
 	o Options
+	// warnings are what to fix before trusting the run (histogram buckets too coarse for a
+	// limit, rates too slow to decide in time), found once here and emitted when it starts.
+	warnings []string
 }
 
 // Compile checks what can be checked about an analysis before anything runs — roles,
@@ -146,8 +149,11 @@ func Compile(o Options) (*Plan, error) {
 	if _, err := newChecks(o.Analysis, [2]string{"baseline", "candidate"}, srcs); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return &Plan{o: o}, nil
+	return &Plan{o: o, warnings: Warnings(o.Analysis)}, nil
 }
+
+// Warnings are what Compile found to fix before trusting the run.
+func (p *Plan) Warnings() []string { return append([]string(nil), p.warnings...) }
 
 // Name is the analysis's name.
 func (p *Plan) Name() string { return p.o.Analysis.Metadata.Name }
@@ -187,7 +193,7 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		StartedAt: r.started,
 	}
 
-	for _, w := range Warnings(a) {
+	for _, w := range p.warnings {
 		o.Logger.Warn(w, "analysis", a.Metadata.Name)
 		r.emit(Event{Kind: EventWarning, Message: w})
 	}
