@@ -220,18 +220,7 @@ func (c *ErrorRate) judgePairs(o *Outcome, names [2]string) {
 	o.Ratio = Effect{Value: ratio(o.Candidate.Value, o.Baseline.Value),
 		Lower: lowerEnd(func(r float64) bool { return up(r, 0, lv.lower) }, 1e-3, 1e3, 0, true),
 		Upper: upperEnd(func(r float64) bool { return down(r, 0, lv.upper) }, 1e-3, 1e3, inf, true)}
-	for _, l := range c.decisions() {
-		switch l.which {
-		case "ratio":
-			l.align(&o.Ratio)
-		case "diff":
-			l.align(&o.Diff)
-		default:
-			e := Effect{Value: o.Candidate.Value, Lower: o.Candidate.Lower, Upper: o.Candidate.Upper}
-			l.align(&e)
-			o.Candidate.Lower, o.Candidate.Upper = e.Lower, e.Upper
-		}
-	}
+	alignAll(o, c.decisions())
 	judgeEffects(o, c.t, rateUnit, c.cfg.MinSamples, names)
 }
 

@@ -95,18 +95,7 @@ func (c *Latency) Evaluate() Outcome {
 	o.Diff = Effect{Value: o.Candidate.Value - o.Baseline.Value,
 		Lower: lowerEnd(above(plusLink, lv.lower), -span, span, -inf, false),
 		Upper: upperEnd(below(plusLink, lv.upper), -span, span, inf, false)}
-	for _, l := range c.decisions() {
-		switch l.which {
-		case "ratio":
-			l.align(&o.Ratio)
-		case "diff":
-			l.align(&o.Diff)
-		default:
-			e := Effect{Value: o.Candidate.Value, Lower: o.Candidate.Lower, Upper: o.Candidate.Upper}
-			l.align(&e)
-			o.Candidate.Lower, o.Candidate.Upper = e.Lower, e.Upper
-		}
-	}
+	alignAll(&o, c.decisions())
 	judgeEffects(&o, c.t, secondsUnit, c.cfg.MinSamples, names)
 	return o
 }
@@ -232,46 +221,43 @@ func logAdd(a, b float64) float64 {
 // (rejection holds below some point and fails above it): the lower end of the displayed
 // interval. none when it holds nowhere, hi when it holds everywhere.
 func lowerEnd(rejects func(v float64) bool, lo, hi, none float64, geometric bool) float64 {
-	if !rejects(lo) {
+	switch {
+	case !rejects(lo):
 		return none
-	}
-	if rejects(hi) {
+	case rejects(hi):
 		return hi
 	}
-	for range 60 {
-		m := mid(lo, hi, geometric)
-		if rejects(m) {
-			lo = m
-		} else {
-			hi = m
-		}
-		if nearEnough(lo, hi, geometric) {
-			break
-		}
-	}
+	lo, _ = edge(rejects, lo, hi, geometric)
 	return lo
 }
 
 // upperEnd is the smallest v at which the data reject "the effect is at least v": the upper end.
 func upperEnd(rejects func(v float64) bool, lo, hi, none float64, geometric bool) float64 {
-	if !rejects(hi) {
+	switch {
+	case !rejects(hi):
 		return none
-	}
-	if rejects(lo) {
+	case rejects(lo):
 		return lo
 	}
+	_, hi = edge(func(v float64) bool { return !rejects(v) }, lo, hi, geometric)
+	return hi
+}
+
+// edge bisects [lo, hi], where holds(lo) and not holds(hi), to the two nearest points either
+// side of where holds stops.
+func edge(holds func(v float64) bool, lo, hi float64, geometric bool) (float64, float64) {
 	for range 60 {
 		m := mid(lo, hi, geometric)
-		if rejects(m) {
-			hi = m
-		} else {
+		if holds(m) {
 			lo = m
+		} else {
+			hi = m
 		}
 		if nearEnough(lo, hi, geometric) {
 			break
 		}
 	}
-	return hi
+	return lo, hi
 }
 
 func mid(lo, hi float64, geometric bool) float64 {

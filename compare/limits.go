@@ -101,3 +101,20 @@ func (l limitCheck) align(e *Effect) {
 		}
 	}
 }
+
+// alignAll makes the displayed intervals agree with the decisions: each limit's bound moves to
+// where its test put it, on the ratio, the difference or the candidate's own value.
+func alignAll(o *Outcome, ls []limitCheck) {
+	for _, l := range ls {
+		switch l.which {
+		case "ratio":
+			l.align(&o.Ratio)
+		case "diff":
+			l.align(&o.Diff)
+		default:
+			e := Effect{Value: o.Candidate.Value, Lower: o.Candidate.Lower, Upper: o.Candidate.Upper}
+			l.align(&e)
+			o.Candidate.Lower, o.Candidate.Upper = e.Lower, e.Upper
+		}
+	}
+}
