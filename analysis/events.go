@@ -11,6 +11,11 @@ import (
 const (
 	DefaultEventHistory = 1024 // events an analysis keeps for subscribers that join late
 	DefaultEventBuffer  = 256  // events buffered per subscriber before it skips ahead
+	// DefaultTickHistory is how many of those may be tick events. A tick repeats every check's
+	// state each second, so an analysis of hours would otherwise keep only ticks, a megabyte of
+	// them; older ticks make way for newer ones while the rarer events (phases, steps, warnings)
+	// stay.
+	DefaultTickHistory = 32
 )
 
 // ErrStreamEnded is returned by Subscription.Next after the verdict event (or Close).
@@ -28,6 +33,8 @@ type stream struct {
 	seq     uint64
 	history []Event // the newest events, oldest first, at most maxHist
 	maxHist int
+	ticks   int // tick events in history, at most maxTicks
+	maxTick int
 	maxBuf  int
 	final   *Event
 	subs    map[*Subscription]struct{}
@@ -43,7 +50,8 @@ func newStream(id string, now func() time.Time, history, buffer int) *stream {
 	if now == nil {
 		now = time.Now
 	}
-	return &stream{id: id, now: now, maxHist: history, maxBuf: buffer, subs: map[*Subscription]struct{}{}}
+	return &stream{id: id, now: now, maxHist: history, maxTick: min(history, DefaultTickHistory), maxBuf: buffer,
+		subs: map[*Subscription]struct{}{}}
 }
 
 // publish numbers e and hands it to every subscriber; it never blocks on one. Nothing is
@@ -64,15 +72,33 @@ func (s *stream) publish(e Event) Event {
 		}
 		return e
 	}
+	if e.Kind == EventTick && s.ticks == s.maxTick {
+		s.drop(func(h Event) bool { return h.Kind == EventTick })
+	}
 	if len(s.history) == s.maxHist {
-		copy(s.history, s.history[1:])
-		s.history = s.history[:len(s.history)-1]
+		s.drop(func(Event) bool { return true })
+	}
+	if e.Kind == EventTick {
+		s.ticks++
 	}
 	s.history = append(s.history, e)
 	for sub := range s.subs {
 		sub.push(e)
 	}
 	return e
+}
+
+// drop removes the oldest event in the history that matches.
+func (s *stream) drop(match func(Event) bool) {
+	for i, h := range s.history {
+		if match(h) {
+			if h.Kind == EventTick {
+				s.ticks--
+			}
+			s.history = append(s.history[:i], s.history[i+1:]...)
+			return
+		}
+	}
 }
 
 // lastSeq is the sequence number of the newest event.
@@ -83,29 +109,29 @@ func (s *stream) lastSeq() uint64 {
 }
 
 // subscribe returns a subscription to the events after afterSeq: those still in the history
-// first (a gap, when the history no longer reaches back that far, is counted as skipped), then
-// new ones as they come.
+// first (what the history no longer holds — older events, ticks that made way for newer ones —
+// is counted as skipped), then new ones as they come.
 func (s *stream) subscribe(afterSeq uint64) *Subscription {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub := &Subscription{s: s, max: s.maxBuf, ready: make(chan struct{}, 1)}
-	var first uint64 = 1
-	if len(s.history) > 0 {
-		first = s.history[0].Seq
-	}
-	if afterSeq+1 < first && afterSeq < s.seq {
-		sub.skipped = first - afterSeq - 1
+	var missing uint64
+	if afterSeq < s.seq {
+		missing = s.seq - afterSeq
 	}
 	for _, e := range s.history {
 		if e.Seq > afterSeq {
 			sub.push(e)
+			missing--
 		}
 	}
 	if s.final != nil && s.final.Seq > afterSeq {
 		sub.setFinal(*s.final)
+		missing--
 	} else if s.final != nil {
 		sub.done = true
 	}
+	sub.skipped += missing
 	s.subs[sub] = struct{}{}
 	return sub
 }

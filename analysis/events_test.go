@@ -96,6 +96,40 @@ func TestLateSubscriberResumes(t *testing.T) {
 	assert.Empty(t, seqs, "nothing after the verdict")
 }
 
+// TestTickHistoryIsBounded: ticks make way for newer ticks, so a long analysis's history keeps its
+// rarer events (phases, steps, warnings) instead of filling with ticks; what a late subscriber
+// misses is counted as skipped.
+func TestTickHistoryIsBounded(t *testing.T) {
+	s := newStream("a1", nil, 1024, 4096)
+	s.publish(Event{Kind: EventPhase, Message: "smoke"})
+	for range 100 {
+		s.publish(Event{Kind: EventTick})
+	}
+	s.publish(Event{Kind: EventWarning, Message: "w"})
+	for range 100 {
+		s.publish(Event{Kind: EventTick})
+	}
+	var seqs []uint64
+	var kinds []EventKind
+	var skipped uint64
+	sub := s.subscribe(0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	for {
+		e, sk, err := sub.Next(ctx)
+		if err != nil {
+			break
+		}
+		seqs, kinds, skipped = append(seqs, e.Seq), append(kinds, e.Kind), skipped+sk
+	}
+	require.Len(t, seqs, 2+DefaultTickHistory)
+	assert.Equal(t, []EventKind{EventPhase, EventWarning}, kinds[:2], "the rare events outlive the ticks around them")
+	assert.Equal(t, []uint64{1, 102}, seqs[:2])
+	assert.Equal(t, uint64(202-DefaultTickHistory+1), seqs[2], "the newest ticks are kept")
+	assert.Equal(t, uint64(202), seqs[len(seqs)-1])
+	assert.Equal(t, uint64(202-2-DefaultTickHistory), skipped, "every event is delivered or counted as skipped")
+}
+
 func TestSubscriptionClose(t *testing.T) {
 	s := newStream("a1", nil, 8, 8)
 	sub := s.subscribe(0)

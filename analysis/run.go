@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"sort"
@@ -432,6 +433,21 @@ func firstOf(a, b string) string {
 	return b
 }
 
+// pairBuffer is how many probe pairs may wait for the run loop: ten seconds' worth, at least 16
+// and at most 1,024. A pair is a few hundred bytes and an engine may run hundreds of analyses,
+// so the buffer follows the monitors' rate rather than being sized for the fastest one.
+func pairBuffer(monitors []synthetic.Monitor) int {
+	perSec := 0.0
+	for _, m := range monitors {
+		if m.Every > 0 {
+			perSec += float64(time.Second) / float64(m.Every)
+		} else {
+			perSec++ // a cron schedule: at most one a second
+		}
+	}
+	return int(min(1024, max(16, math.Ceil(10*perSec))))
+}
+
 // monitor runs the monitors and evaluates the checks every tick for up to limit. In the analysis
 // phase it ends at the first failed critical check, or when every critical check passed after
 // minDuration; at the limit undecided checks make it inconclusive (mapped by the policy). In the
@@ -464,7 +480,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pairs := make(chan synthetic.Pair, 256)
+	pairs := make(chan synthetic.Pair, pairBuffer(monitors))
 	var done chan error // nil, and so never ready, when there are no monitors
 	if len(monitors) > 0 {
 		done = make(chan error, 1)

@@ -3,6 +3,7 @@ package compare
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,9 +113,39 @@ func TestCapPerBlock(t *testing.T) {
 		q.add(10) // a block of only extreme values
 	}
 	q.closeBlock()
-	k := int(math.Ceil((math.Log(0.5) - q.gridLo) / gridStep)) // a boundary between 0.1 and 10
+	k := q.firstAtOrAbove(0.5) // a boundary between 0.1 and 10
 	require.Less(t, k, q.k)
 	for s := range stakes {
-		assert.LessOrEqual(t, q.lw[testAbove][k*len(stakes)+s], 2*2.0+1e-9, "stake %v", stakes[s])
+		assert.LessOrEqual(t, float64(q.lw[testAbove][k*len(stakes)+s])*wealthUnit, 2*2.0+1e-9, "stake %v", stakes[s])
 	}
+}
+
+// A closed block's wealth is rounded down, cut to the ceiling and raised to the floor.
+func TestAddWealthRoundsDownAndStaysInRange(t *testing.T) {
+	w := addWealth(0, 1.5)
+	assert.Equal(t, int32(1.5/wealthUnit), w)
+	w = addWealth(0, 3*wealthUnit/2) // one and a half units: one kept
+	assert.Equal(t, int32(1), w)
+	w = addWealth(0, -wealthUnit/2) // half a unit lost: rounds down to a whole one lost
+	assert.Equal(t, int32(-1), w)
+	assert.Equal(t, int32(wealthCeiling), addWealth(wealthCeiling-5, 1))
+	assert.Equal(t, int32(wealthFloor), addWealth(0, -1e6))
+	assert.Equal(t, int32(wealthFloor+int32(1/wealthUnit)), addWealth(wealthFloor, 1))
+}
+
+// Every grid shares one set of offsets: ordered, 0.2% apart near the centre, wider beyond, and
+// reaching gridSpan either way.
+func TestGridOffsets(t *testing.T) {
+	o := gridOffsets
+	require.True(t, slices.IsSorted(o))
+	assert.GreaterOrEqual(t, o[len(o)-1], math.Log(gridSpan))
+	assert.LessOrEqual(t, o[1], -math.Log(gridSpan))
+	for i := 1; i < len(o); i++ {
+		step := o[i] - o[i-1]
+		if math.Abs(o[i]) <= math.Log(gridFine) && math.Abs(o[i-1]) <= math.Log(gridFine) {
+			assert.InDelta(t, gridStep, step, 1e-12)
+		}
+		assert.Less(t, step, math.Log(1.06), "no step wider than 6%%")
+	}
+	assert.Less(t, len(o), 700)
 }

@@ -170,7 +170,7 @@ func (c *Latency) hint() int {
 	if !(v > 0) {
 		return 0
 	}
-	return min(max(int((math.Log(v)-b.gridLo)/gridStep), 0), b.k-2)
+	return min(max(b.lastAtOrBelow(v), 0), b.k-2)
 }
 
 // cover reports whether ok holds on every cell [x_i, x_i+1] of [x_lo, x_hi], asking first

@@ -20,21 +20,25 @@ import (
 // independent observations; the per-block cap bounds what a burst of dependent ones can add.
 // Rejection at x_k is monotone in k for every stake, so each bound is found by bisection.
 //
-// The grid spans gridSpan times above and below the first gridAfter observations' quantile, in
-// steps of gridStep: fine enough that a bound is never more than 0.2% from where the data put
-// it. Outside that range the bounds stop at its edges (a lower bound is at most the top edge, an
-// upper bound at least the bottom edge): conservative, never wrong.
+// The grid is centred on the first gridAfter observations' quantile. Within gridFine times of
+// that centre it steps by gridStep, fine enough that a bound near the data is never more than
+// 0.2% from where the data put it; beyond, each step is gridGrowth times the one before, out to
+// gridSpan times above and below. A point between boundaries is tested at the boundary on the
+// conservative side, so coarser steps far from the data cost a little power where the evidence is
+// overwhelming anyway, never validity. Outside the grid the bounds stop at its edges (a lower
+// bound is at most the top edge, an upper bound at least the bottom edge): conservative, never
+// wrong. The grid has about 630 boundaries, a quarter of a uniform one's, which is what a side's
+// memory and the cost of closing a block scale with.
 type quantileBounds struct {
 	beta float64    // 1 − p
 	cap  [2]float64 // per-block cap in nats, by test
 
 	placed bool
-	gridLo float64   // log of x_0
 	k      int       // number of boundaries
 	xs     []float64 // xs[k+1] = x_k, from x_{−1}
-	// lw[t][k·S+s] is the capped log-wealth of stake s at boundary k over the closed blocks;
-	// t = 0 for the lower-bound test, 1 for the upper-bound test.
-	lw [2][]float64
+	// lw[t][k·S+s] is the capped log-wealth of stake s at boundary k over the closed blocks, in
+	// fixed point (see wealthUnit); t = 0 for the lower-bound test, 1 for the upper-bound test.
+	lw [2][]int32
 	// fac[t][0][s] is stake s's log-factor for an observation that counts against the null
 	// (y = 1 above), fac[t][1][s] for one that does not.
 	fac [2][2][]float64
@@ -54,11 +58,57 @@ type quantileBounds struct {
 }
 
 const (
-	gridAfter = 20
-	gridSpan  = 8.0
+	gridAfter  = 20
+	gridSpan   = 8.0
+	gridFine   = 1.5
+	gridGrowth = 1.03
 )
 
 var gridStep = math.Log(1.002)
+
+// A closed-block log-wealth is kept as a whole number of wealthUnit nats between wealthFloor
+// and wealthCeiling, which halves a side's memory against float64 and keeps every rounding on
+// the conservative side:
+//   - each block's gain is rounded down to a whole unit (at most 2⁻²⁰ nats lost per block);
+//   - above the ceiling a wealth is cut down to it — lowering a wealth never makes a test
+//     reject more; e^2000 is far beyond any level a check asks for;
+//   - below the floor it is raised to it. That stake has all but lost its bet; raising it is
+//     as if a new bettor joined with e^−40 of capital, and the mixture of the original wealth
+//     and every such newcomer is still a test supermartingale with expectation at most
+//     1 + (blocks)·e^−40: for a million blocks, an excess below 10⁻¹¹.
+const (
+	wealthUnit    = 1.0 / (1 << 20)
+	wealthFloor   = -40 << 20
+	wealthCeiling = 2000 << 20
+)
+
+// addWealth adds gain nats to a fixed-point wealth, rounding down and keeping it in range.
+func addWealth(w int32, gain float64) int32 {
+	v := float64(w) + math.Floor(gain/wealthUnit)
+	return int32(math.Max(wealthFloor, math.Min(wealthCeiling, v)))
+}
+
+// gridOffsets are the boundaries' offsets from the centre in log space, in order, from the one
+// below the first (x_{−1}) to the last. Every grid has the same.
+var gridOffsets = func() []float64 {
+	var up []float64 // positive offsets
+	step, o := gridStep, 0.0
+	for o < math.Log(gridSpan) {
+		if o >= math.Log(gridFine) {
+			step *= gridGrowth
+		}
+		o += step
+		up = append(up, o)
+	}
+	out := make([]float64, 0, 2*len(up)+2)
+	for i := len(up) - 1; i >= 0; i-- {
+		out = append(out, -up[i])
+	}
+	out = append(out, 0)
+	out = append(out, up...)
+	// x_{−1} sits one step below x_0.
+	return append([]float64{out[0] - (out[1] - out[0])}, out...)
+}()
 
 // newQuantileBounds bounds the p-quantile. Only the evidence of a higher quantile is capped per
 // block: that is what a burst of slow responses produces; evidence of a lower one accrues from
@@ -117,15 +167,14 @@ func (q *quantileBounds) place() {
 	all = append(all, q.open...)
 	slices.Sort(all)
 	center := all[min(len(all)-1, int(math.Ceil((1-q.beta)*float64(len(all))))-1)]
-	center = math.Max(center, minIndexable)
-	q.gridLo = math.Log(center) - math.Log(gridSpan)
-	q.k = int(math.Ceil(2*math.Log(gridSpan)/gridStep)) + 1
+	center = math.Log(math.Max(center, minIndexable))
+	q.k = len(gridOffsets) - 1
 	q.xs = make([]float64, q.k+1)
-	for k := range q.xs {
-		q.xs[k] = math.Exp(q.gridLo + float64(k-1)*gridStep)
+	for k, o := range gridOffsets {
+		q.xs[k] = math.Exp(center + o)
 	}
 	for t := range q.lw {
-		q.lw[t] = make([]float64, q.k*len(stakes))
+		q.lw[t] = make([]int32, q.k*len(stakes))
 		q.cache[t] = make([]float64, q.k)
 		q.stamp[t] = make([]uint32, q.k)
 	}
@@ -139,11 +188,26 @@ func (q *quantileBounds) place() {
 	q.early = nil
 }
 
+// boundary is x_k, for k from −1 to q.k − 1; past either end the grid's end steps repeat.
 func (q *quantileBounds) boundary(k int) float64 {
-	if k >= -1 && k < q.k {
-		return q.xs[k+1]
+	switch {
+	case k < -1:
+		return q.xs[0] * math.Pow(q.xs[0]/q.xs[1], float64(-1-k))
+	case k >= q.k:
+		return q.xs[q.k] * math.Pow(q.xs[q.k]/q.xs[q.k-1], float64(k-q.k+1))
 	}
-	return math.Exp(q.gridLo + float64(k)*gridStep)
+	return q.xs[k+1]
+}
+
+// firstAtOrAbove is the first boundary index k (0 … q.k) with x_k ≥ h; q.k when none is.
+func (q *quantileBounds) firstAtOrAbove(h float64) int {
+	i, _ := slices.BinarySearch(q.xs[1:], h)
+	return i
+}
+
+// lastAtOrBelow is the last boundary index k (−1 … q.k − 1) with x_k ≤ h; −2 when none is.
+func (q *quantileBounds) lastAtOrBelow(h float64) int {
+	return upperIndex(q.xs, h) - 2
 }
 
 // fold adds one block's capped evidence at every boundary; vals must be sorted. The count above
@@ -177,8 +241,8 @@ func (q *quantileBounds) fold(vals []float64) {
 		}
 		lo, hi := q.lw[0][k*S:(k+1)*S], q.lw[1][k*S:(k+1)*S]
 		for s := range lo {
-			lo[s] += gLo[s]
-			hi[s] += gHi[s]
+			lo[s] = addWealth(lo[s], gLo[s])
+			hi[s] = addWealth(hi[s], gHi[s])
 		}
 		prevAbove = above
 	}
@@ -211,7 +275,7 @@ func (q *quantileBounds) logWealth(t, k int) float64 {
 	above := float64(len(q.open) - upperIndex(q.open, x))
 	m := float64(len(q.open))
 	for s := range stakes {
-		q.buf[s] = q.lw[t][k*S+s] + math.Min(q.cap[t], above*q.fac[t][0][s]+(m-above)*q.fac[t][1][s])
+		q.buf[s] = float64(q.lw[t][k*S+s])*wealthUnit + math.Min(q.cap[t], above*q.fac[t][0][s]+(m-above)*q.fac[t][1][s])
 	}
 	v := mixtureLog(q.buf)
 	q.cache[t][k], q.stamp[t][k] = v, q.gen
@@ -246,10 +310,7 @@ func (q *quantileBounds) aboveAt(h float64) float64 {
 	}
 	k := 0
 	if h > 0 {
-		k = max(0, int(math.Ceil((math.Log(h)-q.gridLo)/gridStep)))
-		for k < q.k && q.boundary(k) < h {
-			k++
-		}
+		k = q.firstAtOrAbove(h)
 	}
 	if k >= q.k {
 		return q.pessimistic()
@@ -266,10 +327,7 @@ func (q *quantileBounds) belowAt(h float64) float64 {
 	if h <= 0 {
 		return q.pessimistic()
 	}
-	k := int(math.Floor((math.Log(h) - q.gridLo) / gridStep))
-	for k >= 0 && k < q.k && q.boundary(k) > h {
-		k--
-	}
+	k := q.lastAtOrBelow(h)
 	if k < 0 {
 		return q.pessimistic()
 	}

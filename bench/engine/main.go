@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,21 @@ type figures struct {
 	Skipped      uint64  `json:"eventsSkipped"`
 }
 
+var memProfile string
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "-serve" {
 		serve()
@@ -59,7 +75,22 @@ func main() {
 	warmup := flag.Duration("warmup", 15*time.Second, "time to let every analysis start before measuring")
 	measure := flag.Duration("measure", 60*time.Second, "measurement window")
 	asJSON := flag.Bool("json", false, "print the figures as JSON")
+	flag.StringVar(&memProfile, "memprofile", "", "write a heap profile to this file at the end of the measurement")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			pf.Close()
+		}()
+	}
 
 	blue, green, stop := startTargets()
 	defer stop()
@@ -176,6 +207,11 @@ func run(n int, blue, green string, warmup, measure time.Duration) (figures, err
 	f := figures{Analyses: n, MeasureS: elapsed.Seconds(), RSSMiB: peak, CPUPercent: 100 * cpu.Seconds() / elapsed.Seconds(),
 		Goroutines: runtime.NumGoroutine(), Ticks: len(got), Skipped: skipped, ProbesPerSec: 2 * float64(pairs) / elapsed.Seconds()}
 	mu.Unlock()
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			return figures{}, err
+		}
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	f.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
