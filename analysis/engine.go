@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sort"
 	"sync"
@@ -45,6 +46,11 @@ type EngineOptions struct {
 	// listens on its own address, as greenlight verify does.
 	Traces     *traces.Receiver
 	TracesAddr string
+	// Stagger spreads the analyses over the tick: each one's evaluations and first probes are
+	// put off by a fraction of the tick drawn from its id, so that analyses started together
+	// (a daemon resuming hundreds after a restart) neither evaluate nor probe at the same
+	// instant. greenlight serve sets it; greenlight verify runs one analysis and does not.
+	Stagger bool
 }
 
 // Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
@@ -158,6 +164,9 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 	o.Logger = e.o.Logger.With("analysis", id, "spec", p.o.Analysis.Metadata.Name)
 	o.OnEvent = h.publish
 	o.traces = sharedTraces{rcv: e.o.Traces, addr: e.o.TracesAddr}
+	if e.o.Stagger {
+		o.stagger = staggerOf(id)
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -166,6 +175,13 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 		h.finish(v, err)
 	}()
 	return id, true, nil
+}
+
+// staggerOf is the fraction of the tick by which the analysis id is put off, in [0, 1).
+func staggerOf(id string) float64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return float64(h.Sum64()>>11) / (1 << 53)
 }
 
 // publish records an event in the analysis's status and stream; it never blocks on a reader.

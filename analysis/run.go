@@ -56,6 +56,9 @@ type Options struct {
 	Listen      func(network, addr string) (net.Listener, error)
 
 	traces sharedTraces // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
+	// stagger is the fraction of the tick by which evaluations and first probes are put off
+	// (EngineOptions.Stagger), set by Engine.Start.
+	stagger float64
 }
 
 // EventKind says what an Event reports.
@@ -478,6 +481,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 	}
 	r.emit(Event{Kind: EventPhase, Phase: phase, Limit: limit, Message: msg})
 
+	offset := time.Duration(r.o.stagger * float64(r.o.Tick))
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pairs := make(chan synthetic.Pair, pairBuffer(monitors))
@@ -487,6 +491,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		go func() {
 			done <- synthetic.Run(mctx, monitors, synthetic.Options{
 				Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
+				Delay: offset,
 			}, pairs)
 		}()
 		defer func() {
@@ -532,8 +537,16 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 
 	r.checks, r.elapsed, r.reach = checks, 0, [2]reachCount{}
 	start := time.Now()
+	// The first tick comes one Tick and the stagger offset after the start; then one every Tick.
 	ticker := time.NewTicker(r.o.Tick)
 	defer ticker.Stop()
+	tickC := ticker.C
+	if offset > 0 {
+		ticker.Stop()
+		first := time.NewTimer(r.o.Tick + offset)
+		defer first.Stop()
+		tickC = first.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -575,7 +588,11 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 				}
 				c.srcErr, c.consecutive = "", 0
 			}
-		case at := <-ticker.C:
+		case at := <-tickC:
+			if tickC != ticker.C {
+				ticker.Reset(r.o.Tick)
+				tickC = ticker.C
+			}
 			// How late this evaluation runs after its tick was due: a busy process or a slow
 			// source delays it; the Engine's bench reports its p99.
 			lag := time.Since(at)

@@ -26,6 +26,10 @@ type Options struct {
 	// Order is which environment of each pair is launched first: OrderRandom (the zero value)
 	// unless a benchmark measures the bias of a fixed order.
 	Order Order
+	// Delay puts off the first run of every monitor that runs every so often (cron schedules
+	// keep their times): an engine starting many analyses at once spreads their probes this
+	// way instead of sending them all at the same instant.
+	Delay time.Duration
 
 	probe probeFunc  // tests replace how one probe runs; nil means Runner.Run
 	rng   *rand.Rand // tests seed the coin of OrderRandom; nil means the process's generator
@@ -64,7 +68,11 @@ func Run(ctx context.Context, monitors []Monitor, opts Options, out chan<- Pair)
 	starts := make([]start, 0, len(monitors))
 	for i := range monitors {
 		m := &monitors[i]
-		sched, first, err := scheduleOf(m, now)
+		at := now
+		if m.Every > 0 {
+			at = now.Add(max(opts.Delay, 0))
+		}
+		sched, first, err := scheduleOf(m, at)
 		if err != nil { // validated above; kept so that a parser change cannot go unnoticed
 			return fmt.Errorf("monitor %q: %w: %w", m.Name, ErrInvalidMonitor, err)
 		}

@@ -138,7 +138,7 @@ func run(n int, blue, green string, warmup, measure time.Duration) (figures, err
 		return figures{}, err
 	}
 	a := docs.Analyses[0]
-	e := analysis.NewEngine(analysis.EngineOptions{Runner: smoke.NewRunner("enginebench", nil)})
+	e := analysis.NewEngine(analysis.EngineOptions{Runner: smoke.NewRunner("enginebench", nil), Stagger: true})
 	defer e.Shutdown(context.Background())
 
 	var (
