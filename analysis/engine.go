@@ -45,6 +45,10 @@ type EngineOptions struct {
 	// listens on its own address, as greenlight verify does.
 	Traces     *traces.Receiver
 	TracesAddr string
+	// HostLimits caps the requests per second all the monitors of all the analyses send to one
+	// host together (each monitor's rateLimit holds too). Default: one per Engine, at
+	// synthetic.DefaultHostRateLimit; synthetic.NewHostLimits(0) caps nothing.
+	HostLimits *synthetic.HostLimits
 }
 
 // Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
@@ -75,6 +79,9 @@ func NewEngine(o EngineOptions) *Engine {
 	}
 	if o.NewID == nil {
 		o.NewID = randomID
+	}
+	if o.HostLimits == nil {
+		o.HostLimits = synthetic.NewHostLimits(synthetic.DefaultHostRateLimit)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{}}
@@ -158,6 +165,7 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 	o.Logger = e.o.Logger.With("analysis", id, "spec", p.o.Analysis.Metadata.Name)
 	o.OnEvent = h.publish
 	o.traces = sharedTraces{rcv: e.o.Traces, addr: e.o.TracesAddr}
+	o.hosts = e.o.HostLimits
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

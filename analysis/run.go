@@ -54,7 +54,8 @@ type Options struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	Listen      func(network, addr string) (net.Listener, error)
 
-	traces sharedTraces // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
+	traces sharedTraces          // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
+	hosts  *synthetic.HostLimits // the Engine's per-host caps (EngineOptions.HostLimits), set by Engine.Start
 }
 
 // EventKind says what an Event reports.
@@ -170,6 +171,9 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if o.Runner == nil {
 		o.Runner = smoke.NewRunner("greenlight", o.Logger)
 		o.Runner.DialContext = o.DialContext
+	}
+	if o.hosts == nil { // Run, without an Engine: the analysis is the only one sharing them
+		o.hosts = synthetic.NewHostLimits(synthetic.DefaultHostRateLimit)
 	}
 	a := o.Analysis
 	redact := o.Redactor()
@@ -471,6 +475,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		go func() {
 			done <- synthetic.Run(mctx, monitors, synthetic.Options{
 				Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
+				HostLimits: r.o.hosts,
 			}, pairs)
 		}()
 		defer func() {
