@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -49,16 +50,21 @@ type EngineOptions struct {
 	// host together (each monitor's rateLimit holds too). Default: one per Engine, at
 	// synthetic.DefaultHostRateLimit; synthetic.NewHostLimits(0) caps nothing.
 	HostLimits *synthetic.HostLimits
+	// HTTPClient sends the metric and trace sources' queries (default: one client per Engine).
+	// Analyses reading the same endpoint with the same credentials share one source client,
+	// built with it and with Logger, for as long as any of them runs.
+	HTTPClient *http.Client
 }
 
 // Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
 // hundreds. Each is started from a compiled Plan, watched through its numbered event stream,
 // and can be aborted or overridden; nothing a caller does with events can slow a run.
 type Engine struct {
-	o      EngineOptions
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup
+	o       EngineOptions
+	clients sharedClients
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	wg      sync.WaitGroup
 
 	mu      sync.Mutex
 	byID    map[string]*handle
@@ -83,8 +89,12 @@ func NewEngine(o EngineOptions) *Engine {
 	if o.HostLimits == nil {
 		o.HostLimits = synthetic.NewHostLimits(synthetic.DefaultHostRateLimit)
 	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = defaultHTTPClient()
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{}}
+	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{},
+		clients: sharedClients{cache: newClientCache(), http: o.HTTPClient, logger: o.Logger}}
 }
 
 func randomID() string {
@@ -165,7 +175,7 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 	o.Logger = e.o.Logger.With("analysis", id, "spec", p.o.Analysis.Metadata.Name)
 	o.OnEvent = h.publish
 	o.traces = sharedTraces{rcv: e.o.Traces, addr: e.o.TracesAddr}
-	o.hosts = e.o.HostLimits
+	o.hosts, o.clients = e.o.HostLimits, e.clients
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -54,8 +55,10 @@ type Options struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	Listen      func(network, addr string) (net.Listener, error)
 
-	traces sharedTraces          // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
-	hosts  *synthetic.HostLimits // the Engine's per-host caps (EngineOptions.HostLimits), set by Engine.Start
+	traces     sharedTraces          // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
+	hosts      *synthetic.HostLimits // the Engine's per-host caps (EngineOptions.HostLimits), set by Engine.Start
+	clients    sharedClients         // the Engine's source clients (EngineOptions.HTTPClient), set by Engine.Start
+	httpClient *http.Client          // the sources' client on DialContext's network, set by Compile
 }
 
 // EventKind says what an Event reports.
@@ -142,7 +145,8 @@ func Compile(o Options) (*Plan, error) {
 	// Every check is built once here, against its source's client: a query template that
 	// cannot compile, a source that is not declared, a Datadog key that is not set — refused
 	// before the smoke gate has touched the candidate.
-	srcs, err := buildSources(o.Analysis, slog.New(slog.DiscardHandler), o.LookupEnv, network{dial: o.DialContext, listen: o.Listen}, sharedTraces{})
+	o.httpClient = dialClient(o.DialContext)
+	srcs, err := buildSources(o.Analysis, o.sourceEnv(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -181,7 +185,7 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := newSources(a, o.Logger, o.LookupEnv, network{dial: o.DialContext, listen: o.Listen}, o.traces)
+	srcs, err := newSources(a, o.sourceEnv(o.Logger))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

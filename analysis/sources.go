@@ -27,7 +27,8 @@ type sources struct {
 	traces  *traces.View     // the analysis's view of a trace receiver: its own, or the Engine's
 	rcv     *traces.Receiver // its own trace receiver; nil with the Engine's
 	srv     *http.Server
-	addr    string // where the trace receiver is served
+	addr    string   // where the trace receiver is served
+	release []func() // gives back the clients taken from the Engine's cache
 }
 
 // sharedTraces is the Engine's trace receiver, when it has one (EngineOptions.Traces), and
@@ -37,20 +38,13 @@ type sharedTraces struct {
 	addr string
 }
 
-// network is where the sources connect and the trace receiver listens; the zero value is the
-// host's network (Options.DialContext and Options.Listen replace it).
-type network struct {
-	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
-	listen func(network, addr string) (net.Listener, error)
-}
-
-// client is an HTTP client dialling through the network, or nil (the source's own default)
-// on the host's.
-func (n network) client() *http.Client {
-	if n.dial == nil {
+// dialClient is an HTTP client dialling through dial (Options.DialContext), or nil (a source's
+// own, or the Engine's) on the host's network.
+func dialClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	if dial == nil {
 		return nil
 	}
-	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: n.dial}}
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: dial}}
 }
 
 // sourceKinds are the sources an analysis can read, by their key under sources: the one place
@@ -70,15 +64,47 @@ var sourceKinds = map[string]source.Kind{
 	"traces": traces.Kind,
 }
 
+// sharedClients are the Engine's for the sources of its analyses: one cache of source clients,
+// the HTTP client they send through, and the logger of clients that serve several analyses.
+type sharedClients struct {
+	cache  *clientCache
+	http   *http.Client
+	logger *slog.Logger
+}
+
+// sourceEnv is what an analysis's sources are built with.
+type sourceEnv struct {
+	logger    *slog.Logger
+	lookupEnv func(string) (string, bool)
+	http      *http.Client // nil: each source makes its own
+	listen    func(network, addr string) (net.Listener, error)
+	shared    sharedTraces
+	cache     *clientCache // the Engine's; nil: nothing shared
+}
+
+// sourceEnv is what the analysis's sources are built with: its own network's client when it
+// has one (Options.DialContext), else the Engine's; the Engine's cache and logger with an
+// Engine, so that a client serving several analyses logs as none of them.
+func (o Options) sourceEnv(logger *slog.Logger) sourceEnv {
+	env := sourceEnv{logger: logger, lookupEnv: o.LookupEnv, http: o.httpClient, listen: o.Listen, shared: o.traces}
+	if c := o.clients; c.cache != nil {
+		env.cache, env.logger = c.cache, c.logger
+		if env.http == nil {
+			env.http = c.http
+		}
+	}
+	return env
+}
+
 // newSources builds what the analysis declares and starts its own trace receiver's listener;
 // with a shared receiver it takes a view of that one instead, and sources.traces.listen is not
 // used. Close the sources when the run ends.
-func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
-	s, err := buildSources(a, logger, lookupEnv, nw, shared)
+func newSources(a *specs.Analysis, env sourceEnv) (*sources, error) {
+	s, err := buildSources(a, env)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.listen(nw); err != nil {
+	if err := s.listen(env.listen); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -86,11 +112,12 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 }
 
 // buildSources builds the clients and the trace view the analysis declares, without I/O:
-// Compile binds every check to them to refuse a bad query before anything runs. Without a shared
-// receiver the view is of a receiver of the analysis's own, which listen serves.
-func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
+// Compile binds every check to them to refuse a bad query before anything runs. A client whose
+// Kind has a Key comes from the Engine's cache when there is one. Without a shared receiver the
+// trace view is of a receiver of the analysis's own, which listen serves.
+func buildSources(a *specs.Analysis, env sourceEnv) (*sources, error) {
 	s := &sources{a: a, clients: map[string]source.Source{}}
-	deps := source.Deps{HTTPClient: nw.client(), Logger: logger, LookupEnv: lookupEnv}
+	deps := source.Deps{HTTPClient: env.http, Logger: env.logger, LookupEnv: env.lookupEnv}
 	for _, kind := range specs.SourceKinds() {
 		if !a.Sources.Declared(kind) {
 			continue
@@ -102,10 +129,19 @@ func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string)
 		}
 		var src source.Source
 		var err error
-		if k.Open != nil {
+		switch {
+		case k.Open == nil:
+			src, err = s.openTraces(env.logger, env.shared)
+		case k.Key == nil:
 			src, err = k.Open(&a.Sources, deps)
-		} else {
-			src, err = s.openTraces(logger, shared)
+		default:
+			var release func()
+			src, release, err = env.cache.acquire(env.http, k.Key(&a.Sources, deps), func() (source.Source, error) {
+				return k.Open(&a.Sources, deps)
+			})
+			if err == nil {
+				s.release = append(s.release, release)
+			}
 		}
 		if err != nil {
 			s.close()
@@ -140,11 +176,11 @@ func (s *sources) openTraces(logger *slog.Logger, shared sharedTraces) (source.S
 	return v, nil
 }
 
-// listen starts the trace receiver's listener, when the analysis has a receiver of its own.
-func (s *sources) listen(nw network) error {
+// listen starts the trace receiver's listener, when the analysis has a receiver of its own;
+// listen nil listens on the host's network.
+func (s *sources) listen(listen func(network, addr string) (net.Listener, error)) error {
 	if t := s.a.Sources.Traces; t != nil && s.rcv != nil {
 		rcv := s.rcv
-		listen := nw.listen
 		if listen == nil {
 			listen = net.Listen
 		}
@@ -184,6 +220,10 @@ func (s *sources) close() {
 	if s.traces != nil {
 		s.traces.Close()
 	}
+	for _, release := range s.release {
+		release()
+	}
+	s.release = nil
 }
 
 func (s *sources) interval(kind string) time.Duration { return s.a.Sources.Interval(kind) }

@@ -2,6 +2,8 @@ package prometheus
 
 import (
 	"fmt"
+	"sort"
+	"strconv"
 	"text/template"
 
 	"github.com/greenlight/greenlight/analysis/source"
@@ -10,7 +12,7 @@ import (
 
 // Kind builds Prometheus sources from an analysis's sources.prometheus and compiles the queries
 // of the checks that read it.
-var Kind = source.Kind{Open: open, Query: query}
+var Kind = source.Kind{Open: open, Key: key, Query: query}
 
 func open(s *specs.Sources, deps source.Deps) (source.Source, error) {
 	p := s.Prometheus
@@ -19,6 +21,22 @@ func open(s *specs.Sources, deps source.Deps) (source.Source, error) {
 		Headers: p.Headers, CAFile: p.CAPath(), Insecure: p.Insecure, Timeout: p.Timeout.D(),
 		HTTPClient: deps.HTTPClient,
 	})
+}
+
+// key is the server's URL and a hash of how it is reached: credentials, headers, TLS, timeout.
+func key(s *specs.Sources, _ source.Deps) string {
+	p := s.Prometheus
+	parts := []string{p.Token().Reveal(), p.Username, p.PasswordSecret().Reveal(), p.CAPath(),
+		strconv.FormatBool(p.Insecure), p.Timeout.D().String()}
+	names := make([]string, 0, len(p.Headers))
+	for k := range p.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		parts = append(parts, k, p.Headers[k])
+	}
+	return "prometheus " + p.URL + " " + source.ConfigHash(parts...)
 }
 
 // query compiles a check's query templates: counts for an error rate, buckets for a latency
