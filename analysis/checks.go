@@ -102,47 +102,22 @@ func checkConfigs(a *specs.Analysis, names [2]string) []compare.Config {
 	return out
 }
 
+// buildCheck binds a spec check to its compare check and to what feeds it, through its
+// kind's builder: a source's answers when it reads one, else its monitor's probes.
 func buildCheck(sc *specs.Check, cfg compare.Config, srcs *sources) (*check, error) {
-	step := sc.Source().Step
+	k, err := kindOf(sc)
+	if err != nil {
+		return nil, err
+	}
 	c := &check{spec: sc, sees: sc.SeesSuccess()}
 	if sc.UsesSource() {
 		c.kind = sc.SourceKind()
-		return c, srcs.bind(c, sc, cfg)
+		return c, srcs.bind(c, sc, cfg, k)
 	}
-	// A monitor's probes arrive one pair at a time: their evidence is counted in blocks.
-	cfg.Block = compare.DefaultBlock
-	switch {
-	case sc.ErrorRate != nil:
-		cfg.MinSamples = sc.ErrorRate.MinSamples
-		er, err := compare.NewErrorRate(cfg, errorRateThreshold(sc.ErrorRate))
-		if err != nil {
-			return nil, err
-		}
-		c.eval, c.clock = er, er
-		c.feed = func(side compare.Side, p synthetic.Probe) error {
-			if ok, _, ran := observe(p, step); ran {
-				er.Add(side, !ok)
-			}
-			return nil
-		}
-	case sc.Latency != nil:
-		l := sc.Latency
-		cfg.MinSamples = l.MinSamples
-		lc, err := compare.NewLatency(cfg, l.Percentile, latencyThreshold(l))
-		if err != nil {
-			return nil, err
-		}
-		c.eval, c.feed, c.clock = lc, latencies(step, lc.Add), lc
-	case sc.Shift != nil:
-		sh, err := compare.NewShift(withMin(cfg, sc.Shift.MinSamples), sc.Shift.MaxProbability, compare.Direction(sc.Shift.Direction))
-		if err != nil {
-			return nil, err
-		}
-		c.eval, c.feed = sh, latencies(step, sh.Add)
-	default:
-		return nil, fmt.Errorf("no kind")
+	if k.monitor == nil {
+		return nil, fmt.Errorf("a %s check cannot read a monitor", sc.Kind())
 	}
-	return c, nil
+	return c, k.monitor(c, sc, cfg)
 }
 
 // advance tells a monitor-fed check how long the phase has run.
@@ -160,11 +135,6 @@ func latencies(step string, add func(compare.Side, float64) error) func(compare.
 		}
 		return nil
 	}
-}
-
-func withMin(cfg compare.Config, n int64) compare.Config {
-	cfg.MinSamples = n
-	return cfg
 }
 
 // observe reads what a check sees of a probe: the whole run (failed if any step failed; latency

@@ -4,4 +4,8 @@
 //
 // `greenlight verify` and the daemon drive the same Run. It decides nothing statistical itself
 // (compare does) and renders nothing (verdict does).
+//
+// Kinds are listed once each, keyed by their YAML name: sourceKinds (one source.Kind per source
+// package) and checkKinds (how each kind of check is fed and simulated); tests hold both equal
+// to the language's own lists (specs.SourceKinds, specs.CheckKinds).
 package analysis

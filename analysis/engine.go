@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -51,16 +52,25 @@ type EngineOptions struct {
 	// (a daemon resuming hundreds after a restart) neither evaluate nor probe at the same
 	// instant. greenlight serve sets it; greenlight verify runs one analysis and does not.
 	Stagger bool
+	// HostLimits caps the requests per second all the monitors of all the analyses send to one
+	// host together (each monitor's rateLimit holds too). Default: one per Engine, at
+	// synthetic.DefaultHostRateLimit; synthetic.NewHostLimits(0) caps nothing.
+	HostLimits *synthetic.HostLimits
+	// HTTPClient sends the metric and trace sources' queries (default: one client per Engine).
+	// Analyses reading the same endpoint with the same credentials share one source client,
+	// built with it and with Logger, for as long as any of them runs.
+	HTTPClient *http.Client
 }
 
 // Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
 // hundreds. Each is started from a compiled Plan, watched through its numbered event stream,
 // and can be aborted or overridden; nothing a caller does with events can slow a run.
 type Engine struct {
-	o      EngineOptions
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	wg     sync.WaitGroup
+	o       EngineOptions
+	clients sharedClients
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	wg      sync.WaitGroup
 
 	mu      sync.Mutex
 	byID    map[string]*handle
@@ -82,8 +92,15 @@ func NewEngine(o EngineOptions) *Engine {
 	if o.NewID == nil {
 		o.NewID = randomID
 	}
+	if o.HostLimits == nil {
+		o.HostLimits = synthetic.NewHostLimits(synthetic.DefaultHostRateLimit)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = defaultHTTPClient()
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{}}
+	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{},
+		clients: sharedClients{cache: newClientCache(), http: o.HTTPClient, logger: o.Logger}}
 }
 
 func randomID() string {
@@ -167,6 +184,7 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 	if e.o.Stagger {
 		o.stagger = staggerOf(id)
 	}
+	o.hosts, o.clients = e.o.HostLimits, e.clients
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

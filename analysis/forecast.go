@@ -122,43 +122,25 @@ func planChecks(a *specs.Analysis, o ForecastOptions) (sims []*simCheck, plans [
 		if !ok && !sc.UsesSource() {
 			rate = monitorRate(a, sc.Source().From, o.Rates)
 		}
-		cfg := cfgs[i]
 		var build func() (simJudge, error)
-		counts := false
+		k, err := kindOf(sc)
 		switch {
-		case sc.TraceShape != nil || sc.Values != nil:
+		case err != nil || k.simulate == nil:
 			cp.Note = "not simulated: " + sc.Kind() + " checks compare series, not observations"
-		case sc.Latency != nil && sc.Latency.Prometheus != nil:
-			cp.Note = "not simulated: a histogram check is bounded by its buckets (see the load warnings)"
+		default:
+			build, cp.Note = k.simulate(sc, cfgs[i], sc.UsesSource())
+		}
+		switch {
+		case cp.Note != "":
+			build = nil
 		case rate <= 0 && sc.UsesSource():
-			cp.Note = "not simulated: it reads " + sc.SourceKind() + "; give its traffic with --rate " + sc.Name + "=N"
+			build, cp.Note = nil, "not simulated: it reads "+sc.SourceKind()+"; give its traffic with --rate "+sc.Name+"=N"
 		case rate <= 0:
-			cp.Note = "not simulated: its monitor has no rate"
-		case sc.ErrorRate != nil:
-			cfg.MinSamples = sc.ErrorRate.MinSamples
-			counts = sc.UsesSource()
-			if !counts {
-				cfg.Block = compare.DefaultBlock
-			}
-			t := errorRateThreshold(sc.ErrorRate)
-			build = func() (simJudge, error) { return compare.NewErrorRate(cfg, t) }
-		case sc.Latency != nil:
-			cfg.MinSamples = sc.Latency.MinSamples
-			if !sc.UsesSource() {
-				cfg.Block = compare.DefaultBlock
-			}
-			l := sc.Latency
-			t := latencyThreshold(l)
-			build = func() (simJudge, error) { return compare.NewLatency(cfg, l.Percentile, t) }
-		case sc.Shift != nil:
-			sh := sc.Shift
-			build = func() (simJudge, error) {
-				return compare.NewShift(withMin(cfg, sh.MinSamples), sh.MaxProbability, compare.Direction(sh.Direction))
-			}
+			build, cp.Note = nil, "not simulated: its monitor has no rate"
 		}
 		if build != nil {
 			cp.Rate = rate
-			sims = append(sims, &simCheck{spec: sc, rate: rate, build: build, counts: counts})
+			sims = append(sims, &simCheck{spec: sc, rate: rate, build: build, counts: sc.UsesSource()})
 		}
 		plans = append(plans, cp)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -55,7 +56,10 @@ type Options struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	Listen      func(network, addr string) (net.Listener, error)
 
-	traces sharedTraces // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
+	traces     sharedTraces          // the Engine's trace receiver (EngineOptions.Traces), set by Engine.Start
+	hosts      *synthetic.HostLimits // the Engine's per-host caps (EngineOptions.HostLimits), set by Engine.Start
+	clients    sharedClients         // the Engine's source clients (EngineOptions.HTTPClient), set by Engine.Start
+	httpClient *http.Client          // the sources' client on DialContext's network, set by Compile
 	// stagger is the fraction of the tick by which evaluations and first probes are put off
 	// (EngineOptions.Stagger), set by Engine.Start.
 	stagger float64
@@ -145,7 +149,8 @@ func Compile(o Options) (*Plan, error) {
 	// Every check is built once here, against its source's client: a query template that
 	// cannot compile, a source that is not declared, a Datadog key that is not set — refused
 	// before the smoke gate has touched the candidate.
-	srcs, err := buildSources(o.Analysis, slog.New(slog.DiscardHandler), o.LookupEnv, network{dial: o.DialContext, listen: o.Listen}, sharedTraces{})
+	o.httpClient = dialClient(o.DialContext)
+	srcs, err := buildSources(o.Analysis, o.sourceEnv(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -175,13 +180,16 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		o.Runner = smoke.NewRunner("greenlight", o.Logger)
 		o.Runner.DialContext = o.DialContext
 	}
+	if o.hosts == nil { // Run, without an Engine: the analysis is the only one sharing them
+		o.hosts = synthetic.NewHostLimits(synthetic.DefaultHostRateLimit)
+	}
 	a := o.Analysis
 	redact := o.Redactor()
 	base, cand, targets, err := resolveTargets(a, o, redact)
 	if err != nil {
 		return nil, err
 	}
-	srcs, err := newSources(a, o.Logger, o.LookupEnv, network{dial: o.DialContext, listen: o.Listen}, o.traces)
+	srcs, err := newSources(a, o.sourceEnv(o.Logger))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -491,7 +499,8 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		go func() {
 			done <- synthetic.Run(mctx, monitors, synthetic.Options{
 				Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
-				Delay: offset,
+				Delay:      offset,
+				HostLimits: r.o.hosts,
 			}, pairs)
 		}()
 		defer func() {

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
-	"strings"
-	"text/template"
 	"time"
 
 	"github.com/greenlight/greenlight/analysis/datadog"
@@ -30,7 +27,8 @@ type sources struct {
 	traces  *traces.View     // the analysis's view of a trace receiver: its own, or the Engine's
 	rcv     *traces.Receiver // its own trace receiver; nil with the Engine's
 	srv     *http.Server
-	addr    string // where the trace receiver is served
+	addr    string   // where the trace receiver is served
+	release []func() // gives back the clients taken from the Engine's cache
 }
 
 // sharedTraces is the Engine's trace receiver, when it has one (EngineOptions.Traces), and
@@ -40,31 +38,73 @@ type sharedTraces struct {
 	addr string
 }
 
-// network is where the sources connect and the trace receiver listens; the zero value is the
-// host's network (Options.DialContext and Options.Listen replace it).
-type network struct {
-	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
-	listen func(network, addr string) (net.Listener, error)
-}
-
-// client is an HTTP client dialling through the network, or nil (the source's own default)
-// on the host's.
-func (n network) client() *http.Client {
-	if n.dial == nil {
+// dialClient is an HTTP client dialling through dial (Options.DialContext), or nil (a source's
+// own, or the Engine's) on the host's network.
+func dialClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	if dial == nil {
 		return nil
 	}
-	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: n.dial}}
+	return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: dial}}
+}
+
+// sourceKinds are the sources an analysis can read, by their key under sources: the one place
+// this package names a source (TestSourceKindsMatchSpecs holds its keys equal to
+// specs.SourceKinds). Everything else it knows of a source is in the source's source.Kind.
+//
+// Adding a source — Jaeger, say — is its package beside analysis/source (the client, its
+// queries, and its Kind building both from the spec's types) and one line here; the checks
+// read its answers by their shape (counts, latencies, a histogram, values), and the plan,
+// the run loop and the verdict need nothing. The spec language names it too (its config type,
+// its key under sources: and under each check kind that can read it: see specs.sourceKind).
+var sourceKinds = map[string]source.Kind{
+	"prometheus": prometheus.Kind,
+	"datadog":    datadog.Kind,
+	"jaeger":     jaeger.Kind,
+	// The trace receiver is the Engine's or the analysis's own: openTraces builds the view.
+	"traces": traces.Kind,
+}
+
+// sharedClients are the Engine's for the sources of its analyses: one cache of source clients,
+// the HTTP client they send through, and the logger of clients that serve several analyses.
+type sharedClients struct {
+	cache  *clientCache
+	http   *http.Client
+	logger *slog.Logger
+}
+
+// sourceEnv is what an analysis's sources are built with.
+type sourceEnv struct {
+	logger    *slog.Logger
+	lookupEnv func(string) (string, bool)
+	http      *http.Client // nil: each source makes its own
+	listen    func(network, addr string) (net.Listener, error)
+	shared    sharedTraces
+	cache     *clientCache // the Engine's; nil: nothing shared
+}
+
+// sourceEnv is what the analysis's sources are built with: its own network's client when it
+// has one (Options.DialContext), else the Engine's; the Engine's cache and logger with an
+// Engine, so that a client serving several analyses logs as none of them.
+func (o Options) sourceEnv(logger *slog.Logger) sourceEnv {
+	env := sourceEnv{logger: logger, lookupEnv: o.LookupEnv, http: o.httpClient, listen: o.Listen, shared: o.traces}
+	if c := o.clients; c.cache != nil {
+		env.cache, env.logger = c.cache, c.logger
+		if env.http == nil {
+			env.http = c.http
+		}
+	}
+	return env
 }
 
 // newSources builds what the analysis declares and starts its own trace receiver's listener;
 // with a shared receiver it takes a view of that one instead, and sources.traces.listen is not
 // used. Close the sources when the run ends.
-func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
-	s, err := buildSources(a, logger, lookupEnv, nw, shared)
+func newSources(a *specs.Analysis, env sourceEnv) (*sources, error) {
+	s, err := buildSources(a, env)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.listen(nw); err != nil {
+	if err := s.listen(env.listen); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -72,20 +112,37 @@ func newSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (
 }
 
 // buildSources builds the clients and the trace view the analysis declares, without I/O:
-// Compile binds every check to them to refuse a bad query before anything runs. Without a shared
-// receiver the view is of a receiver of the analysis's own, which listen serves.
-func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string) (string, bool), nw network, shared sharedTraces) (*sources, error) {
+// Compile binds every check to them to refuse a bad query before anything runs. A client whose
+// Kind has a Key comes from the Engine's cache when there is one. Without a shared receiver the
+// trace view is of a receiver of the analysis's own, which listen serves.
+func buildSources(a *specs.Analysis, env sourceEnv) (*sources, error) {
 	s := &sources{a: a, clients: map[string]source.Source{}}
-	env := sourceEnv{logger: logger, lookupEnv: lookupEnv, nw: nw, shared: shared, s: s}
+	deps := source.Deps{HTTPClient: env.http, Logger: env.logger, LookupEnv: env.lookupEnv}
 	for _, kind := range specs.SourceKinds() {
 		if !a.Sources.Declared(kind) {
 			continue
 		}
-		build, ok := sourceBuilders[kind]
+		k, ok := sourceKinds[kind]
 		if !ok {
+			s.close()
 			return nil, fmt.Errorf("sources.%s: this build of greenlight cannot read it", kind)
 		}
-		src, err := build(a, env)
+		var src source.Source
+		var err error
+		switch {
+		case k.Open == nil:
+			src, err = s.openTraces(env.logger, env.shared)
+		case k.Key == nil:
+			src, err = k.Open(&a.Sources, deps)
+		default:
+			var release func()
+			src, release, err = env.cache.acquire(env.http, k.Key(&a.Sources, deps), func() (source.Source, error) {
+				return k.Open(&a.Sources, deps)
+			})
+			if err == nil {
+				s.release = append(s.release, release)
+			}
+		}
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("sources.%s: %w", kind, err)
@@ -95,62 +152,21 @@ func buildSources(a *specs.Analysis, logger *slog.Logger, lookupEnv func(string)
 	return s, nil
 }
 
-// sourceEnv is what a source is built with.
-type sourceEnv struct {
-	logger    *slog.Logger
-	lookupEnv func(string) (string, bool)
-	nw        network
-	shared    sharedTraces
-	s         *sources // the trace source keeps its receiver and view here
-}
-
-// sourceBuilders build each kind of source from the analysis's declaration: the one place this
-// package names a source kind (TestSourceKindsMatchSpecs holds its keys equal to
-// specs.SourceKinds). Adding a source is one package beside analysis/source and one line here.
-var sourceBuilders = map[string]func(a *specs.Analysis, env sourceEnv) (source.Source, error){
-	"prometheus": buildPrometheus,
-	"datadog":    buildDatadog,
-	"jaeger":     buildJaeger,
-	"traces":     buildTraces,
-}
-
-func buildPrometheus(a *specs.Analysis, env sourceEnv) (source.Source, error) {
-	p := a.Sources.Prometheus
-	return prometheus.New(prometheus.Config{
-		URL: p.URL, BearerToken: p.Token(), Username: p.Username, Password: p.PasswordSecret(),
-		Headers: p.Headers, CAFile: p.CAPath(), Insecure: p.Insecure, Timeout: p.Timeout.D(),
-		DialContext: env.nw.dial,
-	})
-}
-
-func buildDatadog(a *specs.Analysis, env sourceEnv) (source.Source, error) {
-	d := a.Sources.Datadog
-	api, app := d.Keys()
-	return datadog.New(datadog.Config{APIKey: api, AppKey: app, Site: d.Site, BaseURL: d.BaseURL, Timeout: d.Timeout.D(),
-		HTTPClient: env.nw.client()}, env.lookupEnv, env.logger)
-}
-
-func buildJaeger(a *specs.Analysis, env sourceEnv) (source.Source, error) {
-	j := a.Sources.Jaeger
-	return jaeger.New(jaeger.Config{URL: j.URL, Service: j.Service, Attribute: j.Attribute, Values: j.Values,
-		MaxTraces: j.MaxTraces, Timeout: j.Timeout.D(), HTTPClient: env.nw.client()})
-}
-
-// buildTraces takes the analysis's view of a trace receiver: the Engine's shared one, or one of
+// openTraces takes the analysis's view of a trace receiver: the Engine's shared one, or one of
 // its own that listen serves.
-func buildTraces(a *specs.Analysis, env sourceEnv) (source.Source, error) {
-	t, s := a.Sources.Traces, env.s
+func (s *sources) openTraces(logger *slog.Logger, shared sharedTraces) (source.Source, error) {
+	t := s.a.Sources.Traces
 	cfg := traces.ViewConfig{Attribute: t.Attribute, Values: t.Values}
-	rcv := env.shared.rcv
+	rcv := shared.rcv
 	if rcv == nil {
-		own, err := traces.NewReceiver(traces.Config{Token: t.TokenSecret()}, env.logger)
+		own, err := traces.NewReceiver(traces.Config{Token: t.TokenSecret()}, logger)
 		if err != nil {
 			return nil, err
 		}
 		rcv, s.rcv = own, own
 	} else {
 		// The shared receiver accepts the analysis's token while its view is open.
-		cfg.Token, s.addr = t.TokenSecret(), env.shared.addr
+		cfg.Token, s.addr = t.TokenSecret(), shared.addr
 	}
 	v, err := rcv.View(cfg)
 	if err != nil {
@@ -160,11 +176,11 @@ func buildTraces(a *specs.Analysis, env sourceEnv) (source.Source, error) {
 	return v, nil
 }
 
-// listen starts the trace receiver's listener, when the analysis has a receiver of its own.
-func (s *sources) listen(nw network) error {
+// listen starts the trace receiver's listener, when the analysis has a receiver of its own;
+// listen nil listens on the host's network.
+func (s *sources) listen(listen func(network, addr string) (net.Listener, error)) error {
 	if t := s.a.Sources.Traces; t != nil && s.rcv != nil {
 		rcv := s.rcv
-		listen := nw.listen
 		if listen == nil {
 			listen = net.Listen
 		}
@@ -204,278 +220,28 @@ func (s *sources) close() {
 	if s.traces != nil {
 		s.traces.Close()
 	}
+	for _, release := range s.release {
+		release()
+	}
+	s.release = nil
 }
 
 func (s *sources) interval(kind string) time.Duration { return s.a.Sources.Interval(kind) }
 
-// fetchBoth fetches q for both environments and keeps the source's warnings for the outcome.
-func (c *check) fetchBoth(ctx context.Context, src source.Source, q source.Query, envs [2]source.Env, w source.Window) ([2]source.Result, error) {
-	var out [2]source.Result
-	c.warnings = c.warnings[:0]
-	for i, env := range envs {
-		res, err := src.Fetch(ctx, q, env, w)
-		if err != nil {
-			return out, err
-		}
-		for _, warn := range res.Warnings {
-			c.warnings = append(c.warnings, env.Name+": "+warn)
-		}
-		out[i] = res
-	}
-	return out, nil
-}
-
-// bind gives a check that reads a source its compare check and its poll: each poll fetches
-// both environments over the phase so far and replaces the check's data with what the source
-// now says.
-func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config) error {
+// bind gives a check that reads a source its compare check and its poll, through its kind's
+// source bind and the query the source compiles for it.
+func (s *sources) bind(c *check, sc *specs.Check, cfg compare.Config, k checkKind) error {
 	src, ok := s.clients[c.kind]
 	if !ok {
 		return fmt.Errorf("sources.%s is not declared", c.kind)
 	}
-	switch {
-	case sc.ErrorRate != nil:
-		return bindErrorRate(c, sc, cfg, src)
-	case sc.Latency != nil:
-		return bindLatency(c, sc, cfg, src)
-	case sc.Values != nil:
-		return bindValues(c, sc, cfg, src)
-	case sc.TraceShape != nil:
-		return bindTraceShape(c, sc, cfg, s.traces)
+	if k.source == nil {
+		return fmt.Errorf("a %s check cannot read %s", sc.Kind(), c.kind)
 	}
-	return fmt.Errorf("check kind %q cannot read %s", sc.Kind(), c.kind)
-}
-
-func bindErrorRate(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
-	e := sc.ErrorRate
-	cfg.MinSamples = e.MinSamples
-	er, err := compare.NewErrorRate(cfg, errorRateThreshold(e))
+	q, err := sourceKinds[c.kind].Query(sc)
 	if err != nil {
 		return err
 	}
-	var q source.Query
-	switch {
-	case e.Prometheus != nil:
-		errs, err := parseProm(sc, "errors", e.Prometheus.Errors)
-		if err != nil {
-			return err
-		}
-		total, err := parseProm(sc, "total", e.Prometheus.Total)
-		if err != nil {
-			return err
-		}
-		q = prometheus.CountsQuery{Errors: errs, Total: total}
-	case e.Datadog != nil:
-		dq, err := datadog.NewCountsQuery(e.Datadog.Errors, e.Datadog.Total)
-		if err != nil {
-			return fmt.Errorf("datadog: %w", err)
-		}
-		q = dq
-	case e.Traces != nil:
-		q = traces.OperationErrors{Operation: e.Traces.Operation, Service: e.Traces.Service}
-	case e.Jaeger != nil:
-		q = jaeger.OperationErrors{Operation: e.Jaeger.Operation}
-	}
-	c.eval = er
-	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-		got, err := c.fetchBoth(ctx, src, q, envs, w)
-		if err != nil {
-			return err
-		}
-		for i, side := range []compare.Side{compare.Baseline, compare.Candidate} {
-			n := got[i].Counts
-			if err := er.SetCounts(side, int64(math.Round(n.Errors)), int64(math.Round(n.Total))); err != nil {
-				return err
-			}
-		}
-		c.setCandidateEvidence(got[1].Counts.Total, got[1].Counts.Total-got[1].Counts.Errors)
-		return nil
-	}
-	return nil
-}
-
-// parseProm compiles one of a check's Prometheus query templates.
-func parseProm(sc *specs.Check, key, text string) (*template.Template, error) {
-	t, err := prometheus.Parse(sc.Name+"."+key, text)
-	if err != nil {
-		return nil, fmt.Errorf("prometheus.%s: %w", key, err)
-	}
-	return t, nil
-}
-
-func errorRateThreshold(e *specs.ErrorRateCheck) compare.Threshold {
-	t := compare.Threshold{MaxRatio: e.MaxRatio}
-	if e.MaxIncrease != nil {
-		t.MaxIncrease = compare.F(e.MaxIncrease.F())
-	}
-	if e.Max != nil {
-		t.Max = compare.F(e.Max.F())
-	}
-	return t
-}
-
-func latencyThreshold(l *specs.LatencyCheck) compare.Threshold {
-	t := compare.Threshold{MaxRatio: l.MaxRatio, Direction: compare.Direction(l.Direction)}
-	if l.MaxIncrease != nil {
-		t.MaxIncrease = compare.F(l.MaxIncrease.D().Seconds())
-	}
-	if l.Max != nil {
-		t.Max = compare.F(l.Max.D().Seconds())
-	}
-	return t
-}
-
-func bindLatency(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
-	l := sc.Latency
-	cfg.MinSamples = l.MinSamples
-	t := latencyThreshold(l)
-	if l.Prometheus != nil {
-		hl, err := compare.NewHistogramLatency(cfg, l.Percentile, t)
-		if err != nil {
-			return err
-		}
-		b, err := parseProm(sc, "buckets", l.Prometheus.Buckets)
-		if err != nil {
-			return err
-		}
-		q := prometheus.HistogramQuery{Buckets: b}
-		c.eval = hl
-		c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-			got, err := c.fetchBoth(ctx, src, q, envs, w)
-			if err != nil {
-				return err
-			}
-			for i, side := range []compare.Side{compare.Baseline, compare.Candidate} {
-				if err := hl.SetBuckets(side, got[i].Histogram.LE, got[i].Histogram.Cumulative); err != nil {
-					return err
-				}
-				if lo, hi, ok := hl.Resolution(side); ok && !hl.Resolvable(lo, hi) {
-					c.warnings = append(c.warnings, bucketWarning(sc, envs[i].Name, lo, hi))
-				}
-			}
-			var total float64
-			if cum := got[1].Histogram.Cumulative; len(cum) > 0 {
-				total = cum[len(cum)-1]
-			}
-			c.setCandidateEvidence(total, -1)
-			return nil
-		}
-		return nil
-	}
-	// Span durations: the receiver holds the window's spans, so each poll rebuilds the check
-	// from all of them.
-	fresh := func() (*compare.Latency, error) { return compare.NewLatency(cfg, l.Percentile, t) }
-	lc, err := fresh()
-	if err != nil {
-		return err
-	}
-	var q source.Query
-	if l.Jaeger != nil {
-		q = jaeger.OperationLatency{Operation: l.Jaeger.Operation}
-	} else {
-		q = traces.OperationLatency{Operation: l.Traces.Operation, Service: l.Traces.Service}
-	}
-	c.eval = lc
-	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-		got, err := c.fetchBoth(ctx, src, q, envs, w)
-		if err != nil {
-			return err
-		}
-		next, err := fresh()
-		if err != nil {
-			return err
-		}
-		for i, side := range []compare.Side{compare.Baseline, compare.Candidate} {
-			for _, v := range got[i].Latencies {
-				if err := next.Add(side, v); err != nil {
-					return err
-				}
-			}
-		}
-		c.eval = next
-		ok := -1.0
-		if got[1].OK != nil {
-			ok = *got[1].OK
-		}
-		c.setCandidateEvidence(float64(len(got[1].Latencies)), ok)
-		return nil
-	}
-	return nil
-}
-
-// bucketWarning says that the buckets around a side's percentile are too coarse for the check's
-// limits ever to be decided, and what would do.
-func bucketWarning(sc *specs.Check, env string, lo, hi float64) string {
-	l := sc.Latency
-	allow := ""
-	if lo > 0 {
-		allow = fmt.Sprintf(": a ratio no finer than [%.2f, %.2f]", lo/hi, hi/lo)
-	}
-	return fmt.Sprintf("%s's p%g is in the bucket (%s, %s]%s, so %s can never be decided; query a native histogram or add buckets closer together around it",
-		env, l.Percentile, seconds(lo), seconds(hi), allow, limitsOf(l))
-}
-
-func limitsOf(l *specs.LatencyCheck) string {
-	var out []string
-	if l.MaxRatio != nil {
-		out = append(out, fmt.Sprintf("maxRatio %g", *l.MaxRatio))
-	}
-	if l.MaxIncrease != nil {
-		out = append(out, "maxIncrease "+l.MaxIncrease.D().String())
-	}
-	return strings.Join(out, " and ")
-}
-
-func seconds(v float64) string { return time.Duration(v * float64(time.Second)).String() }
-
-func bindValues(c *check, sc *specs.Check, cfg compare.Config, src source.Source) error {
-	v := sc.Values
-	cfg.MinSamples = v.MinSamples
-	t, err := compare.ParseCriterion(v.Criterion)
-	if err != nil {
-		return err
-	}
-	fresh := func() (*compare.Values, error) { return compare.NewValues(cfg, t) }
-	vc, err := fresh()
-	if err != nil {
-		return err
-	}
-	var q source.Query
-	switch {
-	case v.Prometheus != nil:
-		qt, err := parseProm(sc, "query", v.Prometheus.Query)
-		if err != nil {
-			return err
-		}
-		q = prometheus.ValuesQuery{Query: qt, Step: v.Prometheus.Step.D()}
-	case v.Datadog != nil && v.Datadog.Query != "":
-		if q, err = datadog.NewMetricQuery(v.Datadog.Query); err != nil {
-			return fmt.Errorf("datadog: %w", err)
-		}
-	case v.Datadog != nil:
-		if q, err = datadog.NewFormulaQuery(v.Datadog.Queries, v.Datadog.Formula); err != nil {
-			return fmt.Errorf("datadog: %w", err)
-		}
-	}
-	c.eval = vc
-	c.poll = func(ctx context.Context, envs [2]source.Env, w source.Window) error {
-		got, err := c.fetchBoth(ctx, src, q, envs, w)
-		if err != nil {
-			return err
-		}
-		// The series cover the whole window again: rebuild from the aligned intervals.
-		next, err := fresh()
-		if err != nil {
-			return err
-		}
-		for i := 0; i < min(len(got[0].Values), len(got[1].Values)); i++ {
-			if err := next.AddPair(got[0].Values[i], got[1].Values[i]); err != nil {
-				return err
-			}
-		}
-		c.eval = next
-		c.setCandidateEvidence(float64(len(got[1].Values)), -1)
-		return nil
-	}
-	return nil
+	// q is nil when the check reads the source itself (a trace shape).
+	return k.source(c, sc, cfg, src, q)
 }

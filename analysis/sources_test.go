@@ -195,11 +195,25 @@ checks:
 
 func TestSourceKindsMatchSpecs(t *testing.T) {
 	var built []string
-	for kind := range sourceBuilders {
+	for kind, k := range sourceKinds {
 		built = append(built, kind)
+		assert.NotNil(t, k.Query, "%s compiles the checks' queries", kind)
 	}
 	sort.Strings(built)
 	assert.Equal(t, specs.SourceKinds(), built)
+}
+
+// TestCheckKindsMatchSpecs: every check kind the language accepts can be built, and each reads
+// what the language lets it read — a monitor when it can name one, a source when it has a
+// source's key.
+func TestCheckKindsMatchSpecs(t *testing.T) {
+	var built []string
+	for kind, k := range checkKinds {
+		built = append(built, kind)
+		assert.True(t, k.monitor != nil || k.source != nil, "%s is fed by something", kind)
+	}
+	sort.Strings(built)
+	assert.Equal(t, specs.CheckKinds(), built)
 }
 
 // TestSourceErrorsRedactSecrets: a source failing with a message that quotes the credential it

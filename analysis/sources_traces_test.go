@@ -73,7 +73,7 @@ func TestTracesDefaultListenIsLoopback(t *testing.T) {
 	require.NoError(t, err)
 	a.Sources.Traces.Listen = net.JoinHostPort(host, "0")
 
-	s, err := newSources(a, nil, unsetEnv, network{}, sharedTraces{})
+	s, err := newSources(a, sourceEnv{lookupEnv: unsetEnv})
 	require.NoError(t, err)
 	defer s.close()
 	bound, err := net.ResolveTCPAddr("tcp", s.addr)
@@ -98,7 +98,7 @@ func TestTracesListenOverrideNeedsToken(t *testing.T) {
 func TestTracesTokenWired(t *testing.T) {
 	a := tracesOnly(t, `{listen: ":0", token: {env: OTLP_TOKEN}, values: {v1: blue, v2: green}}`,
 		func(k string) (string, bool) { return "wired-token", k == "OTLP_TOKEN" })
-	s, err := newSources(a, nil, unsetEnv, network{}, sharedTraces{})
+	s, err := newSources(a, sourceEnv{lookupEnv: unsetEnv})
 	require.NoError(t, err)
 	defer s.close()
 	_, port, err := net.SplitHostPort(s.addr)

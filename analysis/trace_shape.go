@@ -24,7 +24,16 @@ type traceShape struct {
 
 func (t *traceShape) Evaluate() compare.Outcome { return t.last }
 
-func bindTraceShape(c *check, sc *specs.Check, cfg compare.Config, rcv *traces.View) error {
+// shaper is a source that can compare the structure of two environments' traces.
+type shaper interface {
+	Shape(baseline, candidate string, w source.Window) traces.ShapeReport
+}
+
+func bindTraceShape(c *check, sc *specs.Check, cfg compare.Config, src source.Source, _ source.Query) error {
+	rcv, ok := src.(shaper)
+	if !ok {
+		return fmt.Errorf("a traceShape check reads received traces, not %T", src)
+	}
 	persist := sc.TraceShape.Persist
 	if persist == 0 {
 		persist = 3

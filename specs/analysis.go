@@ -148,18 +148,7 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 		names[c.Name] = true
 		validateCheck(d, c, monitors, a.Sources.declared())
 	}
-	if p := a.Sources.Prometheus; p != nil {
-		p.validate(d)
-	}
-	if dd := a.Sources.Datadog; dd != nil {
-		dd.validate(d)
-	}
-	if tr := a.Sources.Traces; tr != nil {
-		tr.validate(d, a.Environments)
-	}
-	if j := a.Sources.Jaeger; j != nil {
-		j.validate(d, a.Environments)
-	}
+	a.validateSources(d)
 	a.Policy.validate(d, at("policy"))
 	a.validateEvidence(d, at("checks"))
 }

@@ -70,7 +70,27 @@ checks:
 			`11:5: check "c": from "x" is not a monitor (m, n)`,
 			`11:5: check "c": percentile must be between 0 and 100 (e.g. 95 or 99.9), got 100`,
 			`12:5: check "d": errorRate needs maxIncrease, maxRatio or max`,
-			`13:5: check "e": give exactly one of errorRate, latency, shift, values`,
+			`13:5: check "e": give exactly one of errorRate, latency, shift, traceShape, values`,
+		}},
+		// What a check can read comes from the registries: every source key a kind has, and a
+		// monitor only for the kinds that take one.
+		{"what a check reads", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+sources: {jaeger: {url: "http://j:16686", service: s, values: {v1: blue}}}
+checks:
+  - {name: a, errorRate: {from: m, jaeger: {operation: x}, maxRatio: 2}}
+  - {name: b, values: {criterion: "<=+10%"}}
+  - {name: c, latency: {percentile: 95, maxRatio: 1.2}}
+  - {name: d, values: {criterion: "<=+10%", prometheus: {query: "up"}}}
+  - {name: e, errorRate: {maxRatio: 2}, shift: {from: m, maxProbability: 0.6}}
+`, []string{
+			`10:5: check "a": read exactly one of a monitor (from), datadog, jaeger, prometheus, traces`,
+			`11:5: check "b": values needs one of datadog, prometheus`,
+			`12:5: check "c": from is required (a monitor name), or read one of jaeger, prometheus, traces`,
+			`13:5: check "d" reads prometheus: declare sources.prometheus`,
+			`14:5: check "e": give exactly one of errorRate, latency, shift, traceShape, values`,
 		}},
 		{"no checks", `environments: {blue: {}, green: {}}
 baseline: blue

@@ -20,10 +20,11 @@ const SchemaID = "https://greenlight.dev/schema/v1.json"
 //
 // at the top of a spec, yaml-language-server completes fields and marks errors inline. Fields,
 // types and descriptions come from the spec types and their doc tags, enums from the sets
-// validation checks against (step kinds, document kinds, HTTP methods, retry reasons), so they
-// cannot drift from what Load accepts; the few rules validation adds on top (required fields,
-// exclusive fields) are in typeRules and fieldRules, each tested against Load. The output is
-// indented JSON with sorted keys, without a trailing newline, and the same on every call.
+// validation checks against (step kinds, check kinds, document kinds, HTTP methods, retry
+// reasons), so they cannot drift from what Load accepts; the few rules validation adds on top
+// (required fields, exclusive fields) are in typeRules and fieldRules, each tested against
+// Load. The output is indented JSON with sorted keys, without a trailing newline, and the same
+// on every call.
 //
 // The schema accepts a little more than Load: what needs context (templates referring to
 // captures, expressions, unique step names, files that must exist) is left to `greenlight validate`.
@@ -353,7 +354,22 @@ func (g *schemaGen) structSchema(t reflect.Type) (jsonObject, error) {
 			return nil, err
 		}
 	}
+	if t == reflect.TypeFor[Check]() {
+		if err := checkKindFields(checkKinds); err != nil {
+			return nil, fmt.Errorf("build schema: %w", err)
+		}
+		def["oneOf"] = requireOneOf(CheckKinds())
+	}
 	return def, nil
+}
+
+// requireOneOf requires exactly one of the named properties.
+func requireOneOf(names []string) []any {
+	out := make([]any, 0, len(names))
+	for _, name := range names {
+		out = append(out, jsonObject{"required": []string{name}})
+	}
+	return out
 }
 
 // addStepKinds adds one property per registered step kind and requires exactly one of them.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -108,6 +109,7 @@ func TestSchemaRejects(t *testing.T) {
 		{file: "wrong-type", at: "/steps/0/always", keyword: "pattern"},
 		{file: "missing-step-name", at: "/steps/0", keyword: "required"},
 		{file: "two-kinds", at: "/steps/0", keyword: "oneOf", withExec: true},
+		{file: "check-two-kinds", at: "/checks/0", keyword: "oneOf"},
 		{file: "no-kind", at: "/steps/0", keyword: "required"},
 		{file: "missing-url", at: "/steps/0/http", keyword: "required"},
 		{file: "missing-metadata-name", at: "/metadata", keyword: "required"},
@@ -257,6 +259,33 @@ func TestSchemaStepKindsFromRegistry(t *testing.T) {
 	assert.Contains(t, step["properties"], "exec")
 	assert.Len(t, step["oneOf"], len(stepKinds)+1)
 	assert.Contains(t, decodeSchema(t, b)["$defs"], "schemaTestExecStep")
+}
+
+// TestSchemaCheckKindsFromRegistry: a check's kinds in the schema are the registry's keys, and
+// the schema cannot be built while a field of Check is not a registered kind.
+func TestSchemaCheckKindsFromRegistry(t *testing.T) {
+	b, err := Schema()
+	require.NoError(t, err)
+	check := decodeSchema(t, b)["$defs"].(map[string]any)["Check"].(map[string]any)
+	var kinds []string
+	for _, alt := range check["oneOf"].([]any) {
+		kinds = append(kinds, alt.(map[string]any)["required"].([]any)[0].(string))
+	}
+	assert.Equal(t, CheckKinds(), kinds)
+	for _, k := range kinds {
+		assert.Contains(t, check["properties"], k)
+	}
+
+	require.NoError(t, checkKindFields(checkKinds))
+	without := maps.Clone(checkKinds)
+	delete(without, "shift")
+	assert.ErrorContains(t, checkKindFields(without), `check field "shift" is not a check kind`)
+	with := maps.Clone(checkKinds)
+	with["exec"] = checkKind{config: with["shift"].config}
+	assert.ErrorContains(t, checkKindFields(with), `check kind "exec" has no field of Check`)
+	swapped := maps.Clone(checkKinds)
+	swapped["shift"] = checkKinds["latency"]
+	assert.ErrorContains(t, checkKindFields(swapped), `check kind "shift" reads another field`)
 }
 
 // schemaTestExecStep is a second step kind, registered only in tests' own copies of stepKinds.

@@ -10,16 +10,23 @@ import (
 )
 
 // sourceKind is one kind of metric or trace source as the language knows it: its key under
-// sources:, whether an analysis declares it, how often it is polled, and which checks read it.
-// sourceKindList is the one place a source kind is named in this package; validation, the
-// analysis's construction (whose own map a test holds equal to SourceKinds) and the check's
-// SourceKind all read it. Adding a source is one entry here, its config type in Sources, and
-// its key under the check kinds that can read it.
+// sources:, whether an analysis declares it, how often it is polled, and how its declaration is
+// validated. sourceKindList is the one place a source kind is named in this package;
+// validation, the analysis's construction (whose own map a test holds equal to SourceKinds) and
+// the check's SourceKind all read it. A check kind reads a source by having a field under the
+// source's key (ErrorRateCheck.Jaeger is `jaeger:`), so no list of check kinds is kept here.
+//
+// Adding a source — Jaeger, say — touches, in this package: its config type with its validate
+// method (JaegerSource, here), its field in Sources, one entry in sourceKindList, and its
+// query's field under each check kind that can read it (ErrorRateCheck.Jaeger,
+// LatencyCheck.Jaeger); elsewhere: its package under analysis/ (the client, its queries, and
+// a source.Kind that builds both from this package's types) and one line in analysis's
+// sourceKinds map. The JSON Schema, strict decoding and "exactly one source" follow.
 type sourceKind struct {
 	name     string
 	declared func(*Sources) bool
 	interval func(*Sources) time.Duration
-	readBy   func(*Check) bool
+	validate func(d *decoder, a *Analysis)
 }
 
 var sourceKindList = []sourceKind{
@@ -27,35 +34,45 @@ var sourceKindList = []sourceKind{
 		name:     "datadog",
 		declared: func(s *Sources) bool { return s.Datadog != nil },
 		interval: func(s *Sources) time.Duration { return s.Datadog.Interval.D() },
-		readBy: func(c *Check) bool {
-			return c.ErrorRate != nil && c.ErrorRate.Datadog != nil || c.Values != nil && c.Values.Datadog != nil
-		},
+		validate: func(d *decoder, a *Analysis) { a.Sources.Datadog.validate(d) },
 	},
 	{
 		name:     "jaeger",
 		declared: func(s *Sources) bool { return s.Jaeger != nil },
 		interval: func(s *Sources) time.Duration { return s.Jaeger.Interval.D() },
-		readBy: func(c *Check) bool {
-			return c.ErrorRate != nil && c.ErrorRate.Jaeger != nil || c.Latency != nil && c.Latency.Jaeger != nil
-		},
+		validate: func(d *decoder, a *Analysis) { a.Sources.Jaeger.validate(d, a.Environments) },
 	},
 	{
 		name:     "prometheus",
 		declared: func(s *Sources) bool { return s.Prometheus != nil },
 		interval: func(s *Sources) time.Duration { return s.Prometheus.Interval.D() },
-		readBy: func(c *Check) bool {
-			return c.ErrorRate != nil && c.ErrorRate.Prometheus != nil || c.Latency != nil && c.Latency.Prometheus != nil ||
-				c.Values != nil && c.Values.Prometheus != nil
-		},
+		validate: func(d *decoder, a *Analysis) { a.Sources.Prometheus.validate(d) },
 	},
 	{
 		name:     "traces",
 		declared: func(s *Sources) bool { return s.Traces != nil },
 		interval: func(s *Sources) time.Duration { return s.Traces.Interval.D() },
-		readBy: func(c *Check) bool {
-			return c.ErrorRate != nil && c.ErrorRate.Traces != nil || c.Latency != nil && c.Latency.Traces != nil || c.TraceShape != nil
-		},
+		validate: func(d *decoder, a *Analysis) { a.Sources.Traces.validate(d, a.Environments) },
 	},
+}
+
+// isSourceKind reports whether name is the key of a source kind.
+func isSourceKind(name string) bool {
+	for _, k := range sourceKindList {
+		if k.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// validateSources validates every declared source.
+func (a *Analysis) validateSources(d *decoder) {
+	for _, k := range sourceKindList {
+		if k.declared(&a.Sources) {
+			k.validate(d, a)
+		}
+	}
 }
 
 // SourceKinds are the keys of the metric and trace sources the language knows, sorted.
@@ -66,16 +83,6 @@ func SourceKinds() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// SourceKind names the source a check reads: "" for a monitor, else one of SourceKinds.
-func (c *Check) SourceKind() string {
-	for _, k := range sourceKindList {
-		if k.readBy(c) {
-			return k.name
-		}
-	}
-	return ""
 }
 
 // declared lists the sources the analysis configures, keyed by SourceKinds.

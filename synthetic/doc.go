@@ -19,6 +19,9 @@
 //     on the environment the step is sent to; when either environment lacks the tokens, the run
 //     is skipped and counted, never delayed. The two environments are always probed together or
 //     not at all. Retries are charged after the run, so they slow the next runs down.
+//   - A HostLimits shared by several Runs (Options.HostLimits; in greenlight, every analysis of
+//     one Engine) caps the requests per second to each host over all of them, the same way: a
+//     run takes its requests from every host it reaches or from none, and is skipped otherwise.
 //   - A panic inside a run is recovered, logged at Warn and counted; the run's pair is dropped
 //     (a bug in greenlight is no evidence about an environment) and the monitor keeps running.
 //   - When ctx ends, scheduling stops and runs in flight finish quickly (their probes see the

@@ -9,6 +9,7 @@ import (
 const (
 	SkipOverlap   = "overlap"   // the previous run of the monitor was still in flight
 	SkipRateLimit = "ratelimit" // the monitor's rate cap lacked the tokens
+	SkipHostLimit = "hostlimit" // a host's cap, shared with other monitors (HostLimits), lacked them
 )
 
 // probeBuckets span a fast health check on loopback to a multi-step journey on a slow day.
@@ -21,7 +22,7 @@ var probeBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 
 //
 //	greenlight_probe_duration_seconds  histogram  {monitor, environment, role}
 //	greenlight_probe_total             counter    {monitor, environment, role, result="success"|"failure"}
-//	greenlight_probe_skipped_total     counter    {monitor, reason="overlap"|"ratelimit"}
+//	greenlight_probe_skipped_total     counter    {monitor, reason="overlap"|"ratelimit"|"hostlimit"}
 //
 // The histogram holds only probes in which every step got a response, whether it passed or
 // not: a probe cut short by a refused connection or a skipped step has a latency that covers
@@ -66,6 +67,7 @@ func (m *Metrics) start(monitor string, targets ...Target) {
 	}
 	m.skipped.WithLabelValues(monitor, SkipOverlap)
 	m.skipped.WithLabelValues(monitor, SkipRateLimit)
+	m.skipped.WithLabelValues(monitor, SkipHostLimit)
 }
 
 // observe records both probes of a pair of a monitor whose suite has steps steps.

@@ -68,8 +68,10 @@ func testMetricsMatchPairs(t *testing.T, n *memnet.Network) {
 	st := stats.Monitor("health")
 	want.WriteString("# HELP greenlight_probe_skipped_total Scheduled runs of a monitor not started, by reason.\n")
 	want.WriteString("# TYPE greenlight_probe_skipped_total counter\n")
+	fmt.Fprintf(&want, "greenlight_probe_skipped_total{monitor=\"health\",reason=\"hostlimit\"} %d\n", st.SkippedHostLimit)
 	fmt.Fprintf(&want, "greenlight_probe_skipped_total{monitor=\"health\",reason=\"overlap\"} %d\n", st.SkippedOverlap)
 	fmt.Fprintf(&want, "greenlight_probe_skipped_total{monitor=\"health\",reason=\"ratelimit\"} %d\n", st.SkippedRateLimit)
+	want.WriteString("greenlight_probe_skipped_total{monitor=\"yearly\",reason=\"hostlimit\"} 0\n")
 	want.WriteString("greenlight_probe_skipped_total{monitor=\"yearly\",reason=\"overlap\"} 0\n")
 	want.WriteString("greenlight_probe_skipped_total{monitor=\"yearly\",reason=\"ratelimit\"} 0\n")
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want.String()),

@@ -80,6 +80,17 @@ func (l *limiter) take(now time.Time) bool {
 	return true
 }
 
+// refund gives back one run's cost, taken by a run that did not start after all (a host's cap
+// refused it).
+func (l *limiter) refund() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for env, c := range l.cost {
+		b := l.buckets[env]
+		b.tokens = min(b.burst, b.tokens+c)
+	}
+}
+
 // debit charges the requests a run sent beyond its cost (retried attempts), per environment.
 // A bucket may go negative; the next runs are then skipped until it has refilled.
 func (l *limiter) debit(extra map[string]float64) {

@@ -30,6 +30,9 @@ type Options struct {
 	// keep their times): an engine starting many analyses at once spreads their probes this
 	// way instead of sending them all at the same instant.
 	Delay time.Duration
+	// HostLimits, when set, caps the requests per second to each host over every Run that
+	// shares it, on top of each monitor's own RateLimit (nil: no cap but the monitors').
+	HostLimits *HostLimits
 
 	probe probeFunc  // tests replace how one probe runs; nil means Runner.Run
 	rng   *rand.Rand // tests seed the coin of OrderRandom; nil means the process's generator
@@ -66,6 +69,10 @@ func Run(ctx context.Context, monitors []Monitor, opts Options, out chan<- Pair)
 		first time.Time
 	}
 	starts := make([]start, 0, len(monitors))
+	hostOf := map[string]string{}
+	for name, t := range p.targets {
+		hostOf[name] = hostKey(t.URL)
+	}
 	for i := range monitors {
 		m := &monitors[i]
 		at := now
@@ -76,16 +83,20 @@ func Run(ctx context.Context, monitors []Monitor, opts Options, out chan<- Pair)
 		if err != nil { // validated above; kept so that a parser change cannot go unnoticed
 			return fmt.Errorf("monitor %q: %w: %w", m.Name, ErrInvalidMonitor, err)
 		}
+		cost := runCost(m, p.baseline.Name, p.candidate.Name)
 		starts = append(starts, start{sched: sched, first: first, mr: &monitorRun{
-			mon:     m,
-			prober:  p,
-			limit:   newLimiter(m.rateLimit(), runCost(m, p.baseline.Name, p.candidate.Name)),
-			order:   launchOrder{p: p},
-			out:     out,
-			metrics: opts.Metrics,
-			stats:   opts.Stats,
-			log:     log.With("monitor", m.Name),
-			wg:      &wg,
+			mon:      m,
+			prober:   p,
+			limit:    newLimiter(m.rateLimit(), cost),
+			hosts:    opts.HostLimits,
+			hostOf:   hostOf,
+			hostCost: byHost(cost, hostOf),
+			order:    launchOrder{p: p},
+			out:      out,
+			metrics:  opts.Metrics,
+			stats:    opts.Stats,
+			log:      log.With("monitor", m.Name),
+			wg:       &wg,
 		}})
 	}
 	for _, st := range starts {
@@ -171,21 +182,27 @@ func validateMonitors(monitors []Monitor, targets map[string]smoke.Target) error
 
 // monitorRun is one monitor's state during Run.
 type monitorRun struct {
-	mon     *Monitor
-	prober  *prober
-	limit   *limiter
-	order   launchOrder // only the scheduling loop touches it
-	out     chan<- Pair
-	metrics *Metrics
-	stats   *Stats
-	log     *slog.Logger
-	wg      *sync.WaitGroup
+	mon    *Monitor
+	prober *prober
+	limit  *limiter
+	// hosts is the cap shared with other monitors, hostCost one run's requests per host, hostOf
+	// the host of each environment.
+	hosts    *HostLimits
+	hostCost map[string]float64
+	hostOf   map[string]string
+	order    launchOrder // only the scheduling loop touches it
+	out      chan<- Pair
+	metrics  *Metrics
+	stats    *Stats
+	log      *slog.Logger
+	wg       *sync.WaitGroup
 
 	running atomic.Bool // a run is in flight
 	seq     int64       // runs started; only the scheduling loop touches it
 }
 
-// due starts a run unless one is in flight or the rate cap forbids it. It never blocks.
+// due starts a run unless one is in flight or a rate cap (the monitor's, a host's) forbids it.
+// It never blocks.
 func (r *monitorRun) due(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
@@ -194,9 +211,16 @@ func (r *monitorRun) due(ctx context.Context) {
 		r.skipped(SkipOverlap)
 		return
 	}
-	if !r.limit.take(time.Now()) {
+	now := time.Now()
+	if !r.limit.take(now) {
 		r.running.Store(false)
 		r.skipped(SkipRateLimit)
+		return
+	}
+	if !r.hosts.take(now, r.hostCost) {
+		r.limit.refund()
+		r.running.Store(false)
+		r.skipped(SkipHostLimit)
 		return
 	}
 	r.seq++
@@ -209,9 +233,12 @@ func (r *monitorRun) due(ctx context.Context) {
 func (r *monitorRun) skipped(reason string) {
 	r.metrics.skip(r.mon.Name, reason)
 	r.stats.update(r.mon.Name, func(s *MonitorStats) {
-		if reason == SkipOverlap {
+		switch reason {
+		case SkipOverlap:
 			s.SkippedOverlap++
-		} else {
+		case SkipHostLimit:
+			s.SkippedHostLimit++
+		default:
 			s.SkippedRateLimit++
 		}
 	})
@@ -232,6 +259,7 @@ func (r *monitorRun) run(ctx context.Context, seq int64, first Role) {
 	}
 	res := r.prober.pair(ctx, r.mon, seq, first, r.log)
 	r.limit.debit(res.extra)
+	r.hosts.debit(byHost(res.extra, r.hostOf))
 	if res.panic != nil {
 		r.panicked(res.panic, seq)
 		return

@@ -16,6 +16,7 @@ type MonitorStats struct {
 	Completed        int64 // pairs sent to out
 	SkippedOverlap   int64 // runs not started: the previous run was still in flight
 	SkippedRateLimit int64 // runs not started: the rate cap lacked the tokens
+	SkippedHostLimit int64 // runs not started: a host's cap, shared with other monitors, lacked them
 	Panics           int64 // runs abandoned after a recovered panic; their pairs are dropped
 	Interrupted      int64 // runs cut short by the end of ctx; their pairs are dropped
 }

@@ -3,9 +3,9 @@
 // error-rate checks, for one service, per environment.
 //
 // The gateway answers in OTLP JSON and ignores attribute filters, so the environment (a
-// resource attribute such as service.version) and the operation are matched here, with the same
-// rules as the built-in OTLP receiver in package traces: an operation is "METHOD route" when a
-// span has http.route, else the span name; a span is an error when its status is ERROR or its
-// HTTP response status code is 500 or more. The package knows nothing of checks or verdicts: an
+// resource attribute such as service.version) and the operation are matched here, with the
+// rules of package spans that the built-in OTLP receiver (package traces) applies too: an
+// operation is "METHOD route" when a span has http.route, else the span name; a span is an
+// error when its status is ERROR or its HTTP response status code is 500 or more. The package knows nothing of checks or verdicts: an
 // empty answer, an HTTP error or a timeout is a *source.Error, never numbers that could pass.
 package jaeger

@@ -1,13 +1,11 @@
 package jaeger
 
 import (
-	"strconv"
-	"strings"
-
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/greenlight/greenlight/analysis/source"
+	"github.com/greenlight/greenlight/analysis/spans"
 )
 
 // OperationLatency asks for the durations (seconds) of the spans of one operation, or of all
@@ -27,17 +25,6 @@ type OperationErrors struct {
 
 // Shape implements source.Query.
 func (OperationErrors) Shape() source.Shape { return source.ShapeCounts }
-
-// Attribute keys read from spans and resources (OpenTelemetry semantic conventions, current
-// and older names), as package traces reads them.
-const (
-	attrServiceName   = "service.name"
-	attrRoute         = "http.route"
-	attrMethod        = "http.request.method"
-	attrMethodOld     = "http.method"
-	attrStatusCode    = "http.response.status_code"
-	attrStatusCodeOld = "http.status_code"
-)
 
 // matcher selects the spans of one environment, operation and window. Jaeger returns whole
 // traces, which hold other services' spans and spans outside the window, so every span is
@@ -76,18 +63,10 @@ func (m *matcher) each(td ptrace.Traces, fn func(ptrace.Span)) int {
 
 // resource reports whether a resource is the service's, in the environment.
 func (m *matcher) resource(attrs pcommon.Map) bool {
-	svc, ok := attrs.Get(attrServiceName)
-	if !ok {
+	if name, ok := spans.MapValue(attrs, spans.AttrServiceName).Text(); !ok || name != m.service {
 		return false
 	}
-	if name, ok := text(svc); !ok || name != m.service {
-		return false
-	}
-	v, ok := attrs.Get(m.attribute)
-	if !ok {
-		return false
-	}
-	val, ok := text(v)
+	val, ok := spans.MapValue(attrs, m.attribute).Text()
 	if !ok {
 		return false
 	}
@@ -102,17 +81,13 @@ func (m *matcher) resource(attrs pcommon.Map) bool {
 // span reports whether a span is valid (as package traces accepts spans), in the window and of
 // the operation.
 func (m *matcher) span(sp ptrace.Span) bool {
-	if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
+	if !spans.Valid(sp) {
 		return false
 	}
-	start, end := uint64(sp.StartTimestamp()), uint64(sp.EndTimestamp())
-	if start == 0 || end < start || end > 1<<63-1 {
+	if start := int64(sp.StartTimestamp()); start < m.from || start >= m.to {
 		return false
 	}
-	if int64(start) < m.from || int64(start) >= m.to {
-		return false
-	}
-	return m.operation == "" || operation(sp) == m.operation
+	return m.operation == "" || spans.Operation(sp) == m.operation
 }
 
 // latencies returns the matching spans' durations, how many of them are not errors, and the
@@ -122,7 +97,7 @@ func (m *matcher) latencies(td ptrace.Traces) ([]float64, float64, int) {
 	var ok float64
 	n := m.each(td, func(sp ptrace.Span) {
 		lat = append(lat, float64(sp.EndTimestamp()-sp.StartTimestamp())/1e9)
-		if !isError(sp) {
+		if !spans.SpanIsError(sp) {
 			ok++
 		}
 	})
@@ -133,68 +108,9 @@ func (m *matcher) counts(td ptrace.Traces) (source.Counts, int) {
 	var c source.Counts
 	n := m.each(td, func(sp ptrace.Span) {
 		c.Total++
-		if isError(sp) {
+		if spans.SpanIsError(sp) {
 			c.Errors++
 		}
 	})
 	return c, n
-}
-
-// text is a value as an environment or service name: strings as they are, numbers and booleans
-// formatted; other kinds have none.
-func text(v pcommon.Value) (string, bool) {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return v.Str(), true
-	case pcommon.ValueTypeInt:
-		return strconv.FormatInt(v.Int(), 10), true
-	case pcommon.ValueTypeDouble:
-		return strconv.FormatFloat(v.Double(), 'g', -1, 64), true
-	case pcommon.ValueTypeBool:
-		return strconv.FormatBool(v.Bool()), true
-	}
-	return "", false
-}
-
-// operation names a span: "METHOD route" when it has an http.route (so probes and real traffic
-// group by route, whatever the span is named), else the span name.
-func operation(sp ptrace.Span) string {
-	attrs := sp.Attributes()
-	route, ok := attrs.Get(attrRoute)
-	if !ok || route.Type() != pcommon.ValueTypeStr || route.Str() == "" {
-		return sp.Name()
-	}
-	method, ok := attrs.Get(attrMethod)
-	if !ok {
-		method, ok = attrs.Get(attrMethodOld)
-	}
-	if ok && method.Type() == pcommon.ValueTypeStr && method.Str() != "" {
-		return method.Str() + " " + route.Str()
-	}
-	return route.Str()
-}
-
-// isError reports a span with status ERROR or an HTTP response status code of 500 or more.
-func isError(sp ptrace.Span) bool {
-	if sp.Status().Code() == ptrace.StatusCodeError {
-		return true
-	}
-	attrs := sp.Attributes()
-	v, ok := attrs.Get(attrStatusCode)
-	if !ok {
-		v, ok = attrs.Get(attrStatusCodeOld)
-	}
-	if !ok {
-		return false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		return v.Int() >= 500
-	case pcommon.ValueTypeDouble:
-		return v.Double() >= 500
-	case pcommon.ValueTypeStr:
-		code, err := strconv.Atoi(strings.TrimSpace(v.Str()))
-		return err == nil && code >= 500
-	}
-	return false
 }

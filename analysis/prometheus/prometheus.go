@@ -36,8 +36,12 @@ type Config struct {
 	CAFile      string
 	Insecure    bool
 	Timeout     time.Duration // per query (default 10s)
-	// DialContext, when set, opens the connections instead of a net.Dialer (tests run the
-	// server on an in-memory network).
+	// HTTPClient, when set, sends the queries through its transport (the process's shared
+	// one); with CAFile or Insecure that transport must be an *http.Transport, cloned with the
+	// TLS settings. Unset, the source has a transport of its own.
+	HTTPClient *http.Client
+	// DialContext, when set and HTTPClient is not, opens the connections instead of a
+	// net.Dialer (tests run the server on an in-memory network).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
@@ -63,16 +67,9 @@ func New(cfg Config) (*Source, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
-	dial := cfg.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
-	}
-	var rt http.RoundTripper = &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dial,
-		TLSClientConfig:     tlsConf,
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     90 * time.Second,
+	rt, err := transport(cfg, tlsConf)
+	if err != nil {
+		return nil, err
 	}
 	rt = &authTransport{next: rt, cfg: cfg}
 	c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
@@ -80,6 +77,39 @@ func New(cfg Config) (*Source, error) {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	return &Source{api: v1.NewAPI(c), timeout: cfg.Timeout}, nil
+}
+
+// transport is what the queries go through: the given client's transport (with the TLS
+// settings, when the config has any, on a clone of it), or one of the source's own.
+func transport(cfg Config, tlsConf *tls.Config) (http.RoundTripper, error) {
+	custom := cfg.CAFile != "" || cfg.Insecure
+	if hc := cfg.HTTPClient; hc != nil {
+		rt := hc.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		if !custom {
+			return rt, nil
+		}
+		t, ok := rt.(*http.Transport)
+		if !ok {
+			return nil, fmt.Errorf("prometheus: caFile and insecure need an *http.Transport to set them on, the client has a %T", rt)
+		}
+		t = t.Clone()
+		t.TLSClientConfig = tlsConf
+		return t, nil
+	}
+	dial := cfg.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
+	return &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dial,
+		TLSClientConfig:     tlsConf,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+	}, nil
 }
 
 // authTransport adds credentials and headers; they never reach an error or a log.

@@ -1,7 +1,8 @@
 // Package source is the contract between an analysis and the systems it reads metrics and
-// traces from (Prometheus, Datadog, OpenTelemetry traces). Each source lives in its own package
-// beside this one and implements Source; the analysis keeps one map from a source's YAML key to
-// its constructor, and spec validation checks names against the same keys.
+// traces from (Prometheus, Datadog, Jaeger, OpenTelemetry traces). Each source lives in its own
+// package beside this one, implements Source and exports a Kind (how it is built from the spec
+// and how it compiles a check's query); the analysis keeps one map from a source's YAML key to
+// its Kind, and spec validation checks names against the same keys.
 //
 // A source returns data for one environment at a time, never a verdict: compare judges it. It
 // must be fail-safe: an empty result, NaN, a missing series, an HTTP error or a timeout is an

@@ -17,7 +17,8 @@
 // operation and service names, kind, start, duration and an error flag. An operation is the span
 // name, or "METHOD route" when the span has an http.route attribute, so synthetic probes and real
 // traffic on the same route group together whatever the instrumentation named the span. A span
-// is an error when its status is ERROR or its HTTP response status code is 500 or more.
+// is an error when its status is ERROR or its HTTP response status code is 500 or more. These
+// rules are package spans', which the Jaeger source applies too.
 //
 // Who may feed it. The receiver accepts its own token (Config.Token) and the tokens of its open
 // views (ViewConfig.Token); while there is any, every request must carry one of them as

@@ -1,23 +1,12 @@
 package traces
 
 import (
-	"bytes"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// Attribute keys read from spans and resources (OpenTelemetry semantic conventions, current
-// and older names).
-const (
-	attrServiceName   = "service.name"
-	attrRoute         = "http.route"
-	attrMethod        = "http.request.method"
-	attrMethodOld     = "http.method"
-	attrStatusCode    = "http.response.status_code"
-	attrStatusCodeOld = "http.status_code"
+	"github.com/greenlight/greenlight/analysis/spans"
 )
 
 const (
@@ -61,110 +50,11 @@ func (t *tally) message(rt *routes) string {
 	return fmt.Sprintf("rejected %d of %d spans: %s", t.rejected(), t.rejected()+t.accepted, strings.Join(parts, "; "))
 }
 
-// valueKind is the type of an attribute value, as far as the receiver cares.
-type valueKind uint8
-
-const (
-	valueNone  valueKind = iota // the key is absent
-	valueStr                    // string
-	valueInt                    // int64
-	valueFloat                  // double
-	valueBool                   // bool
-	valueOther                  // bytes, array, map, empty
-)
-
-// value is one attribute value. str aliases the request body while it is being read.
-type value struct {
-	kind valueKind
-	str  []byte
-	num  int64 // int, or bool as 0/1
-	f    float64
-}
-
-// text is the value as an environment or service name: strings as they are, numbers and
-// booleans formatted; other kinds have none.
-func (v value) text() (string, bool) {
-	switch v.kind {
-	case valueStr:
-		return string(v.str), true
-	case valueInt:
-		return strconv.FormatInt(v.num, 10), true
-	case valueFloat:
-		return strconv.FormatFloat(v.f, 'g', -1, 64), true
-	case valueBool:
-		return strconv.FormatBool(v.num != 0), true
-	}
-	return "", false
-}
-
 // resourceAttrs are the resource attributes read: the first occurrence of each key wins, as in
 // pcommon.Map.Get.
 type resourceAttrs struct {
-	vals    []value // by position in routes.attrs
-	service value
-}
-
-// spanAttrs are the span attributes that name an operation and mark an error.
-type spanAttrs struct {
-	route, method, methodOld, code, codeOld value
-}
-
-// set records v under key if the key is one of interest and not set yet.
-func (a *spanAttrs) set(key []byte, v value) {
-	var dst *value
-	switch string(key) {
-	case attrRoute:
-		dst = &a.route
-	case attrMethod:
-		dst = &a.method
-	case attrMethodOld:
-		dst = &a.methodOld
-	case attrStatusCode:
-		dst = &a.code
-	case attrStatusCodeOld:
-		dst = &a.codeOld
-	default:
-		return
-	}
-	if dst.kind == valueNone {
-		*dst = v
-	}
-}
-
-// operation appends the span's operation name to dst: "METHOD route" when the span has an
-// http.route (so probes and real traffic group by route, whatever the span is named), else the
-// span name.
-func (a *spanAttrs) operation(dst, name []byte) []byte {
-	if a.route.kind != valueStr || len(a.route.str) == 0 {
-		return append(dst, name...)
-	}
-	method := a.method
-	if method.kind == valueNone {
-		method = a.methodOld
-	}
-	if method.kind == valueStr && len(method.str) > 0 {
-		dst = append(dst, method.str...)
-		dst = append(dst, ' ')
-	}
-	return append(dst, a.route.str...)
-}
-
-// serverError reports an HTTP response status code of 500 or more.
-func (a *spanAttrs) serverError() bool {
-	v := a.code
-	if v.kind == valueNone {
-		v = a.codeOld
-	}
-	switch v.kind {
-	case valueInt:
-		return v.num >= 500
-	case valueFloat:
-		return v.f >= 500
-	case valueStr:
-		code, err := strconv.Atoi(string(bytes.TrimSpace(v.str)))
-		return err == nil && code >= 500
-	}
-	return false
+	vals    []spans.Value // by position in routes.attrs
+	service spans.Value
 }
 
 // spanFields are the fields of one span the receiver keeps, whichever decoder read them.
@@ -175,10 +65,8 @@ type spanFields struct {
 	kind       int32
 	start, end uint64
 	status     int32 // 2 is ERROR
-	attrs      spanAttrs
+	attrs      spans.Attrs
 }
-
-const statusError = 2
 
 // batch collects one request's records per key and what was turned away.
 type batch struct {
@@ -186,9 +74,9 @@ type batch struct {
 	rt    *routes // the routing the request is read with, from its start to its end
 	keys  map[*keyStore]*keyBatch
 	tally tally
-	buf   []byte   // scratch for operation names
-	vals  []value  // scratch for a resource's attribute values
-	to    []target // scratch for a resource's targets
+	buf   []byte        // scratch for operation names
+	vals  []spans.Value // scratch for a resource's attribute values
+	to    []target      // scratch for a resource's targets
 }
 
 // keyBatch is one key's records of a request.
@@ -210,7 +98,7 @@ func (r *Receiver) newBatch(rt *routes) *batch {
 }
 
 // attrValues returns zeroed scratch space for one resource's attribute values.
-func (b *batch) attrValues() []value {
+func (b *batch) attrValues() []spans.Value {
 	b.vals = slices.Grow(b.vals[:0], len(b.rt.attrs))[:len(b.rt.attrs)]
 	clear(b.vals)
 	return b.vals
@@ -255,7 +143,7 @@ func (b *batch) resource(a *resourceAttrs, n int) []target {
 	first := -1 // the first attribute the resource has a value for
 	var firstVal string
 	for i := range a.vals {
-		val, ok := a.vals[i].text()
+		val, ok := a.vals[i].Text()
 		if !ok {
 			continue
 		}
@@ -290,9 +178,9 @@ func (b *batch) resource(a *resourceAttrs, n int) []target {
 		t := &b.to[i]
 		t.kb.spans = slices.Grow(t.kb.spans, n)
 		t.svc = nameUnnamed
-		if a.service.kind == valueStr {
-			t.svc = t.kb.intern(a.service.str)
-		} else if name, ok := a.service.text(); ok {
+		if a.service.Kind == spans.Str {
+			t.svc = t.kb.intern(a.service.Str)
+		} else if name, ok := a.service.Text(); ok {
 			t.svc = t.kb.intern([]byte(name))
 		}
 	}
@@ -301,15 +189,15 @@ func (b *batch) resource(a *resourceAttrs, n int) []target {
 
 // add records one span of an accepted resource in each of its targets.
 func (b *batch) add(to []target, f *spanFields) {
-	if f.trace == ([16]byte{}) || f.id == ([8]byte{}) {
+	if !spans.ValidIDs(f.trace, f.id) {
 		b.tally.badIDs++
 		return
 	}
-	if f.start == 0 || f.end < f.start || f.end > math.MaxInt64 {
+	if !spans.ValidTimes(f.start, f.end) {
 		b.tally.badTimes++
 		return
 	}
-	b.buf = f.attrs.operation(b.buf[:0], f.name)
+	b.buf = f.attrs.AppendOperation(b.buf[:0], f.name)
 	rec := span{
 		trace:  f.trace,
 		id:     f.id,
@@ -317,7 +205,7 @@ func (b *batch) add(to []target, f *spanFields) {
 		start:  int64(f.start),
 		dur:    int64(f.end - f.start),
 		kind:   uint8(f.kind),
-		err:    f.status == statusError || f.attrs.serverError(),
+		err:    spans.IsError(f.status, &f.attrs),
 	}
 	for _, t := range to {
 		rec.op, rec.svc = t.kb.intern(b.buf), t.svc

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
+	"github.com/greenlight/greenlight/analysis/spans"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
@@ -76,19 +76,18 @@ func (b *batch) addTraces(td ptrace.Traces) {
 			continue
 		}
 		attrs := rs.Resource().Attributes()
-		a := resourceAttrs{vals: b.attrValues(), service: mapValue(attrs, attrServiceName)}
+		a := resourceAttrs{vals: b.attrValues(), service: spans.MapValue(attrs, spans.AttrServiceName)}
 		for i, key := range b.rt.attrs {
-			a.vals[i] = mapValue(attrs, key)
+			a.vals[i] = spans.MapValue(attrs, key)
 		}
 		to := b.resource(&a, n)
 		if to == nil {
 			continue
 		}
 		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			for k := range spans.Len() {
-				s := spans.At(k)
-				sa := s.Attributes()
+			list := sss.At(j).Spans()
+			for k := range list.Len() {
+				s := list.At(k)
 				f = spanFields{
 					trace:  s.TraceID(),
 					id:     s.SpanID(),
@@ -98,39 +97,10 @@ func (b *batch) addTraces(td ptrace.Traces) {
 					start:  uint64(s.StartTimestamp()),
 					end:    uint64(s.EndTimestamp()),
 					status: int32(s.Status().Code()),
-					attrs: spanAttrs{
-						route:     mapValue(sa, attrRoute),
-						method:    mapValue(sa, attrMethod),
-						methodOld: mapValue(sa, attrMethodOld),
-						code:      mapValue(sa, attrStatusCode),
-						codeOld:   mapValue(sa, attrStatusCodeOld),
-					},
+					attrs:  spans.AttrsOf(s),
 				}
 				b.add(to, &f)
 			}
 		}
 	}
-}
-
-// mapValue reads one attribute of a pdata map.
-func mapValue(m pcommon.Map, key string) value {
-	v, ok := m.Get(key)
-	if !ok {
-		return value{}
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return value{kind: valueStr, str: []byte(v.Str())}
-	case pcommon.ValueTypeInt:
-		return value{kind: valueInt, num: v.Int()}
-	case pcommon.ValueTypeDouble:
-		return value{kind: valueFloat, f: v.Double()}
-	case pcommon.ValueTypeBool:
-		var n int64
-		if v.Bool() {
-			n = 1
-		}
-		return value{kind: valueBool, num: n}
-	}
-	return value{kind: valueOther}
 }

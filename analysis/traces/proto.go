@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/greenlight/greenlight/analysis/spans"
 )
 
 // The protobuf encoding is read straight from the wire into records instead of through pdata.
@@ -279,10 +281,10 @@ func (b *batch) resourceAttrs(msg []byte, a *resourceAttrs) error {
 		if err != nil {
 			return err
 		}
-		if i, ok := b.rt.index[string(key)]; ok && a.vals[i].kind == valueNone {
+		if i, ok := b.rt.index[string(key)]; ok && a.vals[i].Kind == spans.None {
 			a.vals[i] = v
 		}
-		if string(key) == attrServiceName && a.service.kind == valueNone {
+		if string(key) == spans.AttrServiceName && a.service.Kind == spans.None {
 			a.service = v
 		}
 	}
@@ -360,7 +362,7 @@ func readSpan(msg []byte, s *spanFields, f *field) error {
 			if err != nil {
 				return err
 			}
-			s.attrs.set(key, v)
+			s.attrs.Set(key, v)
 		case 15:
 			if err := spanStatus(f.val, &s.status); err != nil {
 				return err
@@ -404,8 +406,8 @@ func spanStatus(msg []byte, code *int32) error {
 }
 
 // keyValue reads a KeyValue: its key and the last value set by any of its value fields.
-func keyValue(msg []byte) (key []byte, v value, err error) {
-	v.kind = valueOther // a key without a value is present, and empty
+func keyValue(msg []byte) (key []byte, v spans.Value, err error) {
+	v.Kind = spans.Other // a key without a value is present, and empty
 	m := fields{b: msg}
 	var f field
 	for m.next(&f) {
@@ -429,7 +431,7 @@ func keyValue(msg []byte) (key []byte, v value, err error) {
 
 // anyValue reads an AnyValue into v; each value field replaces the one before. Arrays and maps
 // are not looked into.
-func anyValue(msg []byte, v *value) error {
+func anyValue(msg []byte, v *spans.Value) error {
 	m := fields{b: msg}
 	var f field
 	for m.next(&f) {
@@ -448,18 +450,18 @@ func anyValue(msg []byte, v *value) error {
 		}
 		switch f.num {
 		case 1:
-			*v = value{kind: valueStr, str: f.val}
+			*v = spans.Value{Kind: spans.Str, Str: f.val}
 		case 2:
-			*v = value{kind: valueBool}
+			*v = spans.Value{Kind: spans.Bool}
 			if f.u != 0 {
-				v.num = 1
+				v.Num = 1
 			}
 		case 3:
-			*v = value{kind: valueInt, num: int64(f.u)}
+			*v = spans.Value{Kind: spans.Int, Num: int64(f.u)}
 		case 4:
-			*v = value{kind: valueFloat, f: math.Float64frombits(f.u)}
+			*v = spans.Value{Kind: spans.Float, F: math.Float64frombits(f.u)}
 		default:
-			*v = value{kind: valueOther}
+			*v = spans.Value{Kind: spans.Other}
 		}
 	}
 	return m.err

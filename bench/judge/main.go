@@ -2,10 +2,12 @@
 // right verdict, on simulated blue-green deployments whose truth is known, beside reference
 // judges built from the documented algorithms of Kayenta, Argo Rollouts/Flagger thresholds and
 // a naively re-run fixed-sample test, on the same simulated data, and beside the exact power of
-// an oracle test. See bench/judge/README.md.
+// an oracle test. README.md beside this file documents the flags, the scenarios, the judges
+// and how to read the report: `go run ./bench/judge -h` lists the flags.
 //
 // It owns the simulation, the reference judges and the report; it must not change how
-// greenlight judges: it only calls the compare package's public API.
+// greenlight judges: it only calls the compare package's public API. It lives under bench/, not
+// compare/, because compare must do no I/O.
 package main
 
 import (

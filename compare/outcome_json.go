@@ -1,0 +1,116 @@
+package compare
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// An outcome's numbers may be NaN (no value: nothing observed yet) or infinite (an interval not
+// bounded on that side, a ratio over a zero baseline), which JSON cannot hold. The exact form,
+// which the verdict writes, keeps them all: a finite number as a number, NaN as null, +Inf and
+// −Inf as the strings "Inf" and "-Inf". Estimate and Effect read that form, and also what their
+// MarshalJSON writes, where null stands for any non-finite value and reads back as NaN.
+
+// ExactEstimate is an Estimate whose JSON keeps NaN and infinities (see above).
+type ExactEstimate Estimate
+
+// ExactEffect is an Effect whose JSON keeps NaN and infinities (see above).
+type ExactEffect Effect
+
+// MarshalJSON writes the exact form.
+func (e ExactEstimate) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		N     int64       `json:"n"`
+		Value exactNumber `json:"value"`
+		Lower exactNumber `json:"lower"`
+		Upper exactNumber `json:"upper"`
+	}{e.N, exactNumber(e.Value), exactNumber(e.Lower), exactNumber(e.Upper)})
+}
+
+// UnmarshalJSON reads the exact form.
+func (e *ExactEstimate) UnmarshalJSON(b []byte) error { return (*Estimate)(e).UnmarshalJSON(b) }
+
+// MarshalJSON writes the exact form.
+func (e ExactEffect) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Value exactNumber `json:"value"`
+		Lower exactNumber `json:"lower"`
+		Upper exactNumber `json:"upper"`
+	}{exactNumber(e.Value), exactNumber(e.Lower), exactNumber(e.Upper)})
+}
+
+// UnmarshalJSON reads the exact form.
+func (e *ExactEffect) UnmarshalJSON(b []byte) error { return (*Effect)(e).UnmarshalJSON(b) }
+
+// UnmarshalJSON reads an estimate in the exact form or as MarshalJSON writes it. A missing
+// number is NaN, as null is.
+func (e *Estimate) UnmarshalJSON(b []byte) error {
+	in := struct {
+		N     int64       `json:"n"`
+		Value exactNumber `json:"value"`
+		Lower exactNumber `json:"lower"`
+		Upper exactNumber `json:"upper"`
+	}{Value: exactNumber(math.NaN()), Lower: exactNumber(math.NaN()), Upper: exactNumber(math.NaN())}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("estimate: %w", err)
+	}
+	*e = Estimate{N: in.N, Value: float64(in.Value), Lower: float64(in.Lower), Upper: float64(in.Upper)}
+	return nil
+}
+
+// UnmarshalJSON reads an effect in the exact form or as MarshalJSON writes it. A missing
+// number is NaN, as null is.
+func (e *Effect) UnmarshalJSON(b []byte) error {
+	in := struct {
+		Value exactNumber `json:"value"`
+		Lower exactNumber `json:"lower"`
+		Upper exactNumber `json:"upper"`
+	}{Value: exactNumber(math.NaN()), Lower: exactNumber(math.NaN()), Upper: exactNumber(math.NaN())}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("effect: %w", err)
+	}
+	*e = Effect{Value: float64(in.Value), Lower: float64(in.Lower), Upper: float64(in.Upper)}
+	return nil
+}
+
+// exactNumber is a float64 in the exact form.
+type exactNumber float64
+
+func (x exactNumber) MarshalJSON() ([]byte, error) {
+	v := float64(x)
+	switch {
+	case math.IsNaN(v):
+		return []byte("null"), nil
+	case math.IsInf(v, 1):
+		return []byte(`"Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return json.Marshal(v)
+}
+
+func (x *exactNumber) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch string(b) {
+	case "null":
+		*x = exactNumber(math.NaN())
+		return nil
+	case `"Inf"`, `"+Inf"`:
+		*x = exactNumber(math.Inf(1))
+		return nil
+	case `"-Inf"`:
+		*x = exactNumber(math.Inf(-1))
+		return nil
+	case `"NaN"`:
+		*x = exactNumber(math.NaN())
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("want a number, null, \"Inf\" or \"-Inf\", got %.40s", b)
+	}
+	*x = exactNumber(v)
+	return nil
+}
