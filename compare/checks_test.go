@@ -340,7 +340,10 @@ func TestOutcomeJSON(t *testing.T) {
 	var back map[string]any
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, "inconclusive", back["state"])
-	assert.Nil(t, back["ratio"].(map[string]any)["upper"], "+Inf is written as null")
+	assert.Equal(t, "Inf", back["ratio"].(map[string]any)["upper"], "+Inf is written as \"Inf\"")
+	var o Outcome
+	require.NoError(t, json.Unmarshal(b, &o))
+	assert.True(t, math.IsInf(o.Ratio.Upper, 1), "and reads back as +Inf")
 }
 
 // A bound a hair beyond its limit would print as the limit: the reason says which side it is on.

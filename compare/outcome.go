@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -176,28 +175,10 @@ type Outcome struct {
 	Reason    string    `json:"reason"` // one line with the resolved values
 }
 
-// MarshalJSON writes infinite bounds (not yet bounded) as null: JSON has no infinity.
-func (e Estimate) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		N     int64    `json:"n"`
-		Value *float64 `json:"value"`
-		Lower *float64 `json:"lower"`
-		Upper *float64 `json:"upper"`
-	}{e.N, finite(e.Value), finite(e.Lower), finite(e.Upper)})
-}
+// MarshalJSON writes the exact form (outcome_json.go): NaN as null, infinite bounds (not yet
+// bounded) as "Inf" and "-Inf", so that an outcome reads back identically.
+func (e Estimate) MarshalJSON() ([]byte, error) { return ExactEstimate(e).MarshalJSON() }
 
-// MarshalJSON writes infinite bounds as null.
-func (e Effect) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Value *float64 `json:"value"`
-		Lower *float64 `json:"lower"`
-		Upper *float64 `json:"upper"`
-	}{finite(e.Value), finite(e.Lower), finite(e.Upper)})
-}
+// MarshalJSON writes the exact form.
+func (e Effect) MarshalJSON() ([]byte, error) { return ExactEffect(e).MarshalJSON() }
 
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}

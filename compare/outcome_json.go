@@ -10,8 +10,8 @@ import (
 // An outcome's numbers may be NaN (no value: nothing observed yet) or infinite (an interval not
 // bounded on that side, a ratio over a zero baseline), which JSON cannot hold. The exact form,
 // which the verdict writes, keeps them all: a finite number as a number, NaN as null, +Inf and
-// −Inf as the strings "Inf" and "-Inf". Estimate and Effect read that form, and also what their
-// MarshalJSON writes, where null stands for any non-finite value and reads back as NaN.
+// −Inf as the strings "Inf" and "-Inf". Estimate and Effect write that form and read it, and
+// also the older one where null stood for any non-finite value (read back as NaN).
 
 // ExactEstimate is an Estimate whose JSON keeps NaN and infinities (see above).
 type ExactEstimate Estimate

@@ -147,13 +147,17 @@ func TestOutcomeNumbersRead(t *testing.T) {
 	if !math.IsNaN(f.Value) || !math.IsNaN(f.Lower) || f.Upper != 2 {
 		t.Errorf("null and missing are NaN: %+v", f)
 	}
-	// What compare writes on its own reads back, its infinities as NaN.
+	// What compare writes on its own reads back exactly, infinities too.
 	b, err := json.Marshal(compare.Effect{Value: 1, Lower: 0.5, Upper: math.Inf(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &f); err != nil || f.Value != 1 || f.Lower != 0.5 || !math.IsNaN(f.Upper) {
+	if err := json.Unmarshal(b, &f); err != nil || f.Value != 1 || f.Lower != 0.5 || !math.IsInf(f.Upper, 1) {
 		t.Errorf("compare's own form: %+v %v", f, err)
+	}
+	// The older form, null for any non-finite number, still reads (as NaN).
+	if err := json.Unmarshal([]byte(`{"value":1,"lower":0.5,"upper":null}`), &f); err != nil || !math.IsNaN(f.Upper) {
+		t.Errorf("older form: %+v %v", f, err)
 	}
 	for _, bad := range []string{`{"value":"infinity"}`, `{"value":true}`, `{"value":"1"}`} {
 		if err := json.Unmarshal([]byte(bad), &f); err == nil {
