@@ -192,7 +192,7 @@ func (c *check) result() verdict.CheckResult {
 	}
 	if c.srcErr != "" {
 		r.Error = c.srcErr
-		r.State = compare.Inconclusive
+		r.State = compare.Error
 		r.Reason = "no usable data: " + c.srcErr
 		if c.consecutive > 0 {
 			r.Reason = fmt.Sprintf("source error (%d in a row): %s", c.consecutive, c.srcErr)

@@ -162,6 +162,7 @@ func TestPrometheusStoppedNeverPromotes(t *testing.T) {
 				assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
 				assert.Contains(t, v.Reason, "(prometheus for blue: errors query: server error: 503)")
 				assert.Contains(t, v.Checks[0].Error, "prometheus for blue")
+				assert.Equal(t, compare.Error, v.Checks[0].State, "a check whose source fails is in the error state")
 				// Polled every 100ms; the tick that sees the third failure ends the run.
 				assert.Equal(t, int64(3), f.calls.Load(), "three polls, each stopped by blue's failed errors query")
 			})

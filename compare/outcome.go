@@ -14,6 +14,10 @@ const (
 	Pass         State = "pass"         // the interval lies inside the allowed region
 	Fail         State = "fail"         // the interval lies outside it: a regression, with evidence
 	Inconclusive State = "inconclusive" // not decided yet (too few samples, or the interval straddles a limit)
+	// Error: the check's source is failing and left it no usable data. compare never returns
+	// it; the engine sets it on a check whose queries fail. Like Inconclusive it is no
+	// evidence either way: it never passes.
+	Error State = "error"
 )
 
 // Direction says which way is a regression.

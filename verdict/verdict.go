@@ -134,6 +134,8 @@ func Aggregate(checks []CheckResult) (Decision, string) {
 		switch c.State {
 		case compare.Fail:
 			failed = append(failed, c.Name+": "+c.Reason)
+		case compare.Error:
+			waiting = append(waiting, c.Name+" (source failing)")
 		case compare.Inconclusive:
 			waiting = append(waiting, c.Name)
 		}

@@ -29,6 +29,7 @@ type stateCount struct {
 	Pass         int `json:"pass"`
 	Fail         int `json:"fail"`
 	Inconclusive int `json:"inconclusive"`
+	Error        int `json:"error"` // the source failed: no usable data
 }
 
 func countStates(cs []CheckResult) stateCount {
@@ -39,6 +40,8 @@ func countStates(cs []CheckResult) stateCount {
 			n.Pass++
 		case compare.Fail:
 			n.Fail++
+		case compare.Error:
+			n.Error++
 		default:
 			n.Inconclusive++
 		}
@@ -90,6 +93,12 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 		case c.State == compare.Fail:
 			tc.Skipped = &junitSkipped{Message: xmlChars("advisory check failed: " + c.Reason)}
 			ts.Skipped++
+		case c.State == compare.Error && c.Critical && v.Undecided && v.Decision == Rollback:
+			tc.Failure = &junitResult{Message: xmlChars(c.Reason), Type: "source-error", Text: xmlChars(body)}
+			ts.Failures++
+		case c.State == compare.Error:
+			tc.Error = &junitResult{Message: xmlChars(c.Reason), Type: "source-error", Text: xmlChars(body)}
+			ts.Errors++
 		case c.State == compare.Inconclusive && c.Critical && v.Undecided && v.Decision == Rollback:
 			tc.Failure = &junitResult{Message: xmlChars("undecided: " + c.Reason), Type: "inconclusive", Text: xmlChars(body)}
 			ts.Failures++
@@ -119,7 +128,7 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 }
 
 var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️"}
-var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ undecided"}
+var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ undecided", compare.Error: "⚠️ source error"}
 
 // WriteVerdictMarkdown writes the verdict as GitHub-flavoured Markdown: headline, reason, one
 // row per check with both sides, the effect and its interval, then the smoke gate.

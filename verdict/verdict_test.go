@@ -189,3 +189,32 @@ func TestOneSidedIntervals(t *testing.T) {
 		}
 	}
 }
+
+// A check whose source fails is in the error state: never a pass, so the analysis waits (and
+// the policy's limits decide), and every report names it as a source error.
+func TestSourceErrorStateNeverPasses(t *testing.T) {
+	checks := []CheckResult{check("p95", true, compare.Pass), check("errors", true, compare.Error)}
+	if d, reason := Aggregate(checks); d != Running || !strings.Contains(reason, "errors (source failing)") {
+		t.Errorf("Aggregate = %s, %q; want running, naming the failing source", d, reason)
+	}
+	v := &Verdict{Analysis: "a", Decision: Inconclusive, Undecided: true, Checks: checks}
+	for _, tt := range []struct {
+		name  string
+		write func(*strings.Builder) error
+		want  []string
+	}{
+		{"json", func(b *strings.Builder) error { return WriteVerdictJSON(b, v) }, []string{`"error":1`, `"state":"error"`}},
+		{"junit", func(b *strings.Builder) error { return WriteVerdictJUnit(b, v) }, []string{`errors="1"`, `type="source-error"`}},
+		{"markdown", func(b *strings.Builder) error { return WriteVerdictMarkdown(b, v) }, []string{"⚠️ source error"}},
+	} {
+		var b strings.Builder
+		if err := tt.write(&b); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(strings.ReplaceAll(b.String(), " ", ""), strings.ReplaceAll(w, " ", "")) {
+				t.Errorf("%s: want %s in\n%s", tt.name, w, b.String())
+			}
+		}
+	}
+}

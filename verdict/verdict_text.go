@@ -67,6 +67,8 @@ func (t *TextWriter) stateCell(s compare.State) string {
 		return t.paint(ansiGreen, "pass")
 	case compare.Fail:
 		return t.paint(ansiRed, "fail")
+	case compare.Error:
+		return t.paint(ansiRed, "error")
 	}
 	return t.paint(ansiYellow, "undecided")
 }
