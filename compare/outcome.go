@@ -185,4 +185,3 @@ func (e Estimate) MarshalJSON() ([]byte, error) { return ExactEstimate(e).Marsha
 
 // MarshalJSON writes the exact form.
 func (e Effect) MarshalJSON() ([]byte, error) { return ExactEffect(e).MarshalJSON() }
-
