@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/greenlight/greenlight/secret"
 	"github.com/greenlight/greenlight/verdict/emit"
 )
 
@@ -24,4 +25,24 @@ func TestTransportErrorDropsTheURL(t *testing.T) {
 
 	plain := errors.New("boom")
 	assert.Equal(t, plain, emit.TransportError(plain))
+}
+
+func TestURLSecretsCoverWhatAReceiverEchoes(t *testing.T) {
+	const hook = "https://bot:pw-5555@hooks.example.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX?sig=abcdef123456"
+	rd := secret.NewRedactor(emit.URLSecrets(hook)...)
+	for _, echoed := range []string{
+		hook,
+		"/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX?sig=abcdef123456",
+		"no_service: XXXXXXXXXXXXXXXXXXXXXXXX",
+		"bad sig abcdef123456",
+		"user pw-5555",
+	} {
+		got := rd.Redact(echoed)
+		for _, s := range []string{"XXXXXXXXXXXXXXXXXXXXXXXX", "abcdef123456", "pw-5555"} {
+			assert.NotContains(t, got, s, echoed)
+		}
+	}
+	assert.Equal(t, "status 404 for hooks.example.com", rd.Redact("status 404 for hooks.example.com"), "the host alone is no secret")
+	assert.Error(t, emit.CheckURL("hooks.example.com/x"))
+	assert.NoError(t, emit.CheckURL(hook))
 }
