@@ -35,11 +35,16 @@ type Options struct {
 // Dispatcher delivers what its outbox holds, through each endpoint's Emitter, with one retry
 // policy for all: it claims due deliveries, makes one attempt each, and records the outcome —
 // delivered, due again later, dead, or its endpoint disabled (410 Gone).
+//
+// One of Run or Drain runs at a time on a dispatcher.
 type Dispatcher struct {
 	o    Options
 	wake chan struct{}
 	sem  chan struct{}
 	wg   sync.WaitGroup
+
+	mu       sync.RWMutex
+	emitters map[string]Emitter
 }
 
 // NewDispatcher checks the options and applies their defaults.
@@ -71,7 +76,29 @@ func NewDispatcher(o Options) (*Dispatcher, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
-	return &Dispatcher{o: o, wake: make(chan struct{}, 1), sem: make(chan struct{}, o.Workers)}, nil
+	d := &Dispatcher{o: o, wake: make(chan struct{}, 1), sem: make(chan struct{}, o.Workers)}
+	d.SetEmitters(o.Emitters)
+	return d, nil
+}
+
+// SetEmitters replaces the endpoints' emitters, for a configuration reload: attempts in flight
+// finish with the emitter they started with, later ones use the new set. Deliveries to an
+// endpoint no longer there fail and are retried until it comes back or they are dead.
+func (d *Dispatcher) SetEmitters(emitters map[string]Emitter) {
+	m := make(map[string]Emitter, len(emitters))
+	for k, v := range emitters {
+		m[k] = v
+	}
+	d.mu.Lock()
+	d.emitters = m
+	d.mu.Unlock()
+	d.Notify()
+}
+
+func (d *Dispatcher) emitter(endpoint string) Emitter {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.emitters[endpoint]
 }
 
 // Notify tells the dispatcher that deliveries were enqueued, so that it looks now rather than
@@ -184,7 +211,7 @@ func (d *Dispatcher) attempt(ctx context.Context, r Record) {
 		retry bool
 		err   error
 	)
-	if em := d.o.Emitters[r.Endpoint]; em != nil {
+	if em := d.emitter(r.Endpoint); em != nil {
 		retry, err = em.Emit(ctx, r.Delivery)
 	} else {
 		retry, err = true, fmt.Errorf("no endpoint named %q is configured", r.Endpoint)

@@ -166,6 +166,30 @@ func TestDispatcherUnknownEndpointIsRetried(t *testing.T) {
 	})
 }
 
+func TestDispatcherPicksUpReloadedEmitters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := emit.NewMemory()
+		require.NoError(t, m.Enqueue(time.Now(), delivery("a", "added")))
+		d := newDispatcher(t, m, map[string]emit.Emitter{}, 1)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- d.Run(ctx) }()
+		synctest.Wait()
+		r := record(t, m, "a", "added")
+		assert.Equal(t, 1, r.Attempts, "no emitter yet: a failed attempt")
+		assert.Equal(t, emit.Pending, r.State)
+
+		s := newScript()
+		d.SetEmitters(map[string]emit.Emitter{"added": s})
+		time.Sleep(5 * time.Second) // the retry's backoff
+		synctest.Wait()
+		assert.Equal(t, []time.Duration{5 * time.Second}, s.times("a"), "the reloaded emitter makes the retry")
+		assert.Equal(t, emit.Delivered, record(t, m, "a", "added").State)
+		cancel()
+		assert.ErrorIs(t, <-done, context.Canceled)
+	})
+}
+
 func TestDispatcherStopsWithoutRecordingACutAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		started := make(chan struct{})

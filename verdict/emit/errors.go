@@ -80,12 +80,9 @@ func TransportError(err error) error {
 	return err
 }
 
-// discard reads what is left of a body (up to a bound) so that the connection can be reused.
-func discard(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<10)) }
-
-// Discard drains and closes an answer's body: call it once CheckResponse has read what it
-// needs, so that the connection can be reused.
+// Discard drains (up to 64 KiB) and closes an answer's body: call it once CheckResponse has
+// read what it needs, so that the connection can be reused.
 func Discard(resp *http.Response) {
-	discard(resp.Body)
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 }

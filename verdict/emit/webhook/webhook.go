@@ -100,8 +100,11 @@ func New(c Config, o Options) (*Notifier, error) {
 				return nil, fail("header %s is set by greenlight and cannot be configured", ck)
 			}
 		}
-		if ck == "" || strings.ContainsAny(ck, " :\r\n") || strings.ContainsAny(v.Reveal(), "\r\n") {
-			return nil, fail("header %q: invalid name or value", ck)
+		if !validName(ck) {
+			return nil, fail("header %q: invalid name", ck)
+		}
+		if strings.ContainsAny(v.Reveal(), "\r\n\x00") {
+			return nil, fail("header %s: a value cannot hold a line break or NUL", ck)
 		}
 		n.headers.Set(ck, v.Reveal())
 		n.redact.Add(v)
@@ -121,6 +124,19 @@ func New(c Config, o Options) (*Notifier, error) {
 		n.ua = "greenlight"
 	}
 	return n, nil
+}
+
+// validName reports whether s is an HTTP header name: a token of RFC 9110.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Emit makes one attempt: a signed POST of the delivery's payload.

@@ -306,7 +306,9 @@ func TestNewChecksTheConfig(t *testing.T) {
 		{"short secret", webhook.Config{Name: "a", URL: "https://x.test", Secrets: []secret.Secret{"whsec_c2hvcnQ="}}, "secret 1: signing key is 5 bytes"},
 		{"reserved header", webhook.Config{Name: "a", URL: "https://x.test", Headers: map[string]secret.Secret{"webhook-id": "x"}}, "header Webhook-Id is set by greenlight"},
 		{"content type", webhook.Config{Name: "a", URL: "https://x.test", Headers: map[string]secret.Secret{"content-type": "text/plain"}}, "header Content-Type is set by greenlight"},
-		{"header injection", webhook.Config{Name: "a", URL: "https://x.test", Headers: map[string]secret.Secret{"X-A": "1\r\nX-B: 2"}}, "invalid name or value"},
+		{"header injection", webhook.Config{Name: "a", URL: "https://x.test", Headers: map[string]secret.Secret{"X-A": "1\r\nX-B: 2"}}, "header X-A: a value cannot hold a line break"},
+		{"header name", webhook.Config{Name: "a", URL: "https://x.test", Headers: map[string]secret.Secret{"X Team": "a"}}, `header "X Team": invalid name`},
+		{"header name with a colon", webhook.Config{Name: "a", URL: "https://x.test", Headers: map[string]secret.Secret{"X-Team:": "a"}}, "invalid name"},
 		{"negative timeout", webhook.Config{Name: "a", URL: "https://x.test", Timeout: -time.Second}, "timeout must not be negative"},
 	}
 	for _, tt := range tests {
