@@ -84,8 +84,11 @@ type Server struct {
 
 	ready   atomic.Bool
 	closing atomic.Bool
-	stop    chan struct{} // closed by Shutdown: long-polls and event streams end
-	wg      sync.WaitGroup
+	// engineStopped: Shutdown ran.
+	engineStopped atomic.Bool
+	stop          chan struct{} // closed by StopStreams: long-polls and event streams end
+	stopOnce      sync.Once
+	wg            sync.WaitGroup
 }
 
 // New returns a server; call Resume before serving, and Shutdown at the end.
@@ -233,14 +236,23 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// StopStreams ends the long-polls (they answer what they know) and the event streams, so that
+// an http.Server can finish its in-flight requests: give it to RegisterOnShutdown.
+func (s *Server) StopStreams() {
+	s.stopOnce.Do(func() {
+		s.closing.Store(true)
+		close(s.stop)
+	})
+}
+
 // Shutdown stops serving long-polls and event streams, and stops the engine: the analyses it
 // interrupts stay running in the store, to start again when the daemon does. It waits for
 // their writers (or ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.closing.Swap(true) {
+	s.StopStreams()
+	if s.engineStopped.Swap(true) {
 		return nil
 	}
-	close(s.stop)
 	err := s.engine.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
