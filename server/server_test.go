@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/greenlight/greenlight/examples/app"
 	"github.com/greenlight/greenlight/internal/memnet"
+	"github.com/greenlight/greenlight/store"
+	"github.com/greenlight/greenlight/store/sqlite"
 	"github.com/greenlight/greenlight/verdict"
 )
 
@@ -519,4 +522,65 @@ func TestSnapshotSink(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `{"tick":2}`, string(snap.Data), "the latest wins")
 	assert.Error(t, sink.SaveSnapshot(context.Background(), "nope", []byte("x")))
+}
+
+// gatedStore holds verdicts at the door: RecordVerdict waits until release is closed, after
+// telling entered.
+type gatedStore struct {
+	*sqlite.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) RecordVerdict(ctx context.Context, v store.Verdict, events []store.Event, outbox []store.Delivery) error {
+	close(g.entered)
+	<-g.release
+	return g.Store.RecordVerdict(ctx, v, events, outbox)
+}
+
+// TestAbortAfterTheEngineDecided: an abort that reaches an analysis the engine has decided but
+// whose verdict is not committed yet aborts nothing: 409 once the verdict is committed, and no
+// audit entry claims an abort.
+func TestAbortAfterTheEngineDecided(t *testing.T) {
+	blue, green := serveApps(t, app.Config{}, failingGreen)
+	gate := &gatedStore{entered: make(chan struct{}), release: make(chan struct{})}
+	d := startDaemon(t, daemonConfig{opts: func(o *Options) {
+		gate.Store = o.Store.(*sqlite.Store)
+		o.Store = gate
+	}})
+	a := d.start("", fastOn(blue, green, ""))
+	<-gate.entered // the engine decided (rollback by the smoke gate); the store has not got it
+	answered := make(chan int)
+	go func() {
+		status, _ := d.call("POST", "/api/v1/analyses/"+a.ID+"/abort", "", abortRequest{Reason: "too late"})
+		answered <- status
+	}()
+	// The abort waits for the verdict: release it only once the abort is waiting for it (or
+	// has answered without waiting).
+	var status int
+	for released := false; status == 0; {
+		select {
+		case status = <-answered:
+		default:
+			d.srv.mu.Lock()
+			_, waiting := d.srv.decided[a.ID]
+			d.srv.mu.Unlock()
+			if waiting && !released {
+				close(gate.release)
+				released = true
+			}
+			runtime.Gosched()
+		}
+	}
+	select {
+	case <-gate.release:
+	default:
+		close(gate.release)
+	}
+	assert.Equal(t, http.StatusConflict, status)
+	v := d.waitVerdict("", a.ID)
+	assert.Equal(t, "rollback", v.Verdict, "the analysis's own verdict stands")
+	log, err := d.store.AuditLog(context.Background(), a.ID)
+	require.NoError(t, err)
+	assert.Empty(t, log, "nothing was aborted")
 }

@@ -147,15 +147,29 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.aborted[a.ID] = true
 	s.mu.Unlock()
-	if err := s.engine.Abort(a.ID, fmt.Sprintf("%s (by %s)", req.Reason, by)); err != nil {
+	err := s.engine.Abort(a.ID, fmt.Sprintf("%s (by %s)", req.Reason, by))
+	if err != nil {
 		s.mu.Lock()
 		delete(s.aborted, a.ID)
 		s.mu.Unlock()
-		if errors.Is(err, analysis.ErrNotFound) {
-			writeError(w, errorf(http.StatusConflict, "analysis %s is not running on this daemon", a.ID))
+	}
+	switch {
+	case errors.Is(err, analysis.ErrNotFound):
+		writeError(w, errorf(http.StatusConflict, "analysis %s is not running on this daemon", a.ID))
+		return
+	case errors.Is(err, analysis.ErrDecided):
+		// Decided before the abort (its verdict may not be committed yet): nothing was aborted.
+		if err := s.waitDecided(r.Context(), a.ID); err != nil {
+			writeError(w, errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err))
 			return
 		}
-		// Decided meanwhile: the caller sees what it was decided.
+		if a, ok = s.lookup(w, r); ok {
+			writeError(w, errorf(http.StatusConflict, "analysis %s is already decided: %s", a.ID, a.State))
+		}
+		return
+	case err != nil:
+		s.internal(w, err)
+		return
 	}
 	if err := s.waitDecided(r.Context(), a.ID); err != nil {
 		writeError(w, errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err))
