@@ -195,7 +195,7 @@ func (s *Server) validateStart(req *startRequest) (*specs.Analysis, *apiError) {
 	add := func(field string, pos *specs.Position, format string, args ...any) {
 		fields = append(fields, fieldError{Field: field, Message: fmt.Sprintf(format, args...), Position: pos})
 	}
-	a := s.o.Specs.Analysis(req.Spec)
+	a := s.specs.Load().Analysis(req.Spec)
 	switch {
 	case req.Spec == "":
 		add("spec", nil, "required: the name of an analysis (%s)", s.specNames())
@@ -284,7 +284,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func (s *Server) specNames() string {
 	var names []string
-	for _, a := range s.o.Specs.Analyses {
+	for _, a := range s.specs.Load().Analyses {
 		names = append(names, a.Metadata.Name)
 	}
 	if len(names) == 0 {

@@ -271,7 +271,7 @@ func (s *Server) resume(ctx context.Context, rec store.Analysis) error {
 		s.log.Warn("cannot start an analysis again", "analysis", rec.ID, "reason", reason)
 		s.record(rec, v, []store.Event{e})
 	}
-	a := s.o.Specs.Analysis(rec.Spec)
+	a := s.specs.Load().Analysis(rec.Spec)
 	if a == nil {
 		giveUp(fmt.Sprintf("interrupted: greenlight restarted and no longer has the analysis spec %q", rec.Spec))
 		return nil

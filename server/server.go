@@ -34,7 +34,8 @@ type Options struct {
 	Store store.Store
 	// Engine configures the engine the server runs its analyses on (the server names them).
 	Engine analysis.EngineOptions
-	// Specs are the loaded Suites and Analyses; analyses are started by name from them.
+	// Specs are the loaded Suites and Analyses; analyses are started by name from them
+	// (SetSpecs replaces them).
 	Specs *specs.Documents
 	// Tokens are the API's bearer tokens; none lets every request through.
 	Tokens *Tokens
@@ -63,6 +64,7 @@ type Options struct {
 // Server is the daemon's API and the analyses it runs.
 type Server struct {
 	o       Options
+	specs   atomic.Pointer[specs.Documents]
 	engine  *analysis.Engine
 	log     *slog.Logger
 	now     func() time.Time
@@ -125,6 +127,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
 	s.hub.ch = make(chan struct{})
+	s.specs.Store(o.Specs)
 	eo := o.Engine
 	eo.NewID = s.engineID
 	s.engine = analysis.NewEngine(eo)
@@ -171,6 +174,15 @@ func (s *Server) routeTable() []route {
 		{"GET", "/healthz", ScopePublic, s.healthz},
 		{"GET", "/readyz", ScopePublic, s.readyz},
 	}
+}
+
+// SetSpecs replaces the specs new analyses start from (a reload). Running analyses go on with
+// the specs they started with; one started again after a restart uses the specs loaded then.
+func (s *Server) SetSpecs(docs *specs.Documents) {
+	if docs == nil {
+		docs = &specs.Documents{}
+	}
+	s.specs.Store(docs)
 }
 
 // Handler is the API.

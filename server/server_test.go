@@ -584,3 +584,25 @@ func TestAbortAfterTheEngineDecided(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, log, "nothing was aborted")
 }
+
+// TestSetSpecs: new analyses start from the specs set last; one already running goes on.
+func TestSetSpecs(t *testing.T) {
+	blue, green := serveApps(t, app.Config{}, app.Config{})
+	d := startDaemon(t, daemonConfig{})
+	running := d.start("", longOn(blue, green))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(strings.Replace(testSpecs, "{name: long}", "{name: longer}", 1)), 0o600))
+	docs, err := specsLoad(dir)
+	require.NoError(t, err)
+	d.srv.SetSpecs(docs)
+	status, data := d.call("POST", "/api/v1/analyses", "", longOn(blue, green))
+	assert.Equal(t, http.StatusUnprocessableEntity, status, "%s", data)
+	assert.Contains(t, string(data), `no analysis named \"long\" (have fast, longer)`)
+	req := longOn(blue, green)
+	req.Spec = "longer"
+	d.callJSON("POST", "/api/v1/analyses", "", req, http.StatusCreated, nil)
+	var v verdictView
+	d.callJSON("GET", "/api/v1/analyses/"+running.ID+"/verdict", "", nil, http.StatusOK, &v)
+	assert.Equal(t, "running", v.Verdict)
+	d.callJSON("POST", "/api/v1/analyses/"+running.ID+"/abort", "", abortRequest{Reason: "done"}, http.StatusOK, nil)
+}

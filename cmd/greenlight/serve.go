@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +56,9 @@ names). A flag given wins over the environment, which wins over the file.
 API tokens come from --tokens-file (lines of NAME SCOPE TOKEN; scopes read, write, admin) and
 GREENLIGHT_TOKEN (one token with every scope). Without any token the daemon listens on loopback
 only, unless --allow-unauthenticated.
+
+SIGHUP reloads the specs: valid, new analyses start from them (running ones go on with theirs);
+invalid, they are refused with every problem and the ones loaded before are kept.
 
 SIGTERM or SIGINT stops it gracefully: in-flight requests finish, running analyses are left
 running in the store and start again with the daemon.`,
@@ -208,11 +213,19 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 		"store", db.Path(), "tokens", tokens.Len())
 	fmt.Fprintf(stderr, "greenlight: serving on http://%s\n", ln.Addr())
 
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		_ = srv.Shutdown(context.WithoutCancel(ctx))
-		return &exitError{code: verdict.ExitInternal, err: fmt.Errorf("serve: %w", err)}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case err := <-served:
+			_ = srv.Shutdown(context.WithoutCancel(ctx))
+			return &exitError{code: verdict.ExitInternal, err: fmt.Errorf("serve: %w", err)}
+		case <-hup:
+			st.reload(srv, stderr, logger)
+		}
 	}
 	logger.Info("stopping: finishing in-flight requests; running analyses start again with the daemon", "cause", context.Cause(ctx))
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), st.shutdownTimeout)
@@ -223,6 +236,23 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// reload loads and checks the specs again (SIGHUP): valid, they replace the ones new analyses
+// start from; invalid, they are refused with every problem and the ones loaded before are kept.
+func (st *serveSettings) reload(srv *server.Server, stderr io.Writer, logger *slog.Logger) {
+	docs, err := loadSpecs([]string{st.config}, nil)
+	if err == nil {
+		err = checkAnalyses(docs)
+	}
+	if err != nil {
+		logger.Error("reload refused: the specs loaded before are kept", "config", st.config)
+		fmt.Fprintf(stderr, "greenlight: reload refused, the specs loaded before are kept: %v\n", err)
+		return
+	}
+	srv.SetSpecs(docs)
+	logger.Info("specs reloaded", "config", st.config, "analyses", len(docs.Analyses), "suites", len(docs.Suites))
+	fmt.Fprintf(stderr, "greenlight: specs reloaded: %d analyses, %d suites\n", len(docs.Analyses), len(docs.Suites))
 }
 
 // checkAnalyses compiles every analysis as a start would, with a stand-in URL for each

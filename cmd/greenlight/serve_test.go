@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -80,6 +81,7 @@ type served struct {
 	code   verdict.ExitCode
 	mu     sync.Mutex
 	stderr strings.Builder
+	more   chan struct{} // closed and replaced at each line of stderr
 }
 
 // startServe runs greenlight serve with args (and --listen 127.0.0.1:0) until stop, and waits
@@ -88,7 +90,7 @@ func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &served{cancel: cancel, done: make(chan verdict.ExitCode, 1)}
+	s := &served{cancel: cancel, done: make(chan verdict.ExitCode, 1), more: make(chan struct{})}
 	go func() {
 		code := execute(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, pw)
 		pw.Close()
@@ -101,6 +103,8 @@ func startServe(t *testing.T, args ...string) *served {
 			line := sc.Text()
 			s.mu.Lock()
 			s.stderr.WriteString(line + "\n")
+			close(s.more)
+			s.more = make(chan struct{})
 			s.mu.Unlock()
 			if u, ok := strings.CutPrefix(line, "greenlight: serving on "); ok {
 				ready <- u
@@ -116,6 +120,25 @@ func startServe(t *testing.T, args ...string) *served {
 	s.url = u
 	t.Cleanup(func() { s.stop(t) })
 	return s
+}
+
+// waitLog waits until stderr has a line holding text, and returns everything from that line on.
+func (s *served) waitLog(t *testing.T, text string) string {
+	t.Helper()
+	for {
+		s.mu.Lock()
+		logs, more := s.stderr.String(), s.more
+		s.mu.Unlock()
+		if i := strings.Index(logs, text); i >= 0 {
+			return logs[i:]
+		}
+		select {
+		case <-more:
+		case code := <-s.done:
+			s.done <- code
+			t.Fatalf("greenlight serve exited %d before %q:\n%s", code, text, logs)
+		}
+	}
 }
 
 func (s *served) logs() string {
@@ -297,4 +320,29 @@ func TestServeSettingsPrecedence(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dataFromFile, "greenlight.db"))
 	assert.Error(t, err)
 	assert.Contains(t, s.logs(), "level=INFO msg=serving", "--log-level info over GREENLIGHT_LOG_LEVEL=warn")
+}
+
+// TestServeReloadsOnSIGHUP: valid specs replace the old ones; invalid ones are refused with
+// their positions and the old ones kept.
+func TestServeReloadsOnSIGHUP(t *testing.T) {
+	blue := startApp(t, app.Config{})
+	dir := specDir(t, serveSpecs)
+	s := startServe(t, "--config", dir, "--data", t.TempDir())
+	extra := filepath.Join(dir, "extra.yaml")
+	require.NoError(t, os.WriteFile(extra, []byte(strings.Replace(serveSpecs[strings.Index(serveSpecs, "apiVersion: greenlight/v1\nkind: Analysis\nmetadata: {name: long}"):], "{name: long}", "{name: extra}", 1)), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	s.waitLog(t, "greenlight: specs reloaded: 3 analyses, 1 suites")
+	body := func(spec string) string {
+		return `{"spec": "` + spec + `", "environments": {"blue": "` + blue + `", "green": "` + blue + `"}}`
+	}
+	var a struct{ ID string }
+	require.Equal(t, http.StatusCreated, s.call(t, "POST", "/api/v1/analyses", "", body("extra"), &a))
+
+	require.NoError(t, os.WriteFile(extra, []byte("apiVersion: greenlight/v1\nkind: Analysis\nmetadata: {name: extra}\nbaseline: [\n"), 0o600))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	refused := s.waitLog(t, "greenlight: reload refused, the specs loaded before are kept")
+	assert.Contains(t, refused, "extra.yaml:")
+	require.Equal(t, http.StatusCreated, s.call(t, "POST", "/api/v1/analyses", "", body("extra"), nil), "the old specs are kept")
+	require.Equal(t, http.StatusOK, s.call(t, "POST", "/api/v1/analyses/"+a.ID+"/abort", "", `{"reason": "done"}`, nil))
+	assert.Equal(t, verdict.ExitPass, s.stop(t))
 }
