@@ -78,6 +78,8 @@ running in the store and start again with the daemon.`,
 	f.StringVar(&st.store, "store", "", "the store: sqlite:PATH (default: SQLite in --data); postgres is not supported yet")
 	f.StringVar(&st.tokensFile, "tokens-file", "", "API tokens, one a line: NAME SCOPE TOKEN (scope read, write or admin)")
 	f.StringVar(&st.tracesTokenFile, "traces-token-file", "", "a file holding the bearer token the OTLP receiver (/v1/traces) accepts from any sender")
+	f.StringVar(&st.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain), read again when it changes")
+	f.StringVar(&st.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	f.BoolVar(&st.allowUnauthenticated, "allow-unauthenticated", false, "serve beyond loopback without API tokens (anyone who reaches it can start, abort and override)")
 	f.StringVar(&st.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&st.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a graceful stop may take")
@@ -87,6 +89,7 @@ running in the store and start again with the daemon.`,
 // serveSettings are greenlight serve's flags.
 type serveSettings struct {
 	configFile, config, listen, data, store, tokensFile, tracesTokenFile, logLevel string
+	tlsCert, tlsKey                                                                string
 	allowUnauthenticated                                                           bool
 	shutdownTimeout                                                                time.Duration
 }
@@ -166,6 +169,10 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tlsCfg, err := st.tlsConfig(logger)
+	if err != nil {
+		return err
+	}
 	ln, err := listen(ctx, st.listen)
 	if err != nil {
 		return invalid("--listen %s: %v", st.listen, err)
@@ -208,10 +215,17 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	hs.RegisterOnShutdown(srv.StopStreams)
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	logger.Info("serving", "url", "http://"+ln.Addr().String(), "analyses", len(docs.Analyses), "suites", len(docs.Suites),
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme, hs.TLSConfig = "https", tlsCfg
+		go func() { served <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- hs.Serve(ln) }()
+	}
+	url := scheme + "://" + ln.Addr().String()
+	logger.Info("serving", "url", url, "analyses", len(docs.Analyses), "suites", len(docs.Suites),
 		"store", db.Path(), "tokens", tokens.Len())
-	fmt.Fprintf(stderr, "greenlight: serving on http://%s\n", ln.Addr())
+	fmt.Fprintf(stderr, "greenlight: serving on %s\n", url)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
