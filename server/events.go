@@ -24,14 +24,14 @@ func (s *Server) analysisEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.stream(w, r, func(ctx context.Context, after int64) ([]store.Event, error) {
+	s.stream(w, r, a.ID, func(ctx context.Context, after int64) ([]store.Event, error) {
 		return s.o.Store.EventsAfter(ctx, a.ID, uint64(after), eventPage)
 	}, func(e store.Event) int64 { return int64(e.Seq) })
 }
 
 // allEvents streams every analysis's events; their SSE ids are the store's global order.
 func (s *Server) allEvents(w http.ResponseWriter, r *http.Request) {
-	s.stream(w, r, func(ctx context.Context, after int64) ([]store.Event, error) {
+	s.stream(w, r, "", func(ctx context.Context, after int64) ([]store.Event, error) {
 		return s.o.Store.AllEventsAfter(ctx, after, eventPage)
 	}, func(e store.Event) int64 { return e.ID })
 }
@@ -57,8 +57,9 @@ func lastEventID(r *http.Request) (int64, *apiError) {
 // stream sends server-sent events read from the store after the client's last one, then each
 // new one once it is committed, with a comment every Heartbeat while idle, until the client
 // goes or the server stops. Nothing is buffered per client: a slow client reads on from where
-// it is, and one that stops reading is dropped after writeTimeout.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(context.Context, int64) ([]store.Event, error), idOf func(store.Event) int64) {
+// it is, and one that stops reading is dropped after writeTimeout. analysis names the analysis
+// whose commits wake it ("" for every analysis's).
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, analysis string, read func(context.Context, int64) ([]store.Event, error), idOf func(store.Event) int64) {
 	last, e := lastEventID(r)
 	if e != nil {
 		writeError(w, e)
@@ -76,7 +77,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(contex
 	var buf bytes.Buffer
 	buf.WriteString("retry: 2000\n\n")
 	for {
-		woken := s.hub.wait()
+		woken := s.hub.wait(analysis)
 		evs, err := read(ctx, last)
 		if err != nil {
 			if ctx.Err() == nil {

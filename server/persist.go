@@ -150,7 +150,7 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 		if final != nil {
 			s.decide(r, *final)
 		}
-		s.hub.wake()
+		s.hub.wake(r.rec.ID)
 		if final != nil {
 			return
 		}
@@ -223,7 +223,7 @@ func (s *Server) record(rec store.Analysis, v *verdict.Verdict, events []store.E
 	}
 	s.metrics.decided(rec, v, sv.At)
 	s.markDecided(rec.ID)
-	s.hub.wake()
+	s.hub.wake(rec.ID)
 }
 
 // Resume starts again, under their ids, the analyses the store says are running: the daemon

@@ -126,7 +126,7 @@ func New(o Options) (*Server, error) {
 		o.Engine.Logger = o.Logger
 	}
 	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
-	s.hub.ch = make(chan struct{})
+	s.hub.all, s.hub.by = make(chan struct{}), map[string]chan struct{}{}
 	s.specs.Store(o.Specs)
 	eo := o.Engine
 	eo.NewID = s.engineID
@@ -279,24 +279,40 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// hub wakes every event stream when events are committed: each waits on the channel wait
-// returned before it read the store, so none misses a wake.
+// hub wakes the event streams when events are committed: the global ones at every commit, one
+// analysis's only at its own. Each stream waits on the channel wait returned before it read
+// the store, so none misses a wake.
 type hub struct {
-	mu sync.Mutex
-	ch chan struct{}
+	mu  sync.Mutex
+	all chan struct{}
+	by  map[string]chan struct{} // only while a stream of that analysis waits
 }
 
-func (h *hub) wait() <-chan struct{} {
+// wait returns a channel closed at the next commit of the analysis's events (any analysis's
+// for "").
+func (h *hub) wait(analysis string) <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.ch
+	if analysis == "" {
+		return h.all
+	}
+	ch, ok := h.by[analysis]
+	if !ok {
+		ch = make(chan struct{})
+		h.by[analysis] = ch
+	}
+	return ch
 }
 
-func (h *hub) wake() {
+func (h *hub) wake(analysis string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	close(h.ch)
-	h.ch = make(chan struct{})
+	close(h.all)
+	h.all = make(chan struct{})
+	if ch, ok := h.by[analysis]; ok {
+		close(ch)
+		delete(h.by, analysis)
+	}
 }
 
 // decidedCh is closed once the analysis's verdict is committed. Take it before reading the

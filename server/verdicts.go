@@ -287,7 +287,7 @@ func (s *Server) revise(ctx context.Context, a store.Analysis, audit store.Audit
 		return err
 	}
 	s.metrics.overridden(a, v.Decision)
-	s.hub.wake()
+	s.hub.wake(a.ID)
 	return nil
 }
 
