@@ -139,21 +139,19 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 				phase, at = e.Phase, e.Time
 			}
 		}
-		if err := s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention); err != nil {
-			s.log.Error("cannot store events", "analysis", r.rec.ID, "events", len(evs), "error", err)
-		}
-		if phase != "" {
-			if err := s.o.Store.SetPhase(ctx, r.rec.ID, phase, at); err != nil {
-				s.log.Error("cannot store a phase", "analysis", r.rec.ID, "error", err)
+		w := write{analysis: r.rec.ID, events: evs, phase: phase, at: at}
+		if final == nil {
+			if len(evs) > 0 || phase != "" {
+				s.writes <- w
 			}
+			continue
 		}
-		if final != nil {
-			s.decide(r, *final)
-		}
-		s.hub.wake(r.rec.ID)
-		if final != nil {
-			return
-		}
+		// The verdict comes after every event before it is committed.
+		w.done = make(chan struct{})
+		s.writes <- w
+		<-w.done
+		s.decide(r, *final)
+		return
 	}
 }
 

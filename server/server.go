@@ -27,6 +27,7 @@ const (
 	DefaultMaxWait        = 60 * time.Second
 	DefaultHeartbeat      = 15 * time.Second
 	DefaultEventRetention = 2000
+	DefaultWriteLinger    = 100 * time.Millisecond
 )
 
 // Options configure a Server.
@@ -54,11 +55,14 @@ type Options struct {
 	Deliveries func(a store.Analysis, v *verdict.Verdict) []store.Delivery
 	// MaxBodyBytes bounds a request body (default 1 MiB); MaxWait the longest long-poll
 	// (default 60s); Heartbeat how often an idle event stream sends a comment (default 15s);
-	// EventRetention how many events of each analysis the store keeps (default 2000).
+	// EventRetention how many events of each analysis the store keeps (default 2000);
+	// WriteLinger how long the events writer waits for more events to commit them together
+	// (default 100ms: events reach the streams that much later).
 	MaxBodyBytes   int64
 	MaxWait        time.Duration
 	Heartbeat      time.Duration
 	EventRetention int
+	WriteLinger    time.Duration
 }
 
 // Server is the daemon's API and the analyses it runs.
@@ -90,7 +94,10 @@ type Server struct {
 	engineStopped atomic.Bool
 	stop          chan struct{} // closed by StopStreams: long-polls and event streams end
 	stopOnce      sync.Once
-	wg            sync.WaitGroup
+	wg            sync.WaitGroup // the analyses' writers
+	// writes go to the one events writer (writeEvents), which closes writerDone when they end.
+	writes     chan write
+	writerDone chan struct{}
 }
 
 // New returns a server; call Resume before serving, and Shutdown at the end.
@@ -119,6 +126,9 @@ func New(o Options) (*Server, error) {
 	if o.EventRetention <= 0 {
 		o.EventRetention = DefaultEventRetention
 	}
+	if o.WriteLinger <= 0 {
+		o.WriteLinger = DefaultWriteLinger
+	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now
 	}
@@ -128,6 +138,8 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
 	s.hub.all, s.hub.by = make(chan struct{}), map[string]chan struct{}{}
 	s.specs.Store(o.Specs)
+	s.writes, s.writerDone = make(chan write, writeQueue), make(chan struct{})
+	go s.writeEvents()
 	eo := o.Engine
 	eo.NewID = s.engineID
 	s.engine = analysis.NewEngine(eo)
@@ -269,6 +281,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		close(s.writes)
+		<-s.writerDone
 		close(done)
 	}()
 	select {
