@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/examples/app"
 )
 
@@ -64,4 +65,36 @@ func TestEventsLive(t *testing.T) {
 		}
 	}
 	assert.Equal(t, ": heartbeat", idle.comments[0])
+}
+
+// TestDecidedTicksThinned: a decided analysis keeps its other events and at most
+// DecidedTicks+1 of its ticks, evenly spread; its last tick is among them.
+func TestDecidedTicksThinned(t *testing.T) {
+	blue, green := serveApps(t, app.Config{}, app.Config{})
+	d := startDaemon(t, daemonConfig{opts: func(o *Options) {
+		o.DecidedTicks = 3
+		o.Plan = func(ao *analysis.Options) { ao.Tick = 20 * time.Millisecond }
+	}})
+	a := d.start("", longOn(blue, green))
+	stream := d.events("/api/v1/analyses/"+a.ID+"/events", "", "")
+	var ticks []sseEvent
+	for len(ticks) < 10 {
+		if e := stream.next(t); e.Event == "tick" {
+			ticks = append(ticks, e)
+		}
+	}
+	d.callJSON("POST", "/api/v1/analyses/"+a.ID+"/abort", "", abortRequest{Reason: "enough ticks"}, http.StatusOK, nil)
+	evs, err := d.store.EventsAfter(t.Context(), a.ID, 0, 0)
+	require.NoError(t, err)
+	kept := 0
+	kinds := map[string]bool{}
+	for _, e := range evs {
+		kinds[e.Kind] = true
+		if e.Kind == "tick" {
+			kept++
+		}
+	}
+	assert.LessOrEqual(t, kept, 4)
+	assert.GreaterOrEqual(t, kept, 2, "the oldest and the newest at least")
+	assert.True(t, kinds["phase"] && kinds["verdict"], "other events are kept: %v", kinds)
 }

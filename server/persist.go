@@ -222,6 +222,9 @@ func (s *Server) record(rec store.Analysis, v *verdict.Verdict, events []store.E
 	s.metrics.decided(rec, v, sv.At)
 	s.markDecided(rec.ID)
 	s.hub.wake(rec.ID)
+	if err := s.o.Store.ThinEvents(context.Background(), rec.ID, string(analysis.EventTick), s.o.DecidedTicks); err != nil {
+		s.log.Warn("cannot thin a decided analysis's ticks", "analysis", rec.ID, "error", err)
+	}
 }
 
 // Resume starts again, under their ids, the analyses the store says are running: the daemon

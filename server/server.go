@@ -28,6 +28,7 @@ const (
 	DefaultHeartbeat      = 15 * time.Second
 	DefaultEventRetention = 2000
 	DefaultWriteLinger    = 100 * time.Millisecond
+	DefaultDecidedTicks   = 120
 )
 
 // Options configure a Server.
@@ -63,6 +64,9 @@ type Options struct {
 	Heartbeat      time.Duration
 	EventRetention int
 	WriteLinger    time.Duration
+	// DecidedTicks is how many of its tick events a decided analysis keeps, evenly spread
+	// (default 120): its course, without a tick a second for the life of the store.
+	DecidedTicks int
 }
 
 // Server is the daemon's API and the analyses it runs.
@@ -128,6 +132,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.WriteLinger <= 0 {
 		o.WriteLinger = DefaultWriteLinger
+	}
+	if o.DecidedTicks <= 0 {
+		o.DecidedTicks = DefaultDecidedTicks
 	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now

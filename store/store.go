@@ -114,6 +114,10 @@ type Events interface {
 	AllEventsAfter(ctx context.Context, afterID int64, limit int) ([]Event, error)
 	// LastSeq is the Seq of an analysis's newest stored event (0 when none).
 	LastSeq(ctx context.Context, analysis string) (uint64, error)
+	// ThinEvents keeps at most keep+1 of an analysis's events of one kind: every step-th by
+	// sequence number from the oldest, and the newest. A decided analysis's tick series,
+	// thinned, still shows its course; the events of other kinds are kept.
+	ThinEvents(ctx context.Context, analysis, kind string, keep int) error
 }
 
 // Snapshot is the engine's saved state of one analysis: opaque bytes, the latest wins.

@@ -117,6 +117,22 @@ func (s *Store) LastSeq(ctx context.Context, analysis string) (uint64, error) {
 	return uint64(seq), nil
 }
 
+// ThinEvents implements store.Events.
+func (s *Store) ThinEvents(ctx context.Context, analysis, kind string, keep int) error {
+	if keep <= 0 {
+		keep = 1
+	}
+	_, err := s.w.ExecContext(ctx, `DELETE FROM events WHERE id IN (
+		SELECT id FROM (
+			SELECT id, ROW_NUMBER() OVER (ORDER BY seq) - 1 AS i, COUNT(*) OVER () AS n
+			FROM events WHERE analysis_id = ? AND kind = ?)
+		WHERE n > ? AND i < n - 1 AND i % ((n + ? - 1) / ?) != 0)`, analysis, kind, keep+1, keep, keep)
+	if err != nil {
+		return fmt.Errorf("thin the %s events of %s: %w", kind, analysis, err)
+	}
+	return nil
+}
+
 // PutSnapshot implements store.Snapshots.
 func (s *Store) PutSnapshot(ctx context.Context, snap store.Snapshot) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO snapshots (analysis_id, data, at) VALUES (?, ?, ?)

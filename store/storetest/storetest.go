@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"events in order, per analysis and globally", testEvents},
 		{"events keep only the newest", testEventRetention},
 		{"an event sequence number is unique", testEventDuplicate},
+		{"events of one kind thinned", testThinEvents},
 		{"the latest snapshot wins", testSnapshots},
 		{"exactly one verdict per analysis", testOneVerdict},
 		{"exactly one verdict under concurrent records", testOneVerdictConcurrent},
@@ -598,4 +599,45 @@ func testOutbox(t *testing.T, s store.Store) {
 	assert.Equal(t, "410 Gone", ds[1].LastError)
 	assert.Equal(t, store.DeliveryPending, ds[2].State)
 	assert.ErrorIs(t, s.MarkDelivered(ctx, 9999, t0), store.ErrNotFound)
+}
+
+func testThinEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	create(t, s, analysis("a1", "checkout", "", nil))
+	create(t, s, analysis("a2", "checkout", "", nil))
+	evs := events("a1", 1, 100) // ticks
+	for i := range evs {
+		if evs[i].Seq%10 == 5 {
+			evs[i].Kind = "phase"
+		}
+	}
+	require.NoError(t, s.AppendEvents(ctx, evs, 0))
+	require.NoError(t, s.AppendEvents(ctx, events("a2", 1, 30), 0))
+	require.NoError(t, s.ThinEvents(ctx, "a1", "tick", 9))
+
+	got, err := s.EventsAfter(ctx, "a1", 0, 0)
+	require.NoError(t, err)
+	var ticks []uint64
+	phases := 0
+	for _, e := range got {
+		if e.Kind == "tick" {
+			ticks = append(ticks, e.Seq)
+		} else {
+			phases++
+		}
+	}
+	assert.Equal(t, 10, phases, "events of other kinds are kept")
+	// 90 ticks, one in ten kept from the oldest, and the newest.
+	assert.Equal(t, []uint64{1, 12, 23, 34, 46, 57, 68, 79, 90, 100}, ticks)
+	seq, err := s.LastSeq(ctx, "a1")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(100), seq)
+	other, err := s.EventsAfter(ctx, "a2", 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, other, 30, "another analysis's events are not thinned")
+
+	require.NoError(t, s.ThinEvents(ctx, "a2", "tick", 50))
+	other, err = s.EventsAfter(ctx, "a2", 0, 0)
+	require.NoError(t, err)
+	assert.Len(t, other, 30, "fewer than keep: all kept")
 }
