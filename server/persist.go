@@ -76,6 +76,9 @@ func (s *Server) options(a *specs.Analysis, rec store.Analysis) analysis.Options
 func (s *Server) startRun(r *run) error {
 	s.startMu.Lock()
 	defer s.startMu.Unlock()
+	if s.engineStopped.Load() {
+		return analysis.ErrShuttingDown
+	}
 	s.pendingID = r.rec.ID
 	id, started, err := s.engine.Start(r.plan, analysis.StartOptions{Key: r.rec.Key, Labels: r.rec.Labels})
 	s.pendingID = ""

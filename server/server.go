@@ -281,7 +281,11 @@ func (s *Server) StopStreams() {
 // their writers (or ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopStreams()
-	if s.engineStopped.Swap(true) {
+	// Under startMu: a start either finished (its writer is counted in wg) or sees the stop.
+	s.startMu.Lock()
+	stopped := s.engineStopped.Swap(true)
+	s.startMu.Unlock()
+	if stopped {
 		return nil
 	}
 	err := s.engine.Shutdown(ctx)
