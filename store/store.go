@@ -177,44 +177,83 @@ type Audit interface {
 	AuditLog(ctx context.Context, analysis string) ([]AuditEntry, error)
 }
 
-// DeliveryState is where a delivery stands.
+// DeliveryState is where a delivery stands (verdict/emit's states).
 type DeliveryState string
 
 const (
-	DeliveryPending   DeliveryState = "pending"
-	DeliveryDelivered DeliveryState = "delivered"
-	DeliveryFailed    DeliveryState = "failed" // given up
+	DeliveryPending   DeliveryState = "pending"   // waiting for its next attempt (or for its endpoint to be enabled)
+	DeliveryDelivered DeliveryState = "delivered" // the receiver accepted it
+	DeliveryDead      DeliveryState = "dead"      // given up
 )
 
-// Delivery is one message to send somewhere (a webhook, a CodeDeploy callback), written with
-// the verdict it announces and sent later, at least once.
-type Delivery struct {
-	ID       int64
-	Analysis string
-	// EventID is the receiver's idempotency key (webhook-id): unique, the same on every attempt.
+// DeliveryKey identifies a delivery: one event to one endpoint. The event id is the receiver's
+// idempotency key (webhook-id), the same on every attempt and for every endpoint.
+type DeliveryKey struct {
 	EventID string
-	Target  string // which configured destination
-	Payload json.RawMessage
-	State   DeliveryState
-	// Attempts made so far, the last one's error, and when the next is due.
-	Attempts    int
-	LastError   string
-	NextAttempt time.Time
-	// ClaimedUntil: a sender claimed it and no other may until then.
-	ClaimedUntil time.Time
-	CreatedAt    time.Time
-	DeliveredAt  time.Time
+	Target  string
 }
 
-// Outbox stores deliveries; they are written by RecordVerdict and ReviseVerdict.
+// Delivery is one message to send to one endpoint (a webhook, a CodeDeploy callback), written
+// with the verdict it announces and sent later, at least once. It carries what verdict/emit's
+// outbox records do, so that the store implements that outbox with a thin adapter.
+type Delivery struct {
+	Analysis string
+	EventID  string
+	Target   string // the configured endpoint
+	Type     string // the event type (verdict.decided …)
+	// Timestamp is when the event happened; Payload its JSON, the same bytes on every attempt.
+	Timestamp time.Time
+	Payload   json.RawMessage
+
+	State DeliveryState
+	// Attempts made since Since (when it was enqueued, or redelivered by hand), the last one's
+	// error, when the next is due, and when it was delivered or given up.
+	Attempts    int
+	Since       time.Time
+	NextAttempt time.Time
+	LastError   string
+	DoneAt      time.Time
+	// ClaimedUntil: a sender claimed it and no other may until then.
+	ClaimedUntil time.Time
+}
+
+// Key is the delivery's key.
+func (d Delivery) Key() DeliveryKey { return DeliveryKey{EventID: d.EventID, Target: d.Target} }
+
+// DeliveryFailure is a failed attempt as the outbox records it.
+type DeliveryFailure struct {
+	Attempts int       // attempts made, this one included
+	At       time.Time // when this attempt ended
+	Error    string
+	// Dead: no attempt follows; otherwise Next is when the next one is due.
+	Dead bool
+	Next time.Time
+}
+
+// Outbox stores deliveries; RecordVerdict and ReviseVerdict enqueue them (due at once, or at
+// their NextAttempt when set), and enqueueing a key already there leaves it as it is. A claim
+// leases deliveries so that no other sender gets them; a lease that runs out without a mark
+// (the sender died) makes the delivery due again.
 type Outbox interface {
-	// ClaimDeliveries claims up to limit pending deliveries due at now and not claimed, for
-	// lease; a claim ends with MarkDelivered, MarkFailed, or the lease running out.
-	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
-	MarkDelivered(ctx context.Context, id int64, at time.Time) error
-	// MarkFailed counts a failed attempt: the delivery is due again at next, or given up when
-	// giveUp.
-	MarkFailed(ctx context.Context, id int64, lastError string, next time.Time, giveUp bool) error
-	// Deliveries lists an analysis's deliveries, oldest first.
+	// ClaimDeliveries returns up to limit pending deliveries due at now whose endpoints are
+	// enabled, oldest due first, each leased until now+lease.
+	ClaimDeliveries(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Delivery, error)
+	// NextDue is when the earliest pending delivery of an enabled endpoint is due (a leased
+	// one: when its lease ends); ok is false when there is none.
+	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
+	// MarkDelivered records a successful attempt and ends the lease.
+	MarkDelivered(ctx context.Context, k DeliveryKey, attempts int, at time.Time) error
+	// MarkFailed records a failed attempt and ends the lease: due again at f.Next, or dead.
+	MarkFailed(ctx context.Context, k DeliveryKey, f DeliveryFailure) error
+	// DisableEndpoint stops claims of the endpoint's deliveries (they stay pending) until
+	// EnableEndpoint; reason says why (a 410 Gone answer).
+	DisableEndpoint(ctx context.Context, target, reason string, at time.Time) error
+	EnableEndpoint(ctx context.Context, target string) error
+	// DisabledEndpoints returns the disabled endpoints with their reasons.
+	DisabledEndpoints(ctx context.Context) (map[string]string, error)
+	// Redeliver makes a delivered or dead delivery pending again, due at now, with a new retry
+	// window (Since = now, no attempts): an operator's manual redelivery.
+	Redeliver(ctx context.Context, k DeliveryKey, now time.Time) error
+	// Deliveries lists an analysis's deliveries in the order they were enqueued.
 	Deliveries(ctx context.Context, analysis string) ([]Delivery, error)
 }

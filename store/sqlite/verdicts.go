@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/verdict"
@@ -49,35 +48,12 @@ func afterVerdict(ctx context.Context, tx *sql.Tx, v store.Verdict, events []sto
 	if err := appendEvents(ctx, tx, events, keepAll); err != nil {
 		return err
 	}
-	for i := range outbox {
-		if err := enqueue(ctx, tx, &outbox[i], v); err != nil {
+	for _, d := range outbox {
+		if err := enqueue(ctx, tx, d, v); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func enqueue(ctx context.Context, tx *sql.Tx, d *store.Delivery, v store.Verdict) error {
-	if d.Analysis == "" {
-		d.Analysis = v.Analysis
-	}
-	if d.CreatedAt.IsZero() {
-		d.CreatedAt = v.At
-	}
-	if d.NextAttempt.IsZero() {
-		d.NextAttempt = d.CreatedAt
-	}
-	d.State = store.DeliveryPending
-	payload := string(d.Payload)
-	if payload == "" {
-		payload = "null"
-	}
-	err := tx.QueryRowContext(ctx, `INSERT INTO outbox (analysis_id, event_id, target, payload, state, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		d.Analysis, d.EventID, d.Target, payload, string(d.State), nanos(d.NextAttempt), nanos(d.CreatedAt)).Scan(&d.ID)
-	if isConstraint(err) {
-		return fmt.Errorf("delivery %s: %w (its event id is taken)", d.EventID, err)
-	}
-	return err
 }
 
 // ReviseVerdict implements store.Verdicts.
@@ -184,87 +160,4 @@ func (s *Store) AuditLog(ctx context.Context, analysis string) ([]store.AuditEnt
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-const deliveryColumns = `id, analysis_id, event_id, target, payload, state, attempts, last_error, next_attempt, claimed_until, created_at, delivered_at`
-
-func scanDeliveries(rows *sql.Rows) ([]store.Delivery, error) {
-	defer rows.Close()
-	var out []store.Delivery
-	for rows.Next() {
-		var (
-			d                                   store.Delivery
-			payload, state                      string
-			next, claimed, created, deliveredAt int64
-		)
-		if err := rows.Scan(&d.ID, &d.Analysis, &d.EventID, &d.Target, &payload, &state, &d.Attempts, &d.LastError, &next, &claimed, &created, &deliveredAt); err != nil {
-			return nil, err
-		}
-		d.Payload, d.State = []byte(payload), store.DeliveryState(state)
-		d.NextAttempt, d.ClaimedUntil, d.CreatedAt, d.DeliveredAt = fromNanos(next), fromNanos(claimed), fromNanos(created), fromNanos(deliveredAt)
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
-// ClaimDeliveries implements store.Outbox.
-func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	var out []store.Delivery
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claimed_until = ?
-			WHERE id IN (SELECT id FROM outbox WHERE state = ? AND next_attempt <= ? AND claimed_until <= ? ORDER BY next_attempt, id LIMIT ?)
-			RETURNING `+deliveryColumns, nanos(now.Add(lease)), string(store.DeliveryPending), nanos(now), nanos(now), limit)
-		if err != nil {
-			return err
-		}
-		out, err = scanDeliveries(rows)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	return out, nil
-}
-
-// MarkDelivered implements store.Outbox.
-func (s *Store) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
-	return s.markDelivery(ctx, id, `UPDATE outbox SET state = ?, delivered_at = ?, attempts = attempts + 1, claimed_until = 0 WHERE id = ?`,
-		string(store.DeliveryDelivered), nanos(at), id)
-}
-
-// MarkFailed implements store.Outbox.
-func (s *Store) MarkFailed(ctx context.Context, id int64, lastError string, next time.Time, giveUp bool) error {
-	state := store.DeliveryPending
-	if giveUp {
-		state = store.DeliveryFailed
-	}
-	return s.markDelivery(ctx, id, `UPDATE outbox SET state = ?, last_error = ?, next_attempt = ?, attempts = attempts + 1, claimed_until = 0 WHERE id = ?`,
-		string(state), lastError, nanos(next), id)
-}
-
-func (s *Store) markDelivery(ctx context.Context, id int64, q string, args ...any) error {
-	res, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("update delivery %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("update delivery %d: %w", id, store.ErrNotFound)
-	}
-	return nil
-}
-
-// Deliveries implements store.Outbox.
-func (s *Store) Deliveries(ctx context.Context, analysis string) ([]store.Delivery, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE analysis_id = ? ORDER BY id`, analysis)
-	if err != nil {
-		return nil, fmt.Errorf("read deliveries of %s: %w", analysis, err)
-	}
-	out, err := scanDeliveries(rows)
-	if err != nil {
-		return nil, fmt.Errorf("read deliveries of %s: %w", analysis, err)
-	}
-	return out, nil
 }

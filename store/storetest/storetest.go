@@ -148,7 +148,8 @@ func verdictJSON(d verdict.Decision) json.RawMessage {
 }
 
 func delivery(eventID string) store.Delivery {
-	return store.Delivery{EventID: eventID, Target: "webhook/ops", Payload: json.RawMessage(`{"type":"verdict.decided"}`)}
+	return store.Delivery{EventID: eventID, Target: "webhook/ops", Type: "verdict.decided", Timestamp: t0,
+		Payload: json.RawMessage(`{"type":"verdict.decided"}`)}
 }
 
 func testAnalysesReadBack(t *testing.T, s store.Store) {
@@ -473,19 +474,22 @@ func testOneVerdictConcurrent(t *testing.T, s store.Store) {
 func testVerdictAtomic(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	create(t, s, analysis("a1", "checkout", "", nil))
-	create(t, s, analysis("a2", "checkout", "", nil))
-	require.NoError(t, s.RecordVerdict(ctx, store.Verdict{Analysis: "a1", Decision: verdict.Promote, Data: verdictJSON(verdict.Promote), At: t0}, nil, []store.Delivery{delivery("taken")}))
-	// a2's delivery reuses an event id: the whole verdict is refused.
-	err := s.RecordVerdict(ctx, store.Verdict{Analysis: "a2", Decision: verdict.Rollback, Data: verdictJSON(verdict.Rollback), At: t0}, events("a2", 1, 1), []store.Delivery{delivery("taken")})
+	// A delivery without a target cannot be enqueued: the whole verdict is refused.
+	bad := delivery("e1")
+	bad.Target = ""
+	err := s.RecordVerdict(ctx, store.Verdict{Analysis: "a1", Decision: verdict.Rollback, Data: verdictJSON(verdict.Rollback), At: t0}, events("a1", 1, 1), []store.Delivery{delivery("e0"), bad})
 	require.Error(t, err)
-	_, err = s.Verdict(ctx, "a2")
+	_, err = s.Verdict(ctx, "a1")
 	assert.ErrorIs(t, err, store.ErrNotFound, "no verdict without its deliveries")
-	a, err := s.Analysis(ctx, "a2")
+	a, err := s.Analysis(ctx, "a1")
 	require.NoError(t, err)
 	assert.Equal(t, verdict.Running, a.State)
-	evs, err := s.EventsAfter(ctx, "a2", 0, 0)
+	evs, err := s.EventsAfter(ctx, "a1", 0, 0)
 	require.NoError(t, err)
 	assert.Empty(t, evs)
+	ds, err := s.Deliveries(ctx, "a1")
+	require.NoError(t, err)
+	assert.Empty(t, ds)
 }
 
 func testRevise(t *testing.T, s store.Store) {
@@ -549,56 +553,104 @@ func testAudit(t *testing.T, s store.Store) {
 func testOutbox(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	create(t, s, analysis("a1", "checkout", "", nil))
+	create(t, s, analysis("a2", "checkout", "", nil))
 	later := delivery("e-later")
 	later.NextAttempt = t0.Add(time.Hour)
+	slack := delivery("e1")
+	slack.Target = "slack/oncall" // the same event to a second endpoint: the same event id
 	require.NoError(t, s.RecordVerdict(ctx, store.Verdict{Analysis: "a1", Decision: verdict.Promote, Data: verdictJSON(verdict.Promote), At: t0},
-		nil, []store.Delivery{delivery("e1"), delivery("e2"), later}))
+		nil, []store.Delivery{delivery("e1"), slack, delivery("e2"), later}))
+	// Enqueueing a key already there leaves it as it is.
+	require.NoError(t, s.RecordVerdict(ctx, store.Verdict{Analysis: "a2", Decision: verdict.Promote, Data: verdictJSON(verdict.Promote), At: t0.Add(time.Minute)},
+		nil, []store.Delivery{delivery("e2")}))
 
-	claimed, err := s.ClaimDeliveries(ctx, t0, time.Minute, 10)
+	next, ok, err := s.NextDue(ctx)
 	require.NoError(t, err)
-	require.Len(t, claimed, 2, "the due ones")
-	assert.Equal(t, "e1", claimed[0].EventID)
-	assert.Equal(t, "a1", claimed[0].Analysis)
-	assert.Equal(t, "webhook/ops", claimed[0].Target)
-	assert.JSONEq(t, `{"type":"verdict.decided"}`, string(claimed[0].Payload))
-	again, err := s.ClaimDeliveries(ctx, t0.Add(30*time.Second), time.Minute, 10)
+	require.True(t, ok)
+	assert.True(t, next.Equal(t0), "due at once: %s", next)
+	claimed, err := s.ClaimDeliveries(ctx, t0, 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, claimed, 3, "the due ones")
+	assert.Equal(t, store.DeliveryKey{EventID: "e1", Target: "slack/oncall"}, claimed[0].Key(), "oldest due first, then by key")
+	assert.Equal(t, store.DeliveryKey{EventID: "e1", Target: "webhook/ops"}, claimed[1].Key())
+	assert.Equal(t, "e2", claimed[2].EventID)
+	c := claimed[1]
+	assert.Equal(t, "a1", c.Analysis)
+	assert.Equal(t, "verdict.decided", c.Type)
+	assert.True(t, c.Timestamp.Equal(t0))
+	assert.True(t, c.Since.Equal(t0), "the retry window starts with the verdict")
+	assert.Equal(t, store.DeliveryPending, c.State)
+	assert.JSONEq(t, `{"type":"verdict.decided"}`, string(c.Payload))
+	again, err := s.ClaimDeliveries(ctx, t0.Add(30*time.Second), 10, time.Minute)
 	require.NoError(t, err)
 	assert.Empty(t, again, "claimed ones are not claimed again within the lease")
-
-	require.NoError(t, s.MarkDelivered(ctx, claimed[0].ID, t0.Add(time.Second)))
-	require.NoError(t, s.MarkFailed(ctx, claimed[1].ID, "503 Service Unavailable", t0.Add(5*time.Minute), false))
-	afterLease, err := s.ClaimDeliveries(ctx, t0.Add(2*time.Minute), time.Minute, 10)
+	next, _, err = s.NextDue(ctx)
 	require.NoError(t, err)
-	assert.Empty(t, afterLease, "the failed one waits for its next attempt")
-	due, err := s.ClaimDeliveries(ctx, t0.Add(5*time.Minute), time.Minute, 10)
+	assert.True(t, next.Equal(t0.Add(time.Minute)), "the earliest lease's end: %s", next)
+
+	require.NoError(t, s.MarkDelivered(ctx, claimed[1].Key(), 1, t0.Add(time.Second)))
+	require.NoError(t, s.MarkFailed(ctx, claimed[2].Key(), store.DeliveryFailure{Attempts: 1, At: t0.Add(time.Second), Error: "503 Service Unavailable", Next: t0.Add(5 * time.Minute)}))
+	require.NoError(t, s.DisableEndpoint(ctx, "slack/oncall", "410 Gone", t0.Add(time.Second)))
+	disabled, err := s.DisabledEndpoints(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"slack/oncall": "410 Gone"}, disabled)
+	afterLease, err := s.ClaimDeliveries(ctx, t0.Add(2*time.Minute), 10, time.Minute)
+	require.NoError(t, err)
+	assert.Empty(t, afterLease, "the failed one waits for its next attempt; a disabled endpoint's are held")
+	due, err := s.ClaimDeliveries(ctx, t0.Add(5*time.Minute), 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	assert.Equal(t, "e2", due[0].EventID)
 	assert.Equal(t, 1, due[0].Attempts)
 	assert.Equal(t, "503 Service Unavailable", due[0].LastError)
-	require.NoError(t, s.MarkFailed(ctx, due[0].ID, "410 Gone", t0.Add(6*time.Minute), true))
+	require.NoError(t, s.MarkFailed(ctx, due[0].Key(), store.DeliveryFailure{Attempts: 2, At: t0.Add(6 * time.Minute), Error: "400 Bad Request", Dead: true}))
+
+	require.NoError(t, s.EnableEndpoint(ctx, "slack/oncall"))
+	back, err := s.ClaimDeliveries(ctx, t0.Add(7*time.Minute), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, back, 1, "an enabled endpoint's deliveries are claimed again")
+	assert.Equal(t, "slack/oncall", back[0].Target)
 
 	// A lease that ran out (the sender died) lets another claim it.
-	lost, err := s.ClaimDeliveries(ctx, t0.Add(time.Hour), time.Minute, 10)
+	lost, err := s.ClaimDeliveries(ctx, t0.Add(time.Hour), 10, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, lost, 1)
-	assert.Equal(t, "e-later", lost[0].EventID)
-	retaken, err := s.ClaimDeliveries(ctx, t0.Add(time.Hour+2*time.Minute), time.Minute, 10)
-	require.NoError(t, err)
-	require.Len(t, retaken, 1)
-	assert.Equal(t, "e-later", retaken[0].EventID)
+	require.Len(t, lost, 2)
+	assert.Equal(t, "slack/oncall", lost[0].Target, "its lease ended at 8m")
+	assert.Equal(t, "e-later", lost[1].EventID)
 
 	ds, err := s.Deliveries(ctx, "a1")
 	require.NoError(t, err)
-	require.Len(t, ds, 3)
+	require.Len(t, ds, 4, "in enqueue order")
 	assert.Equal(t, store.DeliveryDelivered, ds[0].State)
-	assert.True(t, ds[0].DeliveredAt.Equal(t0.Add(time.Second)))
+	assert.True(t, ds[0].DoneAt.Equal(t0.Add(time.Second)))
 	assert.Equal(t, 1, ds[0].Attempts)
-	assert.Equal(t, store.DeliveryFailed, ds[1].State, "given up")
-	assert.Equal(t, 2, ds[1].Attempts)
-	assert.Equal(t, "410 Gone", ds[1].LastError)
-	assert.Equal(t, store.DeliveryPending, ds[2].State)
-	assert.ErrorIs(t, s.MarkDelivered(ctx, 9999, t0), store.ErrNotFound)
+	assert.Equal(t, store.DeliveryDead, ds[2].State, "given up")
+	assert.Equal(t, 2, ds[2].Attempts)
+	assert.Equal(t, "400 Bad Request", ds[2].LastError)
+	assert.True(t, ds[2].DoneAt.Equal(t0.Add(6*time.Minute)))
+	other, err := s.Deliveries(ctx, "a2")
+	require.NoError(t, err)
+	assert.Empty(t, other, "a key already enqueued was not enqueued again")
+
+	// Redelivery by hand: pending again, due now, a new retry window.
+	require.NoError(t, s.Redeliver(ctx, ds[2].Key(), t0.Add(2*time.Hour)))
+	re, err := s.ClaimDeliveries(ctx, t0.Add(2*time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, re, 3)
+	var got store.Delivery
+	for _, d := range re {
+		if d.Key() == ds[2].Key() {
+			got = d
+		}
+	}
+	assert.Equal(t, store.DeliveryPending, got.State)
+	assert.Zero(t, got.Attempts)
+	assert.True(t, got.Since.Equal(t0.Add(2*time.Hour)))
+	assert.ErrorIs(t, s.Redeliver(ctx, store.DeliveryKey{EventID: "nope", Target: "x"}, t0), store.ErrNotFound)
+	assert.ErrorIs(t, s.MarkDelivered(ctx, store.DeliveryKey{EventID: "nope", Target: "x"}, 1, t0), store.ErrNotFound)
+	_, ok, err = s.NextDue(ctx)
+	require.NoError(t, err)
+	assert.True(t, ok)
 }
 
 func testThinEvents(t *testing.T, s store.Store) {

@@ -1,4 +1,5 @@
--- The first schema: analyses, their labels, events, snapshots, verdicts, audit log, outbox.
+-- The first schema: analyses, their labels, events, snapshots, verdicts, audit log, outbox
+-- and the endpoints whose deliveries are held.
 -- Times are integers: Unix nanoseconds (UTC).
 
 CREATE TABLE analyses (
@@ -63,18 +64,27 @@ CREATE TABLE audit (
 CREATE INDEX audit_analysis ON audit (analysis_id, id);
 
 CREATE TABLE outbox (
-	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	id            INTEGER PRIMARY KEY AUTOINCREMENT, -- enqueue order
 	analysis_id   TEXT NOT NULL REFERENCES analyses (id),
-	event_id      TEXT NOT NULL UNIQUE,
-	target        TEXT NOT NULL,
-	payload       TEXT NOT NULL,
+	event_id      TEXT NOT NULL,                     -- the receiver's idempotency key
+	target        TEXT NOT NULL,                     -- the endpoint
+	type          TEXT NOT NULL,
+	timestamp     INTEGER NOT NULL,
+	payload       BLOB NOT NULL,
 	state         TEXT NOT NULL,
 	attempts      INTEGER NOT NULL DEFAULT 0,
-	last_error    TEXT NOT NULL DEFAULT '',
+	since         INTEGER NOT NULL,
 	next_attempt  INTEGER NOT NULL,
+	last_error    TEXT NOT NULL DEFAULT '',
+	done_at       INTEGER NOT NULL DEFAULT 0,
 	claimed_until INTEGER NOT NULL DEFAULT 0,
-	created_at    INTEGER NOT NULL,
-	delivered_at  INTEGER NOT NULL DEFAULT 0
+	UNIQUE (event_id, target)
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt);
 CREATE INDEX outbox_analysis ON outbox (analysis_id, id);
+
+CREATE TABLE disabled_endpoints (
+	target TEXT PRIMARY KEY,
+	reason TEXT NOT NULL,
+	at     INTEGER NOT NULL
+);
