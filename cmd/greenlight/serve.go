@@ -214,6 +214,10 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	hs.RegisterOnShutdown(srv.StopStreams)
+	// SIGHUP reloads the specs from now on (its default would end the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	served := make(chan error, 1)
 	scheme := "http"
 	if tlsCfg != nil {
@@ -227,9 +231,6 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 		"store", db.Path(), "tokens", tokens.Len())
 	fmt.Fprintf(stderr, "greenlight: serving on %s\n", url)
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for running := true; running; {
 		select {
 		case <-ctx.Done():
