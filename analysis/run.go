@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -305,6 +306,12 @@ func (o Options) Redactor() *specs.Redactor {
 // with its password.
 func (r *run) emit(e Event) {
 	e.Baseline, e.Candidate = r.base.Name, r.cand.Name
+	// The event gets checks of its own: the verdict's are redacted in place when the run
+	// finishes, while subscribers may still be reading the event.
+	e.Checks = slices.Clone(e.Checks)
+	for i := range e.Checks {
+		e.Checks[i].Warnings = slices.Clone(e.Checks[i].Warnings)
+	}
 	verdict.RedactChecks(e.Checks, r.redact.Redact)
 	e.Message = r.redact.Redact(e.Message)
 	for i := range e.Diagnosis {

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/greenlight/greenlight/store"
+	"github.com/greenlight/greenlight/verdict"
+)
+
+// write is what one analysis's writer hands the events writer: its events in order, the phase
+// they entered (if any), and done, closed once they are committed (nil when nobody waits).
+type write struct {
+	analysis string
+	events   []store.Event
+	phase    verdict.Phase
+	at       time.Time
+	done     chan struct{}
+}
+
+// Bounds of the events writer.
+const (
+	writeQueue    = 1024 // writes waiting for the writer; a full queue holds up the analyses' writers, never their runs
+	maxWriteBatch = 4096 // events committed in one transaction
+)
+
+// writeEvents commits the analyses' events, as many as come within WriteLinger in one
+// transaction: with hundreds of analyses ticking every second that is a few commits a second
+// rather than hundreds, which is what the store writes (each commit rewrites the pages it
+// touches). Writes
+// are committed in the order they came, so each analysis's events are stored in sequence
+// order, and the store's global order is commit order.
+func (s *Server) writeEvents() {
+	defer close(s.writerDone)
+	ctx := context.Background()
+	for w := range s.writes {
+		batch := []write{w}
+		n := len(w.events)
+		// Linger a little for the writes of other analyses, whose ticks are spread over each
+		// second: one commit for many.
+		linger := time.NewTimer(s.o.WriteLinger)
+	more:
+		for n < maxWriteBatch {
+			select {
+			case w, ok := <-s.writes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, w)
+				n += len(w.events)
+			case <-linger.C:
+				break more
+			}
+		}
+		linger.Stop()
+		evs := make([]store.Event, 0, n)
+		for _, w := range batch {
+			evs = append(evs, w.events...)
+		}
+		if err := s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention); err != nil {
+			s.log.Error("cannot store events", "events", len(evs), "error", err)
+		}
+		for _, w := range batch {
+			if w.phase != "" {
+				if err := s.o.Store.SetPhase(ctx, w.analysis, w.phase, w.at); err != nil {
+					s.log.Error("cannot store a phase", "analysis", w.analysis, "error", err)
+				}
+			}
+		}
+		for _, w := range batch {
+			s.hub.wake(w.analysis)
+			if w.done != nil {
+				close(w.done)
+			}
+		}
+	}
+}

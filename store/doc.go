@@ -1,0 +1,11 @@
+// Package store is what the daemon must not lose, behind small interfaces: analyses (with
+// their idempotency keys), their events, the latest snapshot of each, exactly one verdict per
+// analysis, the audit log of what people did (aborts, overrides) and the delivery outbox that
+// is written in the same transaction as the verdict it announces.
+//
+// It holds types and contracts only; each backend is a package of its own (store/sqlite, the
+// embedded default) and every backend passes the one test table in store/storetest unchanged.
+//
+// What it must not know: how an analysis runs or decides (analysis), what a snapshot or an
+// event holds (opaque JSON to it), how a delivery is sent (the emitters), or HTTP.
+package store
