@@ -141,6 +141,23 @@ func (s *stream) drop(match func(Event) bool) {
 	}
 }
 
+// continueAfter numbers the next event seq+1: a resumed analysis's events follow those it
+// published before it stopped. Only a stream with no event yet continues.
+func (s *stream) continueAfter(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq = seq
+}
+
+// restoreFinal ends a stream that has published nothing with the verdict event a decided
+// analysis published before it stopped, under its own sequence number.
+func (s *stream) restoreFinal(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.Analysis = s.id
+	s.seq, s.final = e.Seq, &e
+}
+
 // lastSeq is the sequence number of the newest event.
 func (s *stream) lastSeq() uint64 {
 	s.mu.Lock()

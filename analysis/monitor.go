@@ -32,12 +32,24 @@ func pairBuffer(monitors []synthetic.Monitor) int {
 // phase it ends at the first failed critical check, or when every critical check passed after
 // minDuration; at the limit undecided checks make it inconclusive (mapped by the policy). In the
 // watch phase, fresh checks (own budget α) judge only post-promotion data; a failure turns the
-// verdict into rollback, and reaching the limit confirms the promote.
-func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Duration) error {
+// verdict into rollback, and reaching the limit confirms the promote. Resumed from a snapshot,
+// the phase goes on from where the snapshot left it: its checks restored, its time counted from
+// when it began, its ticks on the same beat.
+func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Duration, from *Snapshot) error {
 	checks, err := newChecks(r.a, [2]string{r.base.Name, r.cand.Name}, r.srcs)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	r.checks, r.elapsed, r.reach, r.savedAt = checks, 0, [2]reachCount{}, 0
+	r.phase, r.phaseStart = phase, time.Now()
+	if from != nil {
+		if err := r.resume(from, checks); err != nil {
+			return err
+		}
+		r.phaseStart = from.PhaseStart
+		r.elapsed, r.savedAt = from.Elapsed, from.Elapsed
+	}
+	start := r.phaseStart
 	var monitors []synthetic.Monitor
 	for i := range r.a.Monitors {
 		m, err := synthetic.MonitorFromSpec(&r.a.Monitors[i])
@@ -56,9 +68,25 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 	if phase == verdict.PhaseWatch {
 		msg = fmt.Sprintf("promoted: watching %s for %s", r.cand.Name, limit)
 	}
+	if from != nil {
+		msg = fmt.Sprintf("resumed after %s of the %s phase: %s", time.Since(start).Round(time.Millisecond), phase, msg)
+	}
 	r.emit(Event{Kind: EventPhase, Phase: phase, Limit: limit, Message: msg})
+	if from == nil {
+		r.take()
+	}
 
+	// Ticks fall at start + offset + k·Tick (k ≥ 1), the first probes at start + offset; a
+	// resumed phase keeps that beat: its probes start at the first point of it from now, its
+	// first tick comes at the first one after now.
 	offset := time.Duration(r.o.stagger * float64(r.o.Tick))
+	firstTick, probeDelay := r.o.Tick+offset, offset
+	if from != nil {
+		due := time.Since(start) - offset
+		k := max(1, due/r.o.Tick+1)
+		firstTick = time.Until(start.Add(offset + k*r.o.Tick))
+		probeDelay = max(0, time.Until(start.Add(offset+max(0, (due+r.o.Tick-1)/r.o.Tick)*r.o.Tick)))
+	}
 	mctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pairs := make(chan synthetic.Pair, pairBuffer(monitors))
@@ -68,7 +96,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		go func() {
 			done <- synthetic.Run(mctx, monitors, synthetic.Options{
 				Runner: r.o.Runner, Baseline: r.base, Candidate: r.cand, Metrics: r.o.Metrics, Logger: r.o.Logger,
-				Delay: offset,
+				Delay: probeDelay,
 			}, pairs)
 		}()
 		defer func() {
@@ -112,20 +140,29 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		{Name: r.cand.Name, Role: string(synthetic.Candidate), Labels: r.cand.Labels},
 	}
 
-	r.checks, r.elapsed, r.reach = checks, 0, [2]reachCount{}
-	start := time.Now()
-	// The first tick comes one Tick and the stagger offset after the start; then one every Tick.
 	ticker := time.NewTicker(r.o.Tick)
 	defer ticker.Stop()
 	tickC := ticker.C
-	if offset > 0 {
+	if firstTick != r.o.Tick {
 		ticker.Stop()
-		first := time.NewTimer(r.o.Tick + offset)
+		first := time.NewTimer(firstTick)
 		defer first.Stop()
 		tickC = first.C
 	}
+	// Engine.Snapshot asks the loop for the state between two of its steps.
+	var reqs chan chan snapReply
+	if r.o.snaps.serve != nil {
+		reqs = make(chan chan snapReply)
+		defer r.o.snaps.serve(reqs)()
+	}
 	for {
 		select {
+		case reply := <-reqs:
+			s, err := r.snapshot()
+			if err == nil {
+				r.o.snaps.took(s, false)
+			}
+			reply <- snapReply{s, err}
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-done:
@@ -187,6 +224,10 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			}
 			if r.decide(phase, results, elapsed, limit) {
 				return nil
+			}
+			if every := r.o.snaps.every; every > 0 && elapsed-r.savedAt >= every {
+				r.savedAt = elapsed
+				r.take()
 			}
 		}
 	}

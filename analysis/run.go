@@ -51,6 +51,9 @@ type Options struct {
 	// stagger is the fraction of the tick by which evaluations and first probes are put off
 	// (EngineOptions.Stagger), set by Engine.Start.
 	stagger float64
+	// snaps saves the run's state and resumes it (EngineOptions.Snapshots, Engine.Restore),
+	// set by the Engine.
+	snaps snapshotting
 }
 
 // Run executes the analysis and returns its verdict. When ctx ends first (a signal, an abort)
@@ -145,39 +148,65 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		o.OnTraces(srcs.addr)
 	}
 	r := &run{o: o, a: a, base: base, cand: cand, targets: targets, started: time.Now(), srcs: srcs, redact: redact}
+	from := o.snaps.from
+	if from != nil {
+		r.started = from.StartedAt
+	}
 	r.v = &verdict.Verdict{
 		Analysis:  a.Metadata.Name,
 		Baseline:  verdict.Environment{Name: base.Name, URL: redact.Redact(base.URL)},
 		Candidate: verdict.Environment{Name: cand.Name, URL: redact.Redact(cand.URL)},
 		StartedAt: r.started,
 	}
+	r.phase, r.phaseStart = verdict.PhaseSmoke, r.started
 
-	for _, w := range p.warnings {
-		o.Logger.Warn(w, "analysis", a.Metadata.Name)
-		r.emit(Event{Kind: EventWarning, Message: w})
+	if from == nil {
+		for _, w := range p.warnings {
+			o.Logger.Warn(w, "analysis", a.Metadata.Name)
+			r.emit(Event{Kind: EventWarning, Message: w})
+		}
 	}
-	if len(a.SmokeSuites) > 0 {
-		done := r.smokeGate(ctx)
+	// A resumed analysis past the smoke gate does not run it again, and goes on with the phase
+	// it was in.
+	phase := verdict.PhaseSmoke
+	if from != nil {
+		phase = from.Phase
+		if phase != verdict.PhaseSmoke {
+			r.v.Smoke = cloneReport(from.Smoke)
+		}
+		if phase == verdict.PhaseWatch {
+			r.v = cloneVerdict(from.Promoted)
+		}
+	}
+	if phase == verdict.PhaseSmoke {
+		if len(a.SmokeSuites) > 0 {
+			r.take()
+			done := r.smokeGate(ctx)
+			if ctx.Err() != nil {
+				// A smoke step cut short by the interrupt failed because of us, not the candidate.
+				return r.interrupted(ctx, verdict.PhaseSmoke, 0), nil
+			}
+			if done {
+				return r.finish(), nil
+			}
+		}
 		if ctx.Err() != nil {
-			// A smoke step cut short by the interrupt failed because of us, not the candidate.
 			return r.interrupted(ctx, verdict.PhaseSmoke, 0), nil
 		}
-		if done {
-			return r.finish(), nil
-		}
+		phase, from = verdict.PhaseAnalysis, nil
 	}
-	if ctx.Err() != nil {
-		return r.interrupted(ctx, verdict.PhaseSmoke, 0), nil
-	}
-	if err := r.monitor(ctx, verdict.PhaseAnalysis, a.Policy.MaxDuration.D()); err != nil {
-		if ctx.Err() != nil {
-			return r.interrupted(ctx, verdict.PhaseAnalysis, r.elapsed), nil
+	if phase == verdict.PhaseAnalysis {
+		if err := r.monitor(ctx, verdict.PhaseAnalysis, a.Policy.MaxDuration.D(), from); err != nil {
+			if ctx.Err() != nil {
+				return r.interrupted(ctx, verdict.PhaseAnalysis, r.elapsed), nil
+			}
+			return nil, err
 		}
-		return nil, err
+		from = nil
 	}
 	if r.v.Decision == verdict.Promote {
 		if w := r.watchDuration(); w > 0 {
-			if err := r.monitor(ctx, verdict.PhaseWatch, w); err != nil {
+			if err := r.monitor(ctx, verdict.PhaseWatch, w, from); err != nil {
 				if ctx.Err() != nil {
 					return r.interrupted(ctx, verdict.PhaseWatch, r.elapsed), nil
 				}
@@ -192,6 +221,11 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 // verdict: it decides nothing about the candidate — neither promote nor rollback — and keeps
 // what was known (the smoke steps that ran, the checks' last outcomes) for the reports.
 func (r *run) interrupted(ctx context.Context, phase verdict.Phase, elapsed time.Duration) *verdict.Verdict {
+	if errors.Is(context.Cause(ctx), errShutdown) {
+		// The process is going down, not the analysis: its state as of now is what a restart
+		// resumes.
+		r.take()
+	}
 	why := "interrupted"
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		why = cause.Error() // "interrupted by SIGTERM"
@@ -230,9 +264,14 @@ type run struct {
 	v          *verdict.Verdict
 	srcs       *sources
 	redact     *specs.Redactor
-	// checks are the current phase's checks; elapsed is how long the phase has run.
-	checks  []*check
-	elapsed time.Duration
+	// phase is the phase running and phaseStart when it began; checks are its checks and
+	// elapsed how long it had run at the last tick.
+	phase      verdict.Phase
+	phaseStart time.Time
+	checks     []*check
+	elapsed    time.Duration
+	// savedAt is the phase's run time at the last periodic snapshot.
+	savedAt time.Duration
 	// reach counts, per side (baseline, candidate), the probes of this phase that could not
 	// reach the environment at all.
 	reach [2]reachCount

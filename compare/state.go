@@ -117,7 +117,7 @@ func openState(data []byte, kind stateKind, fingerprint string) ([]byte, error) 
 		return nil, r.err
 	}
 	if saved != fingerprint {
-		return nil, fmt.Errorf("%w: saved by %s; this check is %s", ErrStateMismatch, saved, fingerprint)
+		return nil, fmt.Errorf("%w: %s", ErrStateMismatch, mismatch(saved, fingerprint))
 	}
 	body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(r.b)), maxStateBytes+1))
 	switch {
@@ -127,6 +127,22 @@ func openState(data []byte, kind stateKind, fingerprint string) ([]byte, error) 
 		return nil, fmt.Errorf("%w: more than %d bytes once decompressed", ErrState, maxStateBytes)
 	}
 	return body, nil
+}
+
+// mismatch says how a saved fingerprint differs from a check's: the settings that differ when
+// both name the same settings, else both in full.
+func mismatch(saved, mine string) string {
+	a, b := strings.Fields(saved), strings.Fields(mine)
+	if len(a) == len(b) {
+		var diffs []string
+		for i := range a {
+			if a[i] != b[i] {
+				diffs = append(diffs, a[i]+" saved, "+b[i]+" here")
+			}
+		}
+		return strings.Join(diffs, "; ")
+	}
+	return "saved by " + saved + "; this check is " + mine
 }
 
 func (k stateKind) String() string {
@@ -151,7 +167,7 @@ func (k stateKind) String() string {
 // the statistics it is computed with.
 func fingerprint(kind stateKind, cfg Config, t *Threshold, extra string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s check %q%s alpha=%s passAlpha=%s block=%s minSamples=%d environments=%q/%q",
+	fmt.Fprintf(&b, "%s check name=%q%s alpha=%s passAlpha=%s block=%s minSamples=%d environments=%q/%q",
 		kind, cfg.Name, extra, exact(cfg.Alpha), exact(cfg.PassAlpha), cfg.Block, cfg.MinSamples, cfg.BaselineName, cfg.CandidateName)
 	if t != nil {
 		lim := func(name string, v *float64) {

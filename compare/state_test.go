@@ -239,12 +239,12 @@ func TestStateOfAnotherConfigurationIsRefused(t *testing.T) {
 		into  stateful
 		wants []string
 	}{
-		{"another percentile", mk(blueGreen, 99, Threshold{MaxRatio: F(1.2)}), []string{"percentile=95", "percentile=99"}},
-		{"another limit", mk(blueGreen, 95, Threshold{MaxRatio: F(1.25)}), []string{"maxRatio=1.2 ", "maxRatio=1.25 "}},
-		{"another level", mk(shared, 95, Threshold{MaxRatio: F(1.2)}), []string{"alpha=0.01 ", "alpha=0.005 "}},
-		{"roles swapped", mk(swapped, 95, Threshold{MaxRatio: F(1.2)}), []string{`environments="blue"/"green"`, `environments="green"/"blue"`}},
+		{"another percentile", mk(blueGreen, 99, Threshold{MaxRatio: F(1.2)}), []string{"percentile=95 saved, percentile=99 here"}},
+		{"another limit", mk(blueGreen, 95, Threshold{MaxRatio: F(1.25)}), []string{"maxRatio=1.2 saved, maxRatio=1.25 here"}},
+		{"another level", mk(shared, 95, Threshold{MaxRatio: F(1.2)}), []string{"alpha=0.01 saved, alpha=0.005 here"}},
+		{"roles swapped", mk(swapped, 95, Threshold{MaxRatio: F(1.2)}), []string{`environments="blue"/"green" saved, environments="green"/"blue" here`}},
 		{"another name", mk(Config{Name: "p95-checkout", BaselineName: "blue", CandidateName: "green", Block: DefaultBlock}, 95, Threshold{MaxRatio: F(1.2)}),
-			[]string{`check ""`, `check "p95-checkout"`}},
+			[]string{`name="" saved, name="p95-checkout" here`}},
 		{"another kind", func() stateful {
 			c, err := NewErrorRate(blueGreen, Threshold{MaxRatio: F(1.2)})
 			require.NoError(t, err)
