@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/greenlight/greenlight/compare"
 	"github.com/greenlight/greenlight/examples/app"
 	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/smoke"
@@ -345,8 +346,8 @@ func TestDecidedSnapshotReadsBackIdentically(t *testing.T) {
 		requireSame(t, final, again)
 		requireSame(t, v, again.Verdict)
 
-		e2 := bubbleEngine(t, n, nil)
-		defer func() { require.NoError(t, e2.Shutdown(t.Context())) }()
+		sink2 := &memSink{}
+		e2 := bubbleEngine(t, n, sink2)
 		got, err := e2.Restore(p, again, StartOptions{})
 		require.NoError(t, err)
 		back, err := e2.Wait(t.Context(), got)
@@ -372,8 +373,16 @@ func TestDecidedSnapshotReadsBackIdentically(t *testing.T) {
 		snap.At = final.At
 		requireSame(t, final, roundTrip(t, snap))
 
-		// Decided, it stays decided: nothing to abort, an override is recorded and saved.
+		// Decided, it stays decided: nothing to abort; an override is recorded, and saved.
 		assert.ErrorIs(t, e2.Abort(got, "no"), ErrDecided)
+		_, err = e2.Override(got, verdict.Promote, "carol", "a known noisy neighbour")
+		require.NoError(t, err)
+		require.NoError(t, e2.Shutdown(t.Context()))
+		saved := sink2.snapshots(t)
+		require.Len(t, saved, 1, "restoring saves nothing; the override does")
+		require.NotNil(t, saved[0].Verdict.Override)
+		assert.Equal(t, "carol", saved[0].Verdict.Override.By)
+		assert.Equal(t, verdict.Rollback, saved[0].Verdict.Override.Was)
 	})
 }
 
@@ -631,5 +640,43 @@ func TestSnapshotOnDemand(t *testing.T) {
 		st, err := e.Get(id)
 		require.NoError(t, err)
 		assert.Equal(t, st.LastSeq, s.LastSeq)
+
+		// Restored from the smoke gate, it runs the gate again, then compares; its events follow
+		// those a store says it kept.
+		e2 := bubbleEngine(t, n, nil)
+		defer func() { require.NoError(t, e2.Shutdown(t.Context())) }()
+		_, err = e2.Restore(p, roundTrip(t, first), StartOptions{AfterSeq: first.LastSeq + 100})
+		require.NoError(t, err)
+		sub, err := e2.Subscribe(id, 0)
+		require.NoError(t, err)
+		defer sub.Close()
+		var kinds []EventKind
+		for len(kinds) < 4 {
+			ev, _, err := sub.Next(t.Context())
+			require.NoError(t, err)
+			if len(kinds) == 0 {
+				assert.Equal(t, first.LastSeq+101, ev.Seq)
+			}
+			if len(kinds) == 0 || kinds[len(kinds)-1] != ev.Kind {
+				kinds = append(kinds, ev.Kind)
+			}
+		}
+		assert.Equal(t, []EventKind{EventPhase, EventSmokeStep, EventPhase, EventTick}, kinds)
 	})
+}
+
+// TestTraceShapeState: the trace-shape check's streak of findings comes back, into a check
+// that needs as many.
+func TestTraceShapeState(t *testing.T) {
+	ts := &traceShape{persist: 3, streak: 2}
+	data, err := ts.SaveState()
+	require.NoError(t, err)
+	back := &traceShape{persist: 3}
+	require.NoError(t, back.RestoreState(data))
+	assert.Equal(t, 2, back.streak)
+	assert.ErrorIs(t, (&traceShape{persist: 5}).RestoreState(data), compare.ErrStateMismatch)
+	assert.ErrorIs(t, back.RestoreState([]byte(`{"v":1,"persist":3,"streak":-1}`)), compare.ErrState)
+	assert.ErrorIs(t, back.RestoreState([]byte(`{"v":2,"persist":3}`)), compare.ErrState)
+	assert.ErrorIs(t, back.RestoreState([]byte(`glcs`)), compare.ErrState)
+	assert.Equal(t, 2, back.streak, "a refused state changes nothing")
 }
