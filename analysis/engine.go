@@ -24,7 +24,12 @@ var (
 	ErrNotFound     = errors.New("no such analysis")
 	ErrShuttingDown = errors.New("engine is shutting down")
 	ErrDecided      = errors.New("analysis already decided")
+	ErrExists       = errors.New("analysis already in the engine")
 )
+
+// errShutdown interrupts the analyses of an Engine that shuts down: each saves its state as it
+// stands (EngineOptions.Snapshots) for a restart to resume.
+var errShutdown = errors.New("interrupted: greenlight is shutting down")
 
 // EngineOptions are what every analysis of one Engine shares: one probe runner (and so one
 // connection pool per environment), one metrics registry, one logger, one clock for events.
@@ -60,6 +65,11 @@ type EngineOptions struct {
 	// Analyses reading the same endpoint with the same credentials share one source client,
 	// built with it and with Logger, for as long as any of them runs.
 	HTTPClient *http.Client
+	// Snapshots, when set, saves each analysis's state (see Snapshot): every SnapshotEvery of
+	// run time (default DefaultSnapshotEvery), at each phase change, at the verdict and when the
+	// Engine shuts down. Engine.Restore resumes an analysis from one.
+	Snapshots     SnapshotSink
+	SnapshotEvery time.Duration
 }
 
 // Engine runs many analyses at once in one process: greenlight verify runs one, greenlight serve
@@ -76,6 +86,13 @@ type Engine struct {
 	byID    map[string]*handle
 	byKey   map[string]*handle
 	closing bool
+
+	// Snapshots are saved from goroutines of their own (saver), counted in saves until
+	// Shutdown closes them; saveCtx ends when Shutdown gives up waiting.
+	saves       sync.WaitGroup
+	savesClosed bool
+	saveCtx     context.Context
+	saveCancel  context.CancelFunc
 }
 
 // NewEngine returns an Engine; Shutdown stops it.
@@ -98,9 +115,14 @@ func NewEngine(o EngineOptions) *Engine {
 	if o.HTTPClient == nil {
 		o.HTTPClient = defaultHTTPClient()
 	}
+	if o.SnapshotEvery <= 0 {
+		o.SnapshotEvery = DefaultSnapshotEvery
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{},
+	e := &Engine{o: o, ctx: ctx, cancel: cancel, byID: map[string]*handle{}, byKey: map[string]*handle{},
 		clients: sharedClients{cache: newClientCache(), http: o.HTTPClient, logger: o.Logger}}
+	e.saveCtx, e.saveCancel = context.WithCancel(context.Background())
+	return e
 }
 
 func randomID() string {
@@ -116,6 +138,9 @@ type StartOptions struct {
 	Key string
 	// Labels are the caller's, kept with the analysis (rollout, namespace …).
 	Labels map[string]string
+	// AfterSeq, for Restore, numbers the resumed analysis's events after this one when it is
+	// later than the snapshot's last: a store may hold events published after the snapshot.
+	AfterSeq uint64
 }
 
 // Status is what Get tells of an analysis.
@@ -140,6 +165,7 @@ type handle struct {
 	labels  map[string]string
 	plan    *Plan
 	stream  *stream
+	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	done    chan struct{}
 
@@ -148,6 +174,17 @@ type handle struct {
 	v        *verdict.Verdict
 	err      error
 	override *verdict.Override
+
+	// latest is the newest snapshot taken (nil before the first); taken is closed with it.
+	// loop and loopDone, while the monitor loop runs, take Engine.Snapshot's requests.
+	// resumable is set when the Engine's shutdown interrupted the run: its snapshot is
+	// latest, not its interrupted verdict.
+	latest    *Snapshot
+	taken     chan struct{}
+	loop      chan chan snapReply
+	loopDone  chan struct{}
+	resumable bool
+	saver     saver
 }
 
 // Start begins an analysis and returns its id. With a key already used it returns that
@@ -167,32 +204,109 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 	for e.byID[id] != nil {
 		id = e.o.NewID()
 	}
-	ctx, cancel := context.WithCancelCause(e.ctx)
-	h := &handle{id: id, key: so.Key, labels: so.Labels, plan: p, cancel: cancel, done: make(chan struct{}),
-		stream: newStream(id, e.o.Now, e.o.EventHistory, e.o.EventBuffer)}
-	h.status = Status{ID: id, Key: so.Key, Analysis: p.o.Analysis.Metadata.Name, Labels: so.Labels,
-		State: verdict.Running, StartedAt: e.o.Now()}
-	e.byID[id] = h
-	if so.Key != "" {
-		e.byKey[so.Key] = h
+	h := e.add(p, id, so.Key, so.Labels, e.o.Now())
+	e.launch(p, h, nil)
+	return id, true, nil
+}
+
+// Restore resumes an analysis from a snapshot under its id and key, with plan compiled from the
+// same spec and environments. A decided snapshot comes back decided, with its verdict, and
+// runs nothing. A running one goes on with the phase it was in — its checks' evidence restored,
+// its monitors and sources started again, the smoke gate not run again once passed, its time
+// counted from when the phase began (downtime counts toward maxDuration) — and numbers its
+// events after the snapshot's last. A snapshot that does not fit the plan (another spec, other
+// checks or check settings, other environments) is refused before anything runs (ErrSnapshot).
+func (e *Engine) Restore(p *Plan, s *Snapshot, so StartOptions) (id string, err error) {
+	if err := p.checkSnapshot(s); err != nil {
+		return "", err
 	}
+	if so.Key != "" && so.Key != s.Key {
+		return "", fmt.Errorf("%w: it was saved under key %q, not %q", ErrSnapshot, s.Key, so.Key)
+	}
+	labels := s.Labels
+	if so.Labels != nil {
+		labels = so.Labels
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return "", ErrShuttingDown
+	}
+	if e.byID[s.ID] != nil {
+		return "", fmt.Errorf("%w: %s", ErrExists, s.ID)
+	}
+	if h, ok := e.byKey[s.Key]; ok && s.Key != "" {
+		return "", fmt.Errorf("%w: key %q is analysis %s's", ErrExists, s.Key, h.id)
+	}
+	h := e.add(p, s.ID, s.Key, labels, s.StartedAt)
+	h.status.Phase = s.Phase
+	if !s.Decided() {
+		h.stream.continueAfter(max(s.LastSeq, so.AfterSeq))
+		h.status.LastSeq = max(s.LastSeq, so.AfterSeq)
+		e.launch(p, h, s)
+		return s.ID, nil
+	}
+	v := cloneVerdict(s.Verdict)
+	seq := max(s.LastSeq, 1)
+	h.stream.restoreFinal(Event{Seq: seq, Time: s.At, Kind: EventVerdict, Phase: v.Phase, Checks: v.Checks, Verdict: v,
+		Baseline: v.Baseline.Name, Candidate: v.Candidate.Name})
+	h.v = v
+	h.status.State, h.status.Phase, h.status.Checks, h.status.Verdict, h.status.LastSeq = v.Decision, v.Phase, v.Checks, v, seq
+	h.latest = s
+	close(h.taken)
+	h.cancel(nil)
+	close(h.done)
+	return s.ID, nil
+}
+
+// add registers a new analysis; e.mu is held.
+func (e *Engine) add(p *Plan, id, key string, labels map[string]string, started time.Time) *handle {
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	h := &handle{id: id, key: key, labels: labels, plan: p, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		taken: make(chan struct{}), stream: newStream(id, e.o.Now, e.o.EventHistory, e.o.EventBuffer)}
+	h.saver.e, h.saver.id = e, id
+	h.status = Status{ID: id, Key: key, Analysis: p.o.Analysis.Metadata.Name, Labels: labels,
+		State: verdict.Running, StartedAt: started}
+	e.byID[id] = h
+	if key != "" {
+		e.byKey[key] = h
+	}
+	return h
+}
+
+// launch runs an analysis, from the start or from a snapshot.
+func (e *Engine) launch(p *Plan, h *handle, from *Snapshot) {
 	o := p.o
 	o.Runner, o.Metrics, o.LookupEnv = e.o.Runner, e.o.Metrics, e.o.LookupEnv
-	o.Logger = e.o.Logger.With("analysis", id, "spec", p.o.Analysis.Metadata.Name)
+	o.Logger = e.o.Logger.With("analysis", h.id, "spec", p.o.Analysis.Metadata.Name)
 	o.OnEvent = h.publish
 	o.traces = sharedTraces{rcv: e.o.Traces, addr: e.o.TracesAddr}
 	if e.o.Stagger {
-		o.stagger = staggerOf(id)
+		o.stagger = staggerOf(h.id)
+	}
+	o.snaps = snapshotting{from: from, took: func(s *Snapshot, save bool) { e.took(h, s, save) }, serve: h.serve}
+	if e.o.Snapshots != nil {
+		o.snaps.every = e.o.SnapshotEvery
 	}
 	o.hosts, o.clients = e.o.HostLimits, e.clients
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		defer cancel(nil)
-		v, err := p.run(ctx, o)
+		defer h.cancel(nil)
+		v, err := p.run(h.ctx, o)
 		h.finish(v, err)
+		if v != nil && v.Decision == verdict.Interrupted && errors.Is(context.Cause(h.ctx), errShutdown) {
+			// The run saved its state as it stood; that, not the interruption, is what a
+			// restart resumes.
+			h.mu.Lock()
+			h.resumable = true
+			h.mu.Unlock()
+			return
+		}
+		if v != nil {
+			e.took(h, h.decided(), true)
+		}
 	}()
-	return id, true, nil
 }
 
 // staggerOf is the fraction of the tick by which the analysis id is put off, in [0, 1).
@@ -383,7 +497,9 @@ func (e *Engine) Override(id string, d verdict.Decision, by, why string) (*verdi
 		applyOverride(h.v, o)
 		h.status.State = d
 		v := h.v
+		h.resumable = false // decided by hand: nothing to resume
 		h.mu.Unlock()
+		e.took(h, h.decided(), true)
 		return v, nil
 	default:
 	}
@@ -396,17 +512,24 @@ func (e *Engine) Override(id string, d verdict.Decision, by, why string) (*verdi
 	return h.v, h.err
 }
 
-// Shutdown stops accepting analyses, interrupts the running ones and waits for them (or ctx).
+// Shutdown stops accepting analyses, interrupts the running ones and waits for them and for
+// their last snapshots to be saved (or for ctx; the sink's context then ends too).
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closing = true
 	e.mu.Unlock()
-	e.cancel(errors.New("interrupted: greenlight is shutting down"))
+	e.cancel(errShutdown)
 	done := make(chan struct{})
 	go func() {
 		e.wg.Wait()
+		// Every run has handed over its last snapshot: wait for the sink to take them.
+		e.mu.Lock()
+		e.savesClosed = true
+		e.mu.Unlock()
+		e.saves.Wait()
 		close(done)
 	}()
+	defer e.saveCancel()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

@@ -59,29 +59,31 @@ func plan(t *testing.T, a *specs.Analysis, url string) *Plan {
 // numbered without a gap, ending with the verdict; the stalled one holds up nothing.
 func TestEngineManyAnalyses(t *testing.T) {
 	url := okServer(t)
-	e := NewEngine(EngineOptions{})
+	// Each subscriber's buffer holds every event an analysis here can publish, so that "keeps
+	// up" does not depend on how fast this machine runs the readers (under -race, on a busy
+	// one, a reader starved for a second fell behind the default buffer).
+	e := NewEngine(EngineOptions{EventBuffer: 1 << 14})
 	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
 
 	const n = 24
-	ids := make([]string, n)
+	plans := make([]*Plan, n)
 	for i := range n {
 		policy := "minDuration: 200ms, maxDuration: 3s, onInconclusive: hold"
 		if i%3 != 0 {
 			policy = "minDuration: 1h, maxDuration: 2h" // only an abort or override ends these
 		}
-		id, started, err := e.Start(plan(t, engineSpec(t, fmt.Sprintf("a%d", i), policy), url), StartOptions{Key: fmt.Sprintf("k%d", i)})
-		require.NoError(t, err)
-		require.True(t, started)
-		ids[i] = id
+		plans[i] = plan(t, engineSpec(t, fmt.Sprintf("a%d", i), policy), url)
 	}
-	stalled, err := e.Subscribe(ids[0], 0)
-	require.NoError(t, err)
-	defer stalled.Close()
-
+	ids := make([]string, n)
 	var wg sync.WaitGroup
 	seqs := make([][]uint64, n)
 	kinds := make([][]EventKind, n)
-	for i, id := range ids {
+	for i := range n {
+		id, started, err := e.Start(plans[i], StartOptions{Key: fmt.Sprintf("k%d", i)})
+		require.NoError(t, err)
+		require.True(t, started)
+		ids[i] = id
+		// Subscribed at once, before the analysis's history has had to make way for anything.
 		sub, err := e.Subscribe(id, 0)
 		require.NoError(t, err)
 		wg.Go(func() {
@@ -98,6 +100,10 @@ func TestEngineManyAnalyses(t *testing.T) {
 			}
 		})
 	}
+	stalled, err := e.Subscribe(ids[0], 0)
+	require.NoError(t, err)
+	defer stalled.Close()
+
 	// Let every analysis get going, then abort and override a third each.
 	for _, id := range ids {
 		waitForTick(t, e, id)

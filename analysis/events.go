@@ -5,7 +5,47 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/greenlight/greenlight/smoke"
+	"github.com/greenlight/greenlight/verdict"
 )
+
+// EventKind says what an Event reports.
+type EventKind string
+
+const (
+	EventPhase     EventKind = "phase"      // a phase started
+	EventSmokeStep EventKind = "smoke-step" // a smoke step finished
+	EventTick      EventKind = "tick"       // checks were evaluated
+	EventVerdict   EventKind = "verdict"    // the analysis is decided
+	EventWarning   EventKind = "warning"    // something to fix before trusting the run (Message)
+)
+
+// Event is progress of a run.
+type Event struct {
+	// Analysis is the id of the analysis in an Engine; Seq numbers its events from 1, without
+	// gaps; Time is when the event was published. All three are set by the Engine's stream.
+	Analysis string
+	Seq      uint64
+	Time     time.Time
+
+	Kind    EventKind
+	Phase   verdict.Phase
+	Elapsed time.Duration // since the phase started
+	Lag     time.Duration // tick events: how late the evaluation ran after its tick was due
+	Limit   time.Duration // the phase's limit (maxDuration, watch)
+	Checks  []verdict.CheckResult
+	// Baseline and Candidate name the environments.
+	Baseline, Candidate string
+	Suite               string
+	Env                 string
+	Step                *smoke.StepResult
+	Verdict             *verdict.Verdict
+	Message             string
+	// Diagnosis names what keeps an environment from being measured (tick events): "blue
+	// unreachable: connection refused, 40 of 40 probes".
+	Diagnosis []string
+}
 
 // Defaults of an analysis's event stream.
 const (
@@ -99,6 +139,23 @@ func (s *stream) drop(match func(Event) bool) {
 			return
 		}
 	}
+}
+
+// continueAfter numbers the next event seq+1: a resumed analysis's events follow those it
+// published before it stopped. Only a stream with no event yet continues.
+func (s *stream) continueAfter(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq = seq
+}
+
+// restoreFinal ends a stream that has published nothing with the verdict event a decided
+// analysis published before it stopped, under its own sequence number.
+func (s *stream) restoreFinal(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.Analysis = s.id
+	s.seq, s.final = e.Seq, &e
 }
 
 // lastSeq is the sequence number of the newest event.

@@ -21,4 +21,11 @@
 // whole analysis, under independence between blocks) and passes only with evidence that every
 // limit holds — positive evidence, never "no regression seen yet". Until one or the other, the
 // outcome is inconclusive.
+//
+// # Saving and resuming
+//
+// Every check's state can be saved (SaveState) and restored into a check of the same
+// configuration (RestoreState), so that an analysis can stop and resume where it was: the
+// evidence is the same process observed later, and a restored check fed the same observations
+// judges exactly as the original (see state.go).
 package compare

@@ -34,6 +34,7 @@ type quantileBounds struct {
 	cap  [2]float64 // per-block cap in nats, by test
 
 	placed bool
+	center float64   // log of the grid's centre
 	k      int       // number of boundaries
 	xs     []float64 // xs[k+1] = x_k, from x_{−1}
 	// lw[t][k·S+s] is the capped log-wealth of stake s at boundary k over the closed blocks, in
@@ -167,7 +168,17 @@ func (q *quantileBounds) place() {
 	all = append(all, q.open...)
 	slices.Sort(all)
 	center := all[min(len(all)-1, int(math.Ceil((1-q.beta)*float64(len(all))))-1)]
-	center = math.Log(math.Max(center, minIndexable))
+	q.placeAt(math.Log(math.Max(center, minIndexable)))
+	for _, b := range q.early {
+		slices.Sort(b)
+		q.fold(b)
+	}
+	q.early = nil
+}
+
+// placeAt sets the grid around e^center, with no evidence yet.
+func (q *quantileBounds) placeAt(center float64) {
+	q.center = center
 	q.k = len(gridOffsets) - 1
 	q.xs = make([]float64, q.k+1)
 	for k, o := range gridOffsets {
@@ -181,11 +192,6 @@ func (q *quantileBounds) place() {
 	q.buf = make([]float64, len(stakes))
 	q.gen++
 	q.placed = true
-	for _, b := range q.early {
-		slices.Sort(b)
-		q.fold(b)
-	}
-	q.early = nil
 }
 
 // boundary is x_k, for k from −1 to q.k − 1; past either end the grid's end steps repeat.
