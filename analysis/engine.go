@@ -139,7 +139,8 @@ type StartOptions struct {
 	// Labels are the caller's, kept with the analysis (rollout, namespace …).
 	Labels map[string]string
 	// AfterSeq, for Restore, numbers the resumed analysis's events after this one when it is
-	// later than the snapshot's last: a store may hold events published after the snapshot.
+	// later than the snapshot's last: a store may hold events published after the snapshot. A
+	// decided snapshot's verdict event keeps its number unless that is not after AfterSeq.
 	AfterSeq uint64
 }
 
@@ -217,7 +218,7 @@ func (e *Engine) Start(p *Plan, so StartOptions) (id string, started bool, err e
 // events after the snapshot's last. A snapshot that does not fit the plan (another spec, other
 // checks or check settings, other environments) is refused before anything runs (ErrSnapshot).
 func (e *Engine) Restore(p *Plan, s *Snapshot, so StartOptions) (id string, err error) {
-	if err := p.checkSnapshot(s); err != nil {
+	if err := p.CheckSnapshot(s); err != nil {
 		return "", err
 	}
 	if so.Key != "" && so.Key != s.Key {
@@ -247,7 +248,7 @@ func (e *Engine) Restore(p *Plan, s *Snapshot, so StartOptions) (id string, err 
 		return s.ID, nil
 	}
 	v := cloneVerdict(s.Verdict)
-	seq := max(s.LastSeq, 1)
+	seq := max(s.LastSeq, so.AfterSeq+1) // after what the caller already holds
 	h.stream.restoreFinal(Event{Seq: seq, Time: s.At, Kind: EventVerdict, Phase: v.Phase, Checks: v.Checks, Verdict: v,
 		Baseline: v.Baseline.Name, Candidate: v.Candidate.Name})
 	h.v = v

@@ -224,10 +224,10 @@ func restoreChecks(checks []*check, saved []CheckSnapshot) error {
 	return nil
 }
 
-// checkSnapshot says whether s can resume this plan, before anything runs: the same spec, the
+// CheckSnapshot says whether s can resume this plan, before anything runs: the same spec, the
 // same environments, and for a running analysis the same checks, each of which must take its
 // saved state.
-func (p *Plan) checkSnapshot(s *Snapshot) error {
+func (p *Plan) CheckSnapshot(s *Snapshot) error {
 	switch {
 	case s == nil:
 		return fmt.Errorf("%w: no snapshot", ErrSnapshot)

@@ -61,6 +61,10 @@ type run struct {
 	// base is added to the engine's sequence numbers: the analysis's events before a restart
 	// keep theirs.
 	base uint64
+	// snap, when set, is the snapshot the analysis resumes from (its events are numbered after
+	// after, and base is 0).
+	snap  *analysis.Snapshot
+	after uint64
 }
 
 // options are the analysis options of a stored analysis.
@@ -79,16 +83,26 @@ func (s *Server) startRun(r *run) error {
 	if s.engineStopped.Load() {
 		return analysis.ErrShuttingDown
 	}
-	s.pendingID = r.rec.ID
-	id, started, err := s.engine.Start(r.plan, analysis.StartOptions{Key: r.rec.Key, Labels: r.rec.Labels})
-	s.pendingID = ""
-	switch {
-	case err != nil:
-		return err
-	case !started || id != r.rec.ID:
-		return fmt.Errorf("the engine already runs analysis %s for key %q", id, r.rec.Key)
+	var id string
+	if r.snap != nil {
+		var err error
+		if id, err = s.engine.Restore(r.plan, r.snap, analysis.StartOptions{Key: r.rec.Key, Labels: r.rec.Labels, AfterSeq: r.after}); err != nil {
+			return err
+		}
+	} else {
+		s.pendingID = r.rec.ID
+		var started bool
+		var err error
+		id, started, err = s.engine.Start(r.plan, analysis.StartOptions{Key: r.rec.Key, Labels: r.rec.Labels})
+		s.pendingID = ""
+		switch {
+		case err != nil:
+			return err
+		case !started || id != r.rec.ID:
+			return fmt.Errorf("the engine already runs analysis %s for key %q", id, r.rec.Key)
+		}
 	}
-	sub, err := s.engine.Subscribe(id, 0)
+	sub, err := s.engine.Subscribe(id, r.after)
 	if err != nil {
 		return err
 	}
@@ -286,6 +300,20 @@ func (s *Server) resume(ctx context.Context, rec store.Analysis) error {
 		giveUp(fmt.Sprintf("interrupted: greenlight restarted and the analysis no longer compiles: %s", o.Redactor().Redact(err.Error())))
 		return nil
 	}
+	snap, err := s.storedSnapshot(ctx, rec.ID)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", rec.ID, err)
+	}
+	if snap != nil {
+		err := s.resumeFrom(ctx, rec, p, o.Redactor().Redact, snap, last)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, analysis.ErrSnapshot) {
+			return fmt.Errorf("resume %s: %w", rec.ID, err)
+		}
+		s.log.Warn("an analysis's snapshot does not fit its spec any more: it starts again", "analysis", rec.ID, "error", err)
+	}
 	note, err = storeEvent(eventBody{Analysis: rec.ID, Seq: last + 1, Time: note.Time, Kind: eventResumed,
 		Message: "greenlight restarted before a verdict: the analysis starts again and collects its evidence anew (no snapshot to resume from)"}, nop)
 	if err != nil {
@@ -298,6 +326,30 @@ func (s *Server) resume(ctx context.Context, rec store.Analysis) error {
 		return fmt.Errorf("resume %s: %w", rec.ID, err)
 	}
 	return nil
+}
+
+// resumeFrom restores an analysis from its snapshot: a running one goes on with its phase and
+// its checks' evidence (a resumed event says from when), a decided one whose verdict the store
+// had not committed yet publishes it again. Errors wrapping analysis.ErrSnapshot mean the
+// snapshot does not fit the analysis as compiled now; nothing has been written then.
+func (s *Server) resumeFrom(ctx context.Context, rec store.Analysis, p *analysis.Plan, redact func(string) string, snap *analysis.Snapshot, last uint64) error {
+	if err := p.CheckSnapshot(snap); err != nil {
+		return err
+	}
+	r := &run{rec: rec, plan: p, redact: redact, snap: snap, after: last}
+	if !snap.Decided() {
+		note, err := storeEvent(eventBody{Analysis: rec.ID, Seq: last + 1, Time: s.now(), Kind: eventResumed, Phase: snap.Phase,
+			Message: fmt.Sprintf("greenlight restarted before a verdict: the analysis resumes from its snapshot of %s (%s phase), with the evidence gathered until then",
+				snap.At.UTC().Format(time.RFC3339), snap.Phase)}, nop)
+		if err != nil {
+			return err
+		}
+		if err := s.o.Store.AppendEvents(ctx, []store.Event{note}, s.o.EventRetention); err != nil {
+			return err
+		}
+		r.after = last + 1
+	}
+	return s.startRun(r)
 }
 
 func nop(s string) string { return s }

@@ -17,7 +17,8 @@ import (
 
 // TestRestartKeepsEverything stops a daemon and starts another on the same database: decided
 // verdicts, overrides and the audit log read back unchanged; an analysis that was running is
-// started again under its id and says so in its events; its idempotency key still finds it.
+// resumed under its id from the snapshot saved as the daemon stopped, and says so in its
+// events; its idempotency key still finds it.
 func TestRestartKeepsEverything(t *testing.T) {
 	blue, green := serveApps(t, app.Config{}, failingGreen)
 	_, healthy := serveApps(t, app.Config{}, app.Config{})
@@ -66,7 +67,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 			break
 		}
 	}
-	assert.Contains(t, evs[len(evs)-1].Data.Message, "starts again and collects its evidence anew")
+	assert.Contains(t, evs[len(evs)-1].Data.Message, "resumes from its snapshot", "stopping saved its state, and it goes on from there")
 	for i := 1; i < len(evs); i++ {
 		assert.Equal(t, evs[i-1].Data.Seq+1, evs[i].Data.Seq, "sequence numbers go on across the restart")
 	}

@@ -149,6 +149,9 @@ func New(o Options) (*Server, error) {
 	go s.writeEvents()
 	eo := o.Engine
 	eo.NewID = s.engineID
+	if eo.Snapshots == nil {
+		eo.Snapshots = s.Snapshots()
+	}
 	s.engine = analysis.NewEngine(eo)
 	m, err := newMetrics(o.Registry, o.Store)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/examples/app"
 	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/store"
@@ -511,17 +512,76 @@ func TestHealthAndReady(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, status, "not ready while stopping")
 }
 
-func TestSnapshotSink(t *testing.T) {
+// TestRestartResumesFromSnapshot: the engine saves each analysis's state in the store; a
+// daemon started again on that store resumes a running analysis from it — its checks keep the
+// evidence gathered before the restart instead of collecting it anew — and says so.
+func TestRestartResumesFromSnapshot(t *testing.T) {
 	blue, green := serveApps(t, app.Config{}, app.Config{})
-	d := startDaemon(t, daemonConfig{})
-	a := d.start("", longOn(blue, green))
-	sink := d.srv.Snapshots()
-	require.NoError(t, sink.SaveSnapshot(context.Background(), a.ID, []byte(`{"tick":1}`)))
-	require.NoError(t, sink.SaveSnapshot(context.Background(), a.ID, []byte(`{"tick":2}`)))
-	snap, err := d.store.Snapshot(context.Background(), a.ID)
+	db := filepath.Join(t.TempDir(), "greenlight.db")
+	d1 := startDaemon(t, daemonConfig{dbPath: db})
+	a := d1.start("", longOn(blue, green))
+	// Wait until the check has some evidence.
+	var before int64
+	stream := d1.events("/api/v1/analyses/"+a.ID+"/events", "", "")
+	for before < 10 {
+		e := stream.next(t)
+		if e.Event == "tick" && len(e.Data.Checks) > 0 {
+			before = min(e.Data.Checks[0].Baseline.N, e.Data.Checks[0].Candidate.N)
+		}
+	}
+	d1.stop()
+
+	st, err := sqlite.Open(context.Background(), db)
 	require.NoError(t, err)
-	assert.Equal(t, `{"tick":2}`, string(snap.Data), "the latest wins")
-	assert.Error(t, sink.SaveSnapshot(context.Background(), "nope", []byte("x")))
+	rec, err := st.Snapshot(context.Background(), a.ID)
+	require.NoError(t, err, "stopping the daemon saved the running analysis's state")
+	require.NoError(t, st.Close())
+	var snap analysis.Snapshot
+	require.NoError(t, json.Unmarshal(rec.Data, &snap))
+	assert.Equal(t, a.ID, snap.ID)
+	assert.False(t, snap.Decided())
+
+	d2 := startDaemon(t, daemonConfig{dbPath: db})
+	stream = d2.events("/api/v1/analyses/"+a.ID+"/events", "", "")
+	var resumed bool
+	for {
+		e := stream.next(t)
+		if e.Event == "resumed" {
+			resumed = true
+			assert.Contains(t, e.Data.Message, "resumes from its snapshot")
+		}
+		if resumed && e.Event == "tick" && len(e.Data.Checks) > 0 {
+			after := min(e.Data.Checks[0].Baseline.N, e.Data.Checks[0].Candidate.N)
+			assert.GreaterOrEqual(t, after, before, "the evidence from before the restart is still there")
+			break
+		}
+	}
+	d2.callJSON("POST", "/api/v1/analyses/"+a.ID+"/abort", "", abortRequest{Reason: "done testing"}, http.StatusOK, nil)
+}
+
+// A snapshot the store cannot read, or one another analysis's, is not resumed: the analysis
+// starts again from nothing, and says so.
+func TestRestartWithAnUnreadableSnapshot(t *testing.T) {
+	blue, green := serveApps(t, app.Config{}, app.Config{})
+	db := filepath.Join(t.TempDir(), "greenlight.db")
+	d1 := startDaemon(t, daemonConfig{dbPath: db})
+	a := d1.start("", longOn(blue, green))
+	d1.stop()
+	st, err := sqlite.Open(context.Background(), db)
+	require.NoError(t, err)
+	require.NoError(t, st.PutSnapshot(context.Background(), store.Snapshot{Analysis: a.ID, Data: []byte(`{"version":`), At: time.Now()}))
+	require.NoError(t, st.Close())
+
+	d2 := startDaemon(t, daemonConfig{dbPath: db})
+	stream := d2.events("/api/v1/analyses/"+a.ID+"/events", "", "")
+	for {
+		e := stream.next(t)
+		if e.Event == "resumed" {
+			assert.Contains(t, e.Data.Message, "collects its evidence anew")
+			break
+		}
+	}
+	d2.callJSON("POST", "/api/v1/analyses/"+a.ID+"/abort", "", abortRequest{Reason: "done testing"}, http.StatusOK, nil)
 }
 
 // gatedStore holds verdicts at the door: RecordVerdict waits until release is closed, after
