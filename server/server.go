@@ -152,6 +152,9 @@ func New(o Options) (*Server, error) {
 	if eo.Snapshots == nil {
 		eo.Snapshots = s.Snapshots()
 	}
+	// A daemon runs many analyses and resumes them all at once after a restart: spread them
+	// over the tick (see analysis.EngineOptions.Stagger).
+	eo.Stagger = true
 	s.engine = analysis.NewEngine(eo)
 	m, err := newMetrics(o.Registry, o.Store)
 	if err != nil {
