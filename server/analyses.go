@@ -16,6 +16,7 @@ import (
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/verdict"
+	"github.com/greenlight/greenlight/verdict/emit"
 )
 
 // Bounds of a start request.
@@ -160,7 +161,8 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 			Fields: []fieldError{{Field: "spec", Message: o.Redactor().Redact(strings.TrimPrefix(err.Error(), analysis.ErrInvalid.Error()+": ")), Position: &a.Pos}}})
 		return
 	}
-	stored, created, err := s.o.Store.CreateAnalysis(r.Context(), rec)
+	outbox := s.deliveries(rec, emit.Started, rec.CreatedAt, nil, "")
+	stored, created, err := s.o.Store.CreateAnalysis(r.Context(), rec, outbox...)
 	if err != nil {
 		s.internal(w, err)
 		return
@@ -168,6 +170,9 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 	if !created {
 		s.answerAnalysis(w, r, http.StatusOK, stored)
 		return
+	}
+	if len(outbox) > 0 {
+		s.dispatcher.Notify()
 	}
 	if err := s.startRun(&run{rec: stored, plan: p, redact: o.Redactor().Redact}); err != nil {
 		// Stored but not started: it starts with the daemon (the engine stops only when the
