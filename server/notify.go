@@ -106,7 +106,7 @@ func (s *Server) emitAnalysis(rec store.Analysis, v *verdict.Verdict) (emit.Anal
 		return out, rd
 	}
 	env := func(role, fromSpec string) verdict.Environment {
-		name := firstOf(role, fromSpec)
+		name := pick(role, fromSpec)
 		e := verdict.Environment{Name: name, URL: rec.Envs[name]}
 		if e.URL == "" && spec != nil {
 			e.URL = spec.Environments[name].URL
@@ -119,13 +119,6 @@ func (s *Server) emitAnalysis(rec store.Analysis, v *verdict.Verdict) (emit.Anal
 		out.Baseline, out.Candidate = env(rec.Baseline, ""), env(rec.Candidate, "")
 	}
 	return out, rd
-}
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // verdictEvent is the event a recorded verdict announces.

@@ -181,7 +181,11 @@ func New(o Options) (*Server, error) {
 	s.mux, s.paths = http.NewServeMux(), http.NewServeMux()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {
-		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, s.authorize(rt.Scope, rt.handler))
+		h := s.authorize(rt.Scope, rt.handler)
+		if rt.Pattern == flaggerPattern {
+			h = s.flaggerTokenAuth(h)
+		}
+		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, h)
 		if !seen[rt.Pattern] {
 			seen[rt.Pattern] = true
 			s.paths.HandleFunc(rt.Pattern, func(http.ResponseWriter, *http.Request) {})
@@ -213,6 +217,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/deliveries", ScopeRead, s.listDeliveries},
 		{"POST", "/api/v1/deliveries/{id}/redeliver", ScopeAdmin, s.redeliver},
 		{"POST", "/api/v1/endpoints/{name}/enable", ScopeAdmin, s.enableEndpoint},
+		// Flagger sends no headers: its token may come in the body (flaggerTokenAuth).
+		{"POST", flaggerPattern, ScopeWrite, s.flagger},
 		{"GET", "/api/v1/openapi.json", ScopePublic, serveOpenAPI},
 		// The receiver checks its own tokens (the receiver's and the running analyses').
 		{"POST", "/v1/traces", ScopePublic, s.traces},

@@ -272,6 +272,7 @@ func TestAuthScopes(t *testing.T) {
 		"GET /api/v1/deliveries":                 nil,
 		"POST /api/v1/deliveries/{id}/redeliver": nil,
 		"POST /api/v1/endpoints/{name}/enable":   nil,
+		"POST /api/v1/flagger/{spec}":            flaggerRequest{Name: "podinfo", Namespace: "test", Phase: "Progressing", Checksum: "85d557f47b", Metadata: map[string]string{"env.blue": blue, "env.green": green}},
 	}
 	// A dead delivery to redeliver, and a disabled endpoint to enable, written to the store
 	// (the dispatcher never sees them due).
@@ -307,7 +308,7 @@ func TestAuthScopes(t *testing.T) {
 				if strings.HasPrefix(rt.Pattern, "/api/v1/deliveries/{id}") {
 					id = strconv.FormatInt(deliveries[0].ID, 10)
 				}
-				path := strings.Replace(strings.Replace(rt.Pattern, "{id}", id, 1), "{name}", "gone", 1)
+				path := strings.NewReplacer("{id}", id, "{name}", "gone", "{spec}", "long").Replace(rt.Pattern)
 				if strings.HasSuffix(path, "/events") {
 					path += "?lastEventId=999999" // answers its headers without waiting for events
 				}
@@ -319,6 +320,8 @@ func TestAuthScopes(t *testing.T) {
 					assert.Equal(t, http.StatusUnauthorized, status)
 				case tok.scope < rt.Scope:
 					assert.Equal(t, http.StatusForbidden, status)
+				case rt.Pattern == flaggerPattern:
+					assert.Equal(t, http.StatusConflict, status, "allowed: the analysis runs (Flagger's check fails until promote)")
 				default:
 					assert.Less(t, status, 300, "allowed")
 				}
