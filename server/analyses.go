@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/verdict"
+	"github.com/greenlight/greenlight/verdict/emit"
 )
 
 // Bounds of a start request.
@@ -122,33 +124,53 @@ func (s *Server) view(r *http.Request, a store.Analysis, full bool) (analysisVie
 }
 
 func (s *Server) internal(w http.ResponseWriter, err error) {
+	writeError(w, s.internalError(err))
+}
+
+// internalError logs err and returns the 500 that answers it.
+func (s *Server) internalError(err error) *apiError {
 	s.log.Error("internal error", "error", err)
-	writeError(w, errorf(http.StatusInternalServerError, "internal error: %v", err))
+	return errorf(http.StatusInternalServerError, "internal error: %v", err)
 }
 
 func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
-	if s.closing.Load() {
-		writeError(w, errorf(http.StatusServiceUnavailable, "greenlight is shutting down"))
-		return
-	}
 	var req startRequest
-	if e := decodeBody(w, r, s.o.MaxBodyBytes, &req); e != nil {
-		writeError(w, e)
-		return
+	if !s.closing.Load() {
+		if e := decodeBody(w, r, s.o.MaxBodyBytes, &req); e != nil {
+			writeError(w, e)
+			return
+		}
 	}
-	a, e := s.validateStart(&req)
+	stored, created, e := s.startAnalysis(r.Context(), &req)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
+	if !created {
+		s.answerAnalysis(w, r, http.StatusOK, stored)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/analyses/"+stored.ID)
+	s.answerAnalysis(w, r, http.StatusCreated, stored)
+}
+
+// startAnalysis starts the analysis a request asks for, or returns the one its key already
+// names (created false): checked against the loaded specs, compiled, stored with the
+// deliveries announcing its start, then started on the engine.
+func (s *Server) startAnalysis(ctx context.Context, req *startRequest) (store.Analysis, bool, *apiError) {
+	if s.closing.Load() {
+		return store.Analysis{}, false, errorf(http.StatusServiceUnavailable, "greenlight is shutting down")
+	}
+	a, e := s.validateStart(req)
+	if e != nil {
+		return store.Analysis{}, false, e
+	}
 	if req.Key != "" {
 		// The same key is the same analysis, whatever else the request says.
-		if existing, err := s.o.Store.AnalysisByKey(r.Context(), req.Key); err == nil {
-			s.answerAnalysis(w, r, http.StatusOK, existing)
-			return
+		if existing, err := s.o.Store.AnalysisByKey(ctx, req.Key); err == nil {
+			return existing, false, nil
 		} else if !errors.Is(err, store.ErrNotFound) {
-			s.internal(w, err)
-			return
+			return store.Analysis{}, false, s.internalError(err)
 		}
 	}
 	rec := store.Analysis{ID: newID(), Spec: req.Spec, Key: req.Key, Labels: req.Labels, Envs: req.Environments,
@@ -156,27 +178,26 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 	o := s.options(a, rec)
 	p, err := analysis.Compile(o)
 	if err != nil {
-		writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Error: "the analysis cannot start",
-			Fields: []fieldError{{Field: "spec", Message: o.Redactor().Redact(strings.TrimPrefix(err.Error(), analysis.ErrInvalid.Error()+": ")), Position: &a.Pos}}})
-		return
+		return store.Analysis{}, false, &apiError{Status: http.StatusUnprocessableEntity, Error: "the analysis cannot start",
+			Fields: []fieldError{{Field: "spec", Message: o.Redactor().Redact(strings.TrimPrefix(err.Error(), analysis.ErrInvalid.Error()+": ")), Position: &a.Pos}}}
 	}
-	stored, created, err := s.o.Store.CreateAnalysis(r.Context(), rec)
+	outbox := s.deliveries(rec, emit.Started, rec.CreatedAt, nil, "")
+	stored, created, err := s.o.Store.CreateAnalysis(ctx, rec, outbox...)
 	if err != nil {
-		s.internal(w, err)
-		return
+		return store.Analysis{}, false, s.internalError(err)
 	}
 	if !created {
-		s.answerAnalysis(w, r, http.StatusOK, stored)
-		return
+		return stored, false, nil
+	}
+	if len(outbox) > 0 {
+		s.dispatcher.Notify()
 	}
 	if err := s.startRun(&run{rec: stored, plan: p, redact: o.Redactor().Redact}); err != nil {
 		// Stored but not started: it starts with the daemon (the engine stops only when the
 		// daemon does).
-		writeError(w, errorf(http.StatusServiceUnavailable, "analysis %s is stored but could not start now: %v", stored.ID, err))
-		return
+		return stored, true, errorf(http.StatusServiceUnavailable, "analysis %s is stored but could not start now: %v", stored.ID, err)
 	}
-	w.Header().Set("Location", "/api/v1/analyses/"+stored.ID)
-	s.answerAnalysis(w, r, http.StatusCreated, stored)
+	return stored, true, nil
 }
 
 func (s *Server) answerAnalysis(w http.ResponseWriter, r *http.Request, status int, a store.Analysis) {

@@ -20,7 +20,7 @@ const (
 	ScopePublic Scope = iota // no token needed: /healthz, /readyz, the OpenAPI document
 	ScopeRead                // GET analyses, verdicts, events, /metrics
 	ScopeWrite               // start and abort analyses
-	ScopeAdmin               // override a decision
+	ScopeAdmin               // override a decision, redeliver, enable an endpoint
 )
 
 var scopeNames = map[string]Scope{"read": ScopeRead, "write": ScopeWrite, "admin": ScopeAdmin}

@@ -10,6 +10,11 @@
 // the store and starts them again under the same ids (their evidence collection starts over,
 // which their events say).
 //
+// Deliveries: each event of an analysis that a configured endpoint wants (its start, its
+// verdict, an abort, an override) is enqueued in the store's outbox in the transaction that
+// records it, and the server's verdict/emit Dispatcher sends it, retrying until delivered or
+// dead; the API lists deliveries, redelivers one and enables an endpoint a 410 disabled.
+//
 // What it must not know: how an analysis runs or decides (analysis), how the store keeps
 // things (store), spec syntax (specs), or how the process is configured (cmd/greenlight).
 package server

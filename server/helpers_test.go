@@ -53,6 +53,7 @@ checks:
   - {name: errors, errorRate: {from: probe, maxIncrease: 5%}}
   - {name: p95, latency: {from: probe, percentile: 95, maxRatio: 1.2}}
 policy: {minDuration: 1s, maxDuration: 30s}
+notify: [ops]
 ---
 apiVersion: greenlight/v1
 kind: Analysis

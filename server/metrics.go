@@ -15,6 +15,7 @@ type metrics struct {
 	verdicts  *prometheus.CounterVec
 	overrides *prometheus.CounterVec
 	decision  *prometheus.HistogramVec
+	attempts  *prometheus.CounterVec
 }
 
 // analysesByState reads the analyses by state from the store at each scrape, so that it counts
@@ -39,7 +40,7 @@ func (c analysesByState) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func newMetrics(reg prometheus.Registerer, st store.Analyses) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 	m := &metrics{
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "greenlight_verdicts_total",
@@ -55,8 +56,12 @@ func newMetrics(reg prometheus.Registerer, st store.Analyses) (*metrics, error) 
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
 		}, []string{"decision", "spec"}),
 	}
+	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "greenlight_delivery_attempts_total",
+		Help: "Delivery attempts made by this process, by endpoint and outcome: delivered, failed (retried later) or dead (given up).",
+	}, []string{"endpoint", "outcome"})
 	byState := analysesByState{st: st, desc: prometheus.NewDesc("greenlight_analyses", "Analyses in the store, by state.", []string{"state"}, nil)}
-	for _, c := range []prometheus.Collector{m.verdicts, m.overrides, m.decision, byState} {
+	for _, c := range []prometheus.Collector{m.verdicts, m.overrides, m.decision, m.attempts, byState, newDeliveryGauges(st)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -71,4 +76,43 @@ func (m *metrics) decided(a store.Analysis, v *verdict.Verdict, at time.Time) {
 
 func (m *metrics) overridden(a store.Analysis, d verdict.Decision) {
 	m.overrides.WithLabelValues(string(d), a.Spec).Inc()
+}
+
+func (m *metrics) attempt(endpoint, outcome string) {
+	m.attempts.WithLabelValues(endpoint, outcome).Inc()
+}
+
+// deliveryGauges read the outbox at each scrape: the deliveries by endpoint and state, and the
+// endpoints disabled (a 410 Gone) until enabled by hand.
+type deliveryGauges struct {
+	st                   store.Outbox
+	deliveries, disabled *prometheus.Desc
+}
+
+func newDeliveryGauges(st store.Outbox) deliveryGauges {
+	return deliveryGauges{st: st,
+		deliveries: prometheus.NewDesc("greenlight_deliveries", "Deliveries in the store, by endpoint and state (pending, delivered, dead).", []string{"endpoint", "state"}, nil),
+		disabled:   prometheus.NewDesc("greenlight_endpoint_disabled", "1 for each endpoint disabled (it answered 410 Gone) until enabled by hand.", []string{"endpoint"}, nil),
+	}
+}
+
+func (c deliveryGauges) Describe(ch chan<- *prometheus.Desc) { ch <- c.deliveries; ch <- c.disabled }
+
+func (c deliveryGauges) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.st.CountDeliveries(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.deliveries, err)
+	}
+	for _, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.deliveries, prometheus.GaugeValue, float64(n.N), n.Target, string(n.State))
+	}
+	disabled, err := c.st.DisabledEndpoints(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.disabled, err)
+	}
+	for name := range disabled {
+		ch <- prometheus.MustNewConstMetric(c.disabled, prometheus.GaugeValue, 1, name)
+	}
 }

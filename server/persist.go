@@ -219,11 +219,9 @@ func (s *Server) record(rec store.Analysis, v *verdict.Verdict, events []store.E
 		s.log.Error("cannot encode a verdict", "analysis", rec.ID, "error", err)
 		return
 	}
-	var outbox []store.Delivery
-	if s.o.Deliveries != nil {
-		outbox = s.o.Deliveries(rec, v)
-	}
 	sv := store.Verdict{Analysis: rec.ID, Decision: v.Decision, Data: data, At: s.now()}
+	ev, msg := verdictEvent(v)
+	outbox := s.deliveries(rec, ev, sv.At, v, msg)
 	for attempt := 1; ; attempt++ {
 		err := s.o.Store.RecordVerdict(context.Background(), sv, events, outbox)
 		if err == nil || errors.Is(err, store.ErrDecided) {
@@ -237,6 +235,9 @@ func (s *Server) record(rec store.Analysis, v *verdict.Verdict, events []store.E
 		}
 	}
 	s.metrics.decided(rec, v, sv.At)
+	if len(outbox) > 0 {
+		s.dispatcher.Notify()
+	}
 	s.markDecided(rec.ID)
 	s.hub.wake(rec.ID)
 	if err := s.o.Store.ThinEvents(context.Background(), rec.ID, string(analysis.EventTick), s.o.DecidedTicks); err != nil {

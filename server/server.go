@@ -18,7 +18,7 @@ import (
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/store"
-	"github.com/greenlight/greenlight/verdict"
+	"github.com/greenlight/greenlight/verdict/emit"
 )
 
 // Defaults of Options.
@@ -51,9 +51,13 @@ type Options struct {
 	// Plan, when set, adjusts the options of every analysis before it is compiled (tests give
 	// it a network).
 	Plan func(*analysis.Options)
-	// Deliveries, when set, says what to send when an analysis is decided or overridden: its
-	// result goes to the outbox in the same transaction as the verdict.
-	Deliveries func(a store.Analysis, v *verdict.Verdict) []store.Delivery
+	// Notifications say where analyses' events are delivered (nil: nowhere; deliveries
+	// already in the store are still sent to the endpoints that have an emitter).
+	// SetNotifications replaces them.
+	Notifications *Notifications
+	// Delivery tunes the dispatcher that sends them (retry policy, workers, lease, poll; a
+	// clock and jitter for tests); its Outbox, Emitters and Logger are the server's.
+	Delivery emit.Options
 	// MaxBodyBytes bounds a request body (default 1 MiB); MaxWait the longest long-poll
 	// (default 60s); Heartbeat how often an idle event stream sends a comment (default 15s);
 	// EventRetention how many events of each analysis the store keeps (default 2000);
@@ -67,6 +71,9 @@ type Options struct {
 	// DecidedTicks is how many of its tick events a decided analysis keeps, evenly spread
 	// (default 120): its course, without a tick a second for the life of the store.
 	DecidedTicks int
+
+	// recorded, when set (tests), is told each delivery attempt's outcome once it is stored.
+	recorded func(k emit.Key, outcome string)
 }
 
 // Server is the daemon's API and the analyses it runs.
@@ -91,6 +98,10 @@ type Server struct {
 	aborted map[string]bool          // aborted by a person (recorded even while shutting down)
 	// overrideMu serialises overrides, which append events after a verdict.
 	overrideMu sync.Mutex
+
+	notifications atomic.Pointer[Notifications]
+	dispatcher    *emit.Dispatcher
+	stopDispatch  func() // ends the dispatcher's Run and waits for it
 
 	ready   atomic.Bool
 	closing atomic.Bool
@@ -161,17 +172,33 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if o.Notifications == nil {
+		o.Notifications = &Notifications{}
+	}
+	s.notifications.Store(o.Notifications)
+	do := o.Delivery
+	do.Outbox = countingOutbox{Outbox: store.NewEmitOutbox(o.Store), m: m, recorded: o.recorded}
+	do.Emitters = o.Notifications.Emitters
+	do.Logger = o.Logger
+	if s.dispatcher, err = emit.NewDispatcher(do); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.routes = s.routeTable()
 	s.mux, s.paths = http.NewServeMux(), http.NewServeMux()
 	seen := map[string]bool{}
 	for _, rt := range s.routes {
-		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, s.authorize(rt.Scope, rt.handler))
+		h := s.authorize(rt.Scope, rt.handler)
+		if rt.Pattern == flaggerPattern {
+			h = s.flaggerTokenAuth(h)
+		}
+		s.mux.HandleFunc(rt.Method+" "+rt.Pattern, h)
 		if !seen[rt.Pattern] {
 			seen[rt.Pattern] = true
 			s.paths.HandleFunc(rt.Pattern, func(http.ResponseWriter, *http.Request) {})
 		}
 	}
 	s.mux.HandleFunc("/", s.noRoute)
+	s.runDispatcher()
 	return s, nil
 }
 
@@ -192,6 +219,12 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/v1/analyses/{id}/override", ScopeAdmin, s.override},
 		{"GET", "/api/v1/analyses/{id}/events", ScopeRead, s.analysisEvents},
 		{"GET", "/api/v1/events", ScopeRead, s.allEvents},
+		{"GET", "/api/v1/analyses/{id}/deliveries", ScopeRead, s.listDeliveries},
+		{"GET", "/api/v1/deliveries", ScopeRead, s.listDeliveries},
+		{"POST", "/api/v1/deliveries/{id}/redeliver", ScopeAdmin, s.redeliver},
+		{"POST", "/api/v1/endpoints/{name}/enable", ScopeAdmin, s.enableEndpoint},
+		// Flagger sends no headers: its token may come in the body (flaggerTokenAuth).
+		{"POST", flaggerPattern, ScopeWrite, s.flagger},
 		{"GET", "/api/v1/openapi.json", ScopePublic, serveOpenAPI},
 		// The receiver checks its own tokens (the receiver's and the running analyses').
 		{"POST", "/v1/traces", ScopePublic, s.traces},
@@ -300,6 +333,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 		close(s.writes)
 		<-s.writerDone
+		// Deliveries in flight are cut short, not recorded: their claims run out and they are
+		// made again when the daemon is back.
+		s.stopDispatch()
 		close(done)
 	}()
 	select {

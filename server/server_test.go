@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,20 +256,37 @@ func TestAuthScopes(t *testing.T) {
 	d.callJSON("POST", "/api/v1/analyses/"+decided.ID+"/abort", writeToken, abortRequest{Reason: "setting up"}, http.StatusOK, nil)
 
 	bodies := map[string]any{
-		"POST /api/v1/analyses":               longOn(blue, green),
-		"POST /api/v1/analyses/{id}/abort":    abortRequest{Reason: "testing auth"},
-		"POST /api/v1/analyses/{id}/override": overrideRequest{Decision: verdict.Promote, Why: "testing auth"},
-		"POST /v1/traces":                     `{"resourceSpans": []}`,
-		"GET /api/v1/analyses/{id}/events":    nil,
-		"GET /api/v1/events":                  nil,
-		"GET /api/v1/analyses/{id}/verdict":   nil,
-		"GET /api/v1/analyses/{id}":           nil,
-		"GET /api/v1/analyses":                nil,
-		"GET /api/v1/openapi.json":            nil,
-		"GET /metrics":                        nil,
-		"GET /healthz":                        nil,
-		"GET /readyz":                         nil,
+		"POST /api/v1/analyses":                  longOn(blue, green),
+		"POST /api/v1/analyses/{id}/abort":       abortRequest{Reason: "testing auth"},
+		"POST /api/v1/analyses/{id}/override":    overrideRequest{Decision: verdict.Promote, Why: "testing auth"},
+		"POST /v1/traces":                        `{"resourceSpans": []}`,
+		"GET /api/v1/analyses/{id}/events":       nil,
+		"GET /api/v1/events":                     nil,
+		"GET /api/v1/analyses/{id}/verdict":      nil,
+		"GET /api/v1/analyses/{id}":              nil,
+		"GET /api/v1/analyses":                   nil,
+		"GET /api/v1/openapi.json":               nil,
+		"GET /metrics":                           nil,
+		"GET /healthz":                           nil,
+		"GET /readyz":                            nil,
+		"GET /api/v1/analyses/{id}/deliveries":   nil,
+		"GET /api/v1/deliveries":                 nil,
+		"POST /api/v1/deliveries/{id}/redeliver": nil,
+		"POST /api/v1/endpoints/{name}/enable":   nil,
+		"POST /api/v1/flagger/{spec}":            flaggerRequest{Name: "podinfo", Namespace: "test", Phase: "Progressing", Checksum: "85d557f47b", Metadata: map[string]string{"env.blue": blue, "env.green": green}},
 	}
+	// A dead delivery to redeliver, and a disabled endpoint to enable, written to the store
+	// (the dispatcher never sees them due).
+	ctx := context.Background()
+	dead := store.Delivery{EventID: "evt-auth", Target: "gone", Type: "analysis.aborted", Timestamp: time.Now(), Payload: []byte(`{}`), NextAttempt: time.Now().Add(time.Hour)}
+	_, _, err := d.store.CreateAnalysis(ctx, store.Analysis{ID: "auth-dead", Spec: "long", CreatedAt: time.Now()})
+	require.NoError(t, err)
+	require.NoError(t, d.store.RecordVerdict(ctx, store.Verdict{Analysis: "auth-dead", Decision: verdict.Interrupted, Data: json.RawMessage(`{"decision":"interrupted"}`), At: time.Now()}, nil, []store.Delivery{dead}))
+	require.NoError(t, d.store.MarkFailed(ctx, dead.Key(), store.DeliveryFailure{Attempts: 1, At: time.Now(), Error: "status 400", Dead: true}))
+	require.NoError(t, d.store.DisableEndpoint(ctx, "gone", "status 410", time.Now()))
+	deliveries, err := d.store.Deliveries(ctx, "auth-dead")
+	require.NoError(t, err)
+	require.Len(t, deliveries, 1)
 	tokens := []struct {
 		name  string
 		token string
@@ -288,7 +306,10 @@ func TestAuthScopes(t *testing.T) {
 				case strings.HasSuffix(rt.Pattern, "/abort") && tok.scope >= ScopeWrite:
 					id = d.start(writeToken, longOn(blue, green)).ID // one to abort each time
 				}
-				path := strings.Replace(rt.Pattern, "{id}", id, 1)
+				if strings.HasPrefix(rt.Pattern, "/api/v1/deliveries/{id}") {
+					id = strconv.FormatInt(deliveries[0].ID, 10)
+				}
+				path := strings.NewReplacer("{id}", id, "{name}", "gone", "{spec}", "long").Replace(rt.Pattern)
 				if strings.HasSuffix(path, "/events") {
 					path += "?lastEventId=999999" // answers its headers without waiting for events
 				}
@@ -300,6 +321,8 @@ func TestAuthScopes(t *testing.T) {
 					assert.Equal(t, http.StatusUnauthorized, status)
 				case tok.scope < rt.Scope:
 					assert.Equal(t, http.StatusForbidden, status)
+				case rt.Pattern == flaggerPattern:
+					assert.Equal(t, http.StatusConflict, status, "allowed: the analysis runs (Flagger's check fails until promote)")
 				default:
 					assert.Less(t, status, 300, "allowed")
 				}

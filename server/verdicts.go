@@ -12,6 +12,7 @@ import (
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/verdict"
+	"github.com/greenlight/greenlight/verdict/emit"
 )
 
 // verdictView answers GET …/verdict: always 200 JSON with an explicit verdict, so that a caller
@@ -279,12 +280,13 @@ func (s *Server) revise(ctx context.Context, a store.Analysis, audit store.Audit
 	if err != nil {
 		return err
 	}
-	var outbox []store.Delivery
-	if s.o.Deliveries != nil {
-		outbox = s.o.Deliveries(a, &v)
-	}
+	_, msg := verdictEvent(&v)
+	outbox := s.deliveries(a, emit.Overridden, audit.At, &v, msg)
 	if _, err := s.o.Store.ReviseVerdict(ctx, store.Verdict{Analysis: a.ID, Decision: v.Decision, Data: data}, audit, []store.Event{ev}, outbox); err != nil {
 		return err
+	}
+	if len(outbox) > 0 {
+		s.dispatcher.Notify()
 	}
 	s.metrics.overridden(a, v.Decision)
 	s.hub.wake(a.ID)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,7 +14,8 @@ import (
 	"github.com/greenlight/greenlight/store"
 )
 
-// countingStore counts the transactions that append events; nothing else is used.
+// countingStore counts the transactions that append events; the outbox it has is empty (the
+// server's dispatcher looks at it), and nothing else is used.
 type countingStore struct {
 	store.Store
 	mu      sync.Mutex
@@ -27,6 +29,14 @@ func (c *countingStore) AppendEvents(_ context.Context, evs []store.Event, _ int
 	c.appends++
 	c.events += len(evs)
 	return nil
+}
+
+func (c *countingStore) ClaimDeliveries(context.Context, time.Time, int, time.Duration) ([]store.Delivery, error) {
+	return nil, nil
+}
+
+func (c *countingStore) NextDue(context.Context) (time.Time, bool, error) {
+	return time.Time{}, false, nil
 }
 
 // TestEventsCommittedTogether: the writes of many analyses that come within the linger are

@@ -36,6 +36,7 @@ type Analysis struct {
 	Sources      Sources                `yaml:"sources,omitempty" doc:"Metric systems checks can read instead of monitors."`
 	Checks       []Check                `yaml:"checks" doc:"What to compare, each with its threshold."`
 	Policy       Policy                 `yaml:"policy,omitempty" doc:"Durations, the false-rollback level and what an undecided analysis means."`
+	Notify       []string               `yaml:"notify,omitempty" doc:"greenlight serve: the endpoints of the Notifications document this analysis's events go to (beside those with allAnalyses)."`
 
 	File string   `yaml:"-"`
 	Pos  Position `yaml:"-"`
@@ -43,7 +44,8 @@ type Analysis struct {
 	// SmokeSuites and each monitor's Suite are resolved when the documents are linked.
 	SmokeSuites []*Suite `yaml:"-"`
 
-	ctx *loadContext
+	notifyPos []Position // where each notify name was written
+	ctx       *loadContext
 }
 
 // SuiteRef names a suite: its metadata.name, or the path of a file holding one suite.
@@ -151,6 +153,7 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 	a.validateSources(d)
 	a.Policy.validate(d, at("policy"))
 	a.validateEvidence(d, at("checks"))
+	a.validateNotify(d, n)
 }
 
 // resolveSecret reads a source's secret reference at load; nil gives no secret.

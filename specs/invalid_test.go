@@ -162,11 +162,26 @@ func TestInvalid(t *testing.T) {
 		{"undefined-var", []string{
 			`7:17: variable "usr" is not defined in vars (nor given with --var)`,
 		}},
+		{"notifications-endpoint", []string{
+			`4:8: retry.maxBackoff (5s) is shorter than retry.minBackoff (1m0s)`,
+			`9:41: endpoint deploy-bot: unknown event "decide" (want one of started, smoke_done, decided, watch_regression, aborted, overridden)`,
+			`10:5: duplicate endpoint name "deploy-bot" (first at testdata/invalid-notifications-endpoint.yaml:6:5)`,
+			`10:5: endpoint deploy-bot: kind is required (webhook, slack)`,
+			`12:5: endpoint 3 has no name`,
+			`12:5: endpoint 3: url is required`,
+		}},
+		{"notifications-twice", []string{
+			`6:1: a second Notifications document (the first is at testdata/invalid-notifications-twice.yaml:1:1): declare every endpoint in one`,
+		}},
+		{"notify-unknown-endpoint", []string{
+			`15:22: notify: no endpoint named "deploys-channel" in testdata/invalid-notify-unknown-endpoint.yaml:1:1 (have: deploy-bot)`,
+			`15:39: notify: endpoint "deploy-bot" is named twice`,
+		}},
 		{"unknown-field", []string{
 			`6:26: unknown field "metod" (did you mean "method"?)`,
 		}},
 		{"unknown-kind", []string{
-			`2:7: unknown kind "Suit" (one of Suite, Analysis)`,
+			`2:7: unknown kind "Suit" (one of Suite, Analysis, Notifications)`,
 		}},
 		{"unknown-step-kind", []string{
 			`6:5: unknown field "grpc" (step kinds: http)`,

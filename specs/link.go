@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,12 @@ func (ds *Documents) link(opts LoadOptions, unreadable []string) error {
 			if m.Resolved.Step(src.Step) == nil {
 				errs.add(c.Pos, "check %q: monitor %q has no step %q (steps: %s)", c.Name, src.From, src.Step, strings.Join(m.Resolved.StepNames(), ", "))
 			}
+		}
+	}
+	if ds.Notifications != nil {
+		var es Errors
+		if errors.As(ds.NotifyErrors(), &es) {
+			errs = append(errs, es...)
 		}
 	}
 	return errs.err()

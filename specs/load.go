@@ -29,6 +29,8 @@ type LoadOptions struct {
 type Documents struct {
 	Suites   []*Suite
 	Analyses []*Analysis
+	// Notifications configures the daemon's deliveries (at most one document; nil: none).
+	Notifications *Notifications
 	// Warnings are problems that do not make the documents invalid (see AllowMissingSecrets).
 	Warnings Errors
 }
@@ -124,6 +126,13 @@ func load(paths []string, opts LoadOptions) (docs *Documents, errs Errors, unrea
 			docs.Suites = append(docs.Suites, d.Suites...)
 			docs.Analyses = append(docs.Analyses, d.Analyses...)
 			docs.Warnings = append(docs.Warnings, d.Warnings...)
+			if n := d.Notifications; n != nil {
+				if docs.Notifications != nil {
+					errs.add(n.Pos, "a second Notifications document (the first is at %s): declare every endpoint in one", docs.Notifications.Pos)
+				} else {
+					docs.Notifications = n
+				}
+			}
 		}
 	}
 	checkUnique(docs, &errs)
@@ -198,6 +207,12 @@ func Parse(file string, data []byte, opts LoadOptions) (*Documents, error) {
 			docs.Suites = append(docs.Suites, doc)
 		case *Analysis:
 			docs.Analyses = append(docs.Analyses, doc)
+		case *Notifications:
+			if docs.Notifications != nil {
+				errs.add(doc.Pos, "a second Notifications document (the first is at %s): declare every endpoint in one", docs.Notifications.Pos)
+				continue
+			}
+			docs.Notifications = doc
 		}
 	}
 	if !found {
@@ -208,7 +223,7 @@ func Parse(file string, data []byte, opts LoadOptions) (*Documents, error) {
 }
 
 // docKinds lists the document kinds.
-var docKinds = []string{"Suite", "Analysis"}
+var docKinds = []string{"Suite", "Analysis", "Notifications"}
 
 func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs, warns *Errors) any {
 	ctx := newLoadContext(file, opts)
@@ -237,6 +252,11 @@ func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs, warns *
 		a.validate(d, root)
 		a.applyDefaults()
 		return a
+	case kind.Value == "Notifications":
+		ns := &Notifications{File: file}
+		ns.decodeNode(d, root)
+		ns.validate(d, root)
+		return ns
 	case kind.Value != "Suite":
 		d.errorf(kind, "unknown kind %q (one of %s)", kind.Value, strings.Join(docKinds, ", "))
 		return nil

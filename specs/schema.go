@@ -38,8 +38,9 @@ type jsonObject = map[string]any
 // docTypes maps each document kind to its type. Schema fails on a kind in docKinds without an
 // entry here, so a new kind cannot ship without its schema.
 var docTypes = map[string]reflect.Type{
-	"Suite":    reflect.TypeFor[Suite](),
-	"Analysis": reflect.TypeFor[Analysis](),
+	"Suite":         reflect.TypeFor[Suite](),
+	"Analysis":      reflect.TypeFor[Analysis](),
+	"Notifications": reflect.TypeFor[Notifications](),
 }
 
 // Patterns carry a patternErrorMessage: yaml-language-server shows it instead of the regex, and
@@ -83,6 +84,9 @@ var typeDocs = map[string]string{
 	"LatencyCheck":   "Compares a latency percentile.",
 	"ShiftCheck":     "Compares whole latency distributions by rank.",
 	"Policy":         "Durations, the false-rollback level and what an undecided analysis becomes.",
+	"Notifications":  "greenlight serve's deliveries: the endpoints analyses' events go to and the retry policy they share.",
+	"Retry":          "When failed deliveries are tried again, and when they are given up.",
+	"Endpoint":       "One receiver of events: a signed webhook or a Slack incoming webhook.",
 	"Capture": "A value kept for later steps: an expression over the response (json.token), " +
 		"or exactly one of json, header, regex (with optional group), status, body.",
 }
@@ -91,13 +95,15 @@ var typeDocs = map[string]string{
 // on a required or dependent field the type does not have.
 func typeRules() map[string]jsonObject {
 	return map[string]jsonObject{
-		"Suite":     {"required": []string{"metadata", "steps"}},
-		"Analysis":  {"required": []string{"metadata", "environments", "baseline", "candidate", "checks"}},
-		"Monitor":   {"required": []string{"name"}},
-		"Check":     {"required": []string{"name"}},
-		"Metadata":  {"required": []string{"name"}},
-		"HTTPStep":  {"required": []string{"url"}, "not": anyTwo("body", "json", "form")},
-		"SecretRef": {"oneOf": exactlyOne(reflect.TypeFor[SecretRef](), "env", "file")},
+		"Suite":         {"required": []string{"metadata", "steps"}},
+		"Analysis":      {"required": []string{"metadata", "environments", "baseline", "candidate", "checks"}},
+		"Monitor":       {"required": []string{"name"}},
+		"Check":         {"required": []string{"name"}},
+		"Metadata":      {"required": []string{"name"}},
+		"Notifications": {"required": []string{"metadata", "endpoints"}},
+		"Endpoint":      {"required": []string{"name", "kind", "url"}},
+		"HTTPStep":      {"required": []string{"url"}, "not": anyTwo("body", "json", "form")},
+		"SecretRef":     {"oneOf": exactlyOne(reflect.TypeFor[SecretRef](), "env", "file")},
 		"TLS": {"dependentRequired": jsonObject{
 			"certFile": []string{"keyFile"},
 			"keyFile":  []string{"certFile"},
@@ -116,6 +122,10 @@ func fieldRules() map[string]jsonObject {
 		"Policy.onInconclusive": {"enum": schemaKeys(onInconclusiveValues)},
 		"Metadata.name":         {"pattern": nameRe.String(), "patternErrorMessage": "letters, digits, '.', '_' and '-', starting with a letter or digit"},
 		"Step.name":             {"minLength": 1},
+		"Endpoint.name":         {"pattern": nameRe.String(), "patternErrorMessage": "letters, digits, '.', '_' and '-', starting with a letter or digit"},
+		"Endpoint.events":       {"items": jsonObject{"type": "string", "enum": eventNameEnum()}},
+		"Endpoint.url":          {"minLength": 1},
+		"Analysis.notify":       {"items": jsonObject{"type": "string", "minLength": 1}, "uniqueItems": true},
 		"Step.capture":          {"propertyNames": jsonObject{"pattern": identifierRe.String(), "not": jsonObject{"enum": schemaKeys(reservedData)}}},
 		"HTTPStep.url":          {"minLength": 1},
 		"HTTPStep.method":       {"enum": schemaKeys(httpMethods)},

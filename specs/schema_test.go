@@ -127,6 +127,7 @@ func TestSchemaRejects(t *testing.T) {
 		{file: "tls-cert-without-key", at: "/steps/0/http/tls", keyword: "dependentRequired"},
 		{file: "size", at: "/defaults/maxBodySize", keyword: "pattern"},
 		{file: "two-bodies", at: "/steps/0/http", keyword: "not"},
+		{file: "endpoint-event", at: "/endpoints/0/events/0", keyword: "enum"},
 	}
 	files, err := filepath.Glob("testdata/schema/invalid-*.yaml")
 	require.NoError(t, err)

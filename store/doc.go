@@ -3,6 +3,10 @@
 // analysis, the audit log of what people did (aborts, overrides) and the delivery outbox that
 // is written in the same transaction as the verdict it announces.
 //
+// EmitOutbox adapts any backend's outbox to verdict/emit's Outbox, so that the daemon's
+// Dispatcher sends what the store enqueued; Deliveries turns emit.Fanout's deliveries into
+// the store's, to be enqueued with the verdict (or start, override) they announce.
+//
 // It holds types and contracts only; each backend is a package of its own (store/sqlite, the
 // embedded default) and every backend passes the one test table in store/storetest unchanged.
 //

@@ -77,10 +77,11 @@ type Page struct {
 
 // Analyses stores the analyses.
 type Analyses interface {
-	// CreateAnalysis stores a new analysis (state running). When one with the same non-empty
-	// Key exists it is returned instead, with created false: a key never yields two analyses,
-	// even when two calls race.
-	CreateAnalysis(ctx context.Context, a Analysis) (stored Analysis, created bool, err error)
+	// CreateAnalysis stores a new analysis (state running) and, in the same transaction, the
+	// deliveries that announce its start (due at once, their retry window from CreatedAt).
+	// When one with the same non-empty Key exists it is returned instead, with created false
+	// and nothing enqueued: a key never yields two analyses, even when two calls race.
+	CreateAnalysis(ctx context.Context, a Analysis, outbox ...Delivery) (stored Analysis, created bool, err error)
 	// Analysis returns one analysis with its verdict, or ErrNotFound.
 	Analysis(ctx context.Context, id string) (Analysis, error)
 	// AnalysisByKey returns the analysis started with an idempotency key, or ErrNotFound.
@@ -197,6 +198,9 @@ type DeliveryKey struct {
 // with the verdict it announces and sent later, at least once. It carries what verdict/emit's
 // outbox records do, so that the store implements that outbox with a thin adapter.
 type Delivery struct {
+	// ID numbers the deliveries in the order they were enqueued (set by the store, never
+	// reused): how the API names one.
+	ID       int64
 	Analysis string
 	EventID  string
 	Target   string // the configured endpoint
@@ -256,4 +260,35 @@ type Outbox interface {
 	Redeliver(ctx context.Context, k DeliveryKey, now time.Time) error
 	// Deliveries lists an analysis's deliveries in the order they were enqueued.
 	Deliveries(ctx context.Context, analysis string) ([]Delivery, error)
+	// Delivery returns one delivery by its ID, or ErrNotFound.
+	Delivery(ctx context.Context, id int64) (Delivery, error)
+	// ListDeliveries lists deliveries, newest first, without their payloads.
+	ListDeliveries(ctx context.Context, q DeliveryQuery) (DeliveryPage, error)
+	// CountDeliveries counts the deliveries by endpoint and state.
+	CountDeliveries(ctx context.Context) ([]DeliveryCount, error)
+}
+
+// DeliveryQuery selects deliveries, newest first.
+type DeliveryQuery struct {
+	Analysis string        // "" = any
+	State    DeliveryState // "" = any
+	Target   string        // "" = any
+	// After is the Next of the previous page ("" = the first page).
+	After string
+	// Limit is the page size (0 = DefaultPageSize, at most MaxPageSize).
+	Limit int
+}
+
+// DeliveryPage is one page of deliveries; Next, when not empty, is the DeliveryQuery.After of
+// the next page.
+type DeliveryPage struct {
+	Deliveries []Delivery
+	Next       string
+}
+
+// DeliveryCount is how many deliveries to one endpoint are in one state.
+type DeliveryCount struct {
+	Target string
+	State  DeliveryState
+	N      int
 }

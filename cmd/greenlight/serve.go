@@ -57,8 +57,13 @@ API tokens come from --tokens-file (lines of NAME SCOPE TOKEN; scopes read, writ
 GREENLIGHT_TOKEN (one token with every scope). Without any token the daemon listens on loopback
 only, unless --allow-unauthenticated.
 
-SIGHUP reloads the specs: valid, new analyses start from them (running ones go on with theirs);
-invalid, they are refused with every problem and the ones loaded before are kept.
+SIGHUP reloads the specs and the Notifications endpoints: valid, new analyses start from them
+(running ones go on with theirs) and events go to the new endpoints; invalid, they are refused
+with every problem and the ones loaded before are kept.
+
+A Notifications document among the specs configures where analyses' events are delivered
+(signed webhooks, Slack), durably: see docs/webhooks.md. --external-url is the daemon's address
+as receivers reach it; payloads link to the analysis there.
 
 SIGTERM or SIGINT stops it gracefully: in-flight requests finish, running analyses are left
 running in the store and start again with the daemon.`,
@@ -81,6 +86,7 @@ running in the store and start again with the daemon.`,
 	f.StringVar(&st.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain), read again when it changes")
 	f.StringVar(&st.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
 	f.BoolVar(&st.allowUnauthenticated, "allow-unauthenticated", false, "serve beyond loopback without API tokens (anyone who reaches it can start, abort and override)")
+	f.StringVar(&st.externalURL, "external-url", "", "the daemon's address as receivers reach it (https://greenlight.example.com): payloads link to the analysis there")
 	f.StringVar(&st.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&st.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a graceful stop may take")
 	return cmd
@@ -89,7 +95,7 @@ running in the store and start again with the daemon.`,
 // serveSettings are greenlight serve's flags.
 type serveSettings struct {
 	configFile, config, listen, data, store, tokensFile, tracesTokenFile, logLevel string
-	tlsCert, tlsKey                                                                string
+	tlsCert, tlsKey, externalURL                                                   string
 	allowUnauthenticated                                                           bool
 	shutdownTimeout                                                                time.Duration
 }
@@ -145,7 +151,7 @@ func (st *serveSettings) resolve(cmd *cobra.Command) error {
 	if st.shutdownTimeout <= 0 {
 		return invalid("--shutdown-timeout must be positive")
 	}
-	return nil
+	return checkExternalURL(st.externalURL)
 }
 
 // serve runs the daemon until ctx ends.
@@ -159,6 +165,10 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 		return err
 	}
 	if err := checkAnalyses(docs); err != nil {
+		return err
+	}
+	notify, delivery, err := notifications(ctx, docs, st.externalURL)
+	if err != nil {
 		return err
 	}
 	tokens, err := st.tokens()
@@ -203,6 +213,7 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	defer runner.CloseIdle()
 	srv, err := server.New(server.Options{
 		Store: db, Specs: docs, Tokens: tokens, Traces: rcv, Registry: reg, Logger: logger,
+		Notifications: notify, Delivery: delivery,
 		Engine: analysis.EngineOptions{Runner: runner, Metrics: synthetic.NewMetrics(reg), Logger: logger, Traces: rcv, TracesAddr: ln.Addr().String()},
 	})
 	if err != nil {
@@ -239,7 +250,7 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 			_ = srv.Shutdown(context.WithoutCancel(ctx))
 			return &exitError{code: verdict.ExitInternal, err: fmt.Errorf("serve: %w", err)}
 		case <-hup:
-			st.reload(srv, stderr, logger)
+			st.reload(ctx, srv, stderr, logger)
 		}
 	}
 	logger.Info("stopping: finishing in-flight requests; running analyses start again with the daemon", "cause", context.Cause(ctx))
@@ -255,10 +266,16 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 
 // reload loads and checks the specs again (SIGHUP): valid, they replace the ones new analyses
 // start from; invalid, they are refused with every problem and the ones loaded before are kept.
-func (st *serveSettings) reload(srv *server.Server, stderr io.Writer, logger *slog.Logger) {
+func (st *serveSettings) reload(ctx context.Context, srv *server.Server, stderr io.Writer, logger *slog.Logger) {
 	docs, err := loadSpecs([]string{st.config}, nil)
 	if err == nil {
 		err = checkAnalyses(docs)
+	}
+	var notify *server.Notifications
+	if err == nil {
+		// The retry policy and lease stay as they were at start; endpoints, their emitters and
+		// routes are replaced.
+		notify, _, err = notifications(ctx, docs, st.externalURL)
 	}
 	if err != nil {
 		logger.Error("reload refused: the specs loaded before are kept", "config", st.config)
@@ -266,8 +283,9 @@ func (st *serveSettings) reload(srv *server.Server, stderr io.Writer, logger *sl
 		return
 	}
 	srv.SetSpecs(docs)
-	logger.Info("specs reloaded", "config", st.config, "analyses", len(docs.Analyses), "suites", len(docs.Suites))
-	fmt.Fprintf(stderr, "greenlight: specs reloaded: %d analyses, %d suites\n", len(docs.Analyses), len(docs.Suites))
+	srv.SetNotifications(notify)
+	logger.Info("specs reloaded", "config", st.config, "analyses", len(docs.Analyses), "suites", len(docs.Suites), "endpoints", len(notify.Endpoints))
+	fmt.Fprintf(stderr, "greenlight: specs reloaded: %d analyses, %d suites, %d endpoints\n", len(docs.Analyses), len(docs.Suites), len(notify.Endpoints))
 }
 
 // checkAnalyses compiles every analysis as a start would, with a stand-in URL for each

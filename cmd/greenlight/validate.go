@@ -36,6 +36,10 @@ pull request; --strict makes it an error, as it is for smoke and verify.`,
 			if err != nil {
 				return invalid("invalid spec:\n%s", err)
 			}
+			// The endpoints' kinds and settings, as greenlight serve checks them at start.
+			if _, err := endpointConfigs(docs.Notifications); err != nil {
+				return invalid("invalid notifications:\n%s", err)
+			}
 			steps := 0
 			for _, s := range docs.Suites {
 				steps += len(s.Steps)

@@ -56,7 +56,7 @@ func jsonMap(m map[string]string) (string, error) {
 }
 
 // CreateAnalysis implements store.Analyses.
-func (s *Store) CreateAnalysis(ctx context.Context, a store.Analysis) (store.Analysis, bool, error) {
+func (s *Store) CreateAnalysis(ctx context.Context, a store.Analysis, outbox ...store.Delivery) (store.Analysis, bool, error) {
 	if a.ID == "" {
 		return a, false, errors.New("create analysis: no id")
 	}
@@ -95,6 +95,11 @@ func (s *Store) CreateAnalysis(ctx context.Context, a store.Analysis) (store.Ana
 		created = true
 		for name, value := range a.Labels {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO analysis_labels (analysis_id, name, value) VALUES (?, ?, ?)`, a.ID, name, value); err != nil {
+				return err
+			}
+		}
+		for _, d := range outbox {
+			if err := enqueue(ctx, tx, d, a.ID, a.CreatedAt); err != nil {
 				return err
 			}
 		}

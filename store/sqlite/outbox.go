@@ -7,21 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/greenlight/greenlight/store"
 )
 
-// enqueue writes a verdict's delivery: due at once (or at its NextAttempt), its retry window
-// from the verdict. A key already there is left as it is.
-func enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, v store.Verdict) error {
+// enqueue writes a delivery of an analysis: due at once (or at its NextAttempt), its retry
+// window from since (the verdict, the start). A key already there is left as it is.
+func enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, analysis string, since time.Time) error {
 	if d.EventID == "" || d.Target == "" {
 		return fmt.Errorf("enqueue: a delivery needs an event id and a target (got %q, %q)", d.EventID, d.Target)
 	}
 	if d.Analysis == "" {
-		d.Analysis = v.Analysis
+		d.Analysis = analysis
 	}
-	since := v.At
 	if since.IsZero() {
 		since = d.Timestamp
 	}
@@ -35,7 +36,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, d store.Delivery, v store.Verdict)
 	return err
 }
 
-const deliveryColumns = `analysis_id, event_id, target, type, timestamp, payload, state, attempts, since, next_attempt, last_error, done_at, claimed_until`
+const deliveryColumns = `id, analysis_id, event_id, target, type, timestamp, payload, state, attempts, since, next_attempt, last_error, done_at, claimed_until`
 
 func scanDeliveries(rows *sql.Rows) ([]store.Delivery, error) {
 	defer rows.Close()
@@ -47,7 +48,7 @@ func scanDeliveries(rows *sql.Rows) ([]store.Delivery, error) {
 			ts, since, next, done, claimed int64
 			payload                        []byte
 		)
-		if err := rows.Scan(&d.Analysis, &d.EventID, &d.Target, &d.Type, &ts, &payload, &state, &d.Attempts, &since, &next, &d.LastError, &done, &claimed); err != nil {
+		if err := rows.Scan(&d.ID, &d.Analysis, &d.EventID, &d.Target, &d.Type, &ts, &payload, &state, &d.Attempts, &since, &next, &d.LastError, &done, &claimed); err != nil {
 			return nil, err
 		}
 		d.Payload, d.State = payload, store.DeliveryState(state)
@@ -193,4 +194,97 @@ func (s *Store) Deliveries(ctx context.Context, analysis string) ([]store.Delive
 		return nil, fmt.Errorf("read deliveries of %s: %w", analysis, err)
 	}
 	return out, nil
+}
+
+// Delivery implements store.Outbox.
+func (s *Store) Delivery(ctx context.Context, id int64) (store.Delivery, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE id = ?`, id)
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("read delivery %d: %w", id, err)
+	}
+	out, err := scanDeliveries(rows)
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("read delivery %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		return store.Delivery{}, fmt.Errorf("delivery %d: %w", id, store.ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// listColumns are deliveryColumns without the payload, which a list does not carry.
+var listColumns = strings.Replace(deliveryColumns, "payload", "x'' AS payload", 1)
+
+// ListDeliveries implements store.Outbox.
+func (s *Store) ListDeliveries(ctx context.Context, q store.DeliveryQuery) (store.DeliveryPage, error) {
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = store.DefaultPageSize
+	case limit > store.MaxPageSize:
+		limit = store.MaxPageSize
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if q.Analysis != "" {
+		where, args = append(where, `analysis_id = ?`), append(args, q.Analysis)
+	}
+	if q.State != "" {
+		where, args = append(where, `state = ?`), append(args, string(q.State))
+	}
+	if q.Target != "" {
+		where, args = append(where, `target = ?`), append(args, q.Target)
+	}
+	if q.After != "" {
+		after, err := strconv.ParseInt(q.After, 10, 64)
+		if err != nil || after <= 0 {
+			return store.DeliveryPage{}, fmt.Errorf("invalid page cursor %q", q.After)
+		}
+		where, args = append(where, `id < ?`), append(args, after)
+	}
+	query := `SELECT ` + listColumns + ` FROM outbox`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := s.r.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return store.DeliveryPage{}, fmt.Errorf("list deliveries: %w", err)
+	}
+	ds, err := scanDeliveries(rows)
+	if err != nil {
+		return store.DeliveryPage{}, fmt.Errorf("list deliveries: %w", err)
+	}
+	page := store.DeliveryPage{Deliveries: ds}
+	if len(ds) > limit {
+		page.Deliveries = ds[:limit]
+		page.Next = strconv.FormatInt(ds[limit-1].ID, 10)
+	}
+	for i := range page.Deliveries {
+		page.Deliveries[i].Payload = nil
+	}
+	return page, nil
+}
+
+// CountDeliveries implements store.Outbox.
+func (s *Store) CountDeliveries(ctx context.Context) ([]store.DeliveryCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT target, state, COUNT(*) FROM outbox GROUP BY target, state ORDER BY target, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []store.DeliveryCount
+	for rows.Next() {
+		var (
+			c     store.DeliveryCount
+			state string
+		)
+		if err := rows.Scan(&c.Target, &state, &c.N); err != nil {
+			return nil, fmt.Errorf("count deliveries: %w", err)
+		}
+		c.State = store.DeliveryState(state)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

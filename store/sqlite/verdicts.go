@@ -49,7 +49,7 @@ func afterVerdict(ctx context.Context, tx *sql.Tx, v store.Verdict, events []sto
 		return err
 	}
 	for _, d := range outbox {
-		if err := enqueue(ctx, tx, d, v); err != nil {
+		if err := enqueue(ctx, tx, d, v.Analysis, v.At); err != nil {
 			return err
 		}
 	}

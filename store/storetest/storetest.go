@@ -41,6 +41,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"an override revises the verdict with its audit entry", testRevise},
 		{"the audit log", testAudit},
 		{"the outbox claims, retries and delivers", testOutbox},
+		{"a start's deliveries are enqueued with the analysis, once", testStartDeliveries},
+		{"deliveries listed, filtered, paged and counted", testListDeliveries},
+		{"the outbox drives verdict/emit's dispatcher", testEmitOutbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
