@@ -67,3 +67,10 @@ func Retryable(err error) bool {
 	}
 	return true
 }
+
+// AlreadyCompleted reports whether CodeDeploy refused a status because the hook already has
+// one: nothing is left to report.
+func AlreadyCompleted(err error) bool {
+	var completed *types.LifecycleEventAlreadyCompletedException
+	return errors.As(err, &completed)
+}
