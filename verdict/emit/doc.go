@@ -9,7 +9,7 @@
 // in-process one, for tests and one-shot runs) and the versioned payload ([Payload]) whose JSON
 // Schema is docs/webhook.schema.json.
 //
-// Integrations live in subpackages (webhook, slack), one per kind, each with a New that returns
+// Integrations live in subpackages (webhook, slack, codedeploy), one per kind, each with a New that returns
 // an [Emitter]. Every delivery carries an id that stays the same on every attempt — the
 // receiver's idempotency key — so that at-least-once delivery is safe: a retry after a lost
 // answer repeats the id, never a different event.

@@ -1,5 +1,5 @@
 // Package endpoints is the registry of emitter kinds: it builds each configured endpoint's
-// emitter from its kind's name ("webhook", "slack") and the routes that say which events go
+// emitter from its kind's name ("webhook", "slack", "codedeploy") and the routes that say which events go
 // where. Spec validation checks kind names against Kinds; adding an integration is one
 // subpackage of emit plus one line here.
 package endpoints
@@ -14,6 +14,7 @@ import (
 
 	"github.com/greenlight/greenlight/secret"
 	"github.com/greenlight/greenlight/verdict/emit"
+	"github.com/greenlight/greenlight/verdict/emit/codedeploy"
 	"github.com/greenlight/greenlight/verdict/emit/slack"
 	"github.com/greenlight/greenlight/verdict/emit/webhook"
 )
@@ -50,6 +51,13 @@ var Kinds = map[string]Factory{
 			return nil, fmt.Errorf("slack %q: an incoming webhook takes no secrets or headers (its URL is the credential)", c.Name)
 		}
 		return slack.New(slack.Config{Name: c.Name, URL: c.URL, Timeout: c.Timeout}, slack.Options{Client: o.Client, UserAgent: o.UserAgent})
+	},
+	// The URL is optional: it replaces the service's endpoint (the AWS SDK's BaseEndpoint).
+	"codedeploy": func(c Config, o Options) (emit.Emitter, error) {
+		if len(c.Secrets) > 0 || len(c.Headers) > 0 {
+			return nil, fmt.Errorf("codedeploy %q: takes no secrets or headers (credentials come from the AWS SDK's chain)", c.Name)
+		}
+		return codedeploy.New(codedeploy.Config{Name: c.Name, Endpoint: c.URL, Timeout: c.Timeout}, codedeploy.Options{Client: o.Client})
 	},
 }
 
