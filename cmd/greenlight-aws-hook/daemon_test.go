@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +20,6 @@ import (
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/store/sqlite"
-	"github.com/greenlight/greenlight/verdict"
-	"github.com/greenlight/greenlight/verdict/emit"
 )
 
 // hookSpecs: "checkout" promotes identical environments on their error rates alone (no
@@ -57,18 +54,15 @@ const (
 	adminToken = "oncall-admin-token-0123456789"
 )
 
-// daemon is a real greenlight daemon (server.New, the SQLite store) served on loopback, whose
-// verdicts enqueue their deliveries in the store's outbox in the same transaction, as
-// greenlight serve does once its notifications are configured.
+// daemon is a real greenlight daemon (server.New, the SQLite store) served on loopback, with
+// notifications configured as greenlight serve configures them: its verdicts enqueue their
+// deliveries in the store's outbox in the same transaction, and its dispatcher sends them.
 type daemon struct {
 	url   string
 	store *sqlite.Store
-	// deliveries builds an event's deliveries; set before analyses start.
-	mu         sync.Mutex
-	deliveries func(a store.Analysis, v *verdict.Verdict) []store.Delivery
 }
 
-func startDaemon(t *testing.T) *daemon {
+func startDaemon(t *testing.T, n *server.Notifications) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "specs.yaml"), []byte(hookSpecs), 0o600))
@@ -81,14 +75,7 @@ func startDaemon(t *testing.T) *daemon {
 	d := &daemon{store: st}
 	runner := smoke.NewRunner("greenlight-test", slog.New(slog.DiscardHandler))
 	srv, err := server.New(server.Options{Store: st, Specs: docs, Tokens: tokens, Engine: analysis.EngineOptions{Runner: runner},
-		Deliveries: func(a store.Analysis, v *verdict.Verdict) []store.Delivery {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			if d.deliveries == nil {
-				return nil
-			}
-			return d.deliveries(a, v)
-		}})
+		Notifications: n})
 	require.NoError(t, err)
 	require.NoError(t, srv.Resume(context.Background()))
 	hs := httptest.NewServer(srv.Handler())
@@ -141,51 +128,28 @@ func (d *daemon) override(t *testing.T, id, decision string) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
-// outbox is the store's outbox as verdict/emit's dispatcher reads it: the thin adapter the
-// store was shaped for.
-type outbox struct{ st store.Outbox }
-
-var _ emit.Outbox = outbox{}
-
-func (o outbox) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]emit.Record, error) {
-	ds, err := o.st.ClaimDeliveries(ctx, now, limit, lease)
-	if err != nil {
-		return nil, err
+// settled waits until an analysis has n deliveries and none is pending: each delivered, or
+// dead. It asks the store every 20ms until the test's context ends.
+func (d *daemon) settled(t *testing.T, id string, n int) []store.Delivery {
+	t.Helper()
+	for {
+		ds, err := d.store.Deliveries(t.Context(), id)
+		require.NoError(t, err)
+		done := len(ds) >= n
+		for _, dl := range ds {
+			if dl.State == store.DeliveryPending {
+				done = false
+			}
+		}
+		if done {
+			return ds
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("the deliveries of %s did not settle: %+v", id, ds)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	out := make([]emit.Record, 0, len(ds))
-	for _, d := range ds {
-		out = append(out, emit.Record{
-			Delivery: emit.Delivery{ID: d.EventID, Endpoint: d.Target, Type: emit.EventType(d.Type), Timestamp: d.Timestamp, Payload: d.Payload},
-			State:    emit.State(d.State), Attempts: d.Attempts, Since: d.Since, NextAttempt: d.NextAttempt, LastError: d.LastError, DoneAt: d.DoneAt,
-		})
-	}
-	return out, nil
-}
-
-func (o outbox) NextDue(ctx context.Context) (time.Time, bool, error) { return o.st.NextDue(ctx) }
-
-func (o outbox) MarkDelivered(ctx context.Context, k emit.Key, attempts int, at time.Time) error {
-	return o.st.MarkDelivered(ctx, store.DeliveryKey{EventID: k.ID, Target: k.Endpoint}, attempts, at)
-}
-
-func (o outbox) MarkFailed(ctx context.Context, k emit.Key, f emit.Failure) error {
-	return o.st.MarkFailed(ctx, store.DeliveryKey{EventID: k.ID, Target: k.Endpoint},
-		store.DeliveryFailure{Attempts: f.Attempts, At: f.At, Error: f.Error, Dead: f.Dead, Next: f.Next})
-}
-
-func (o outbox) DisableEndpoint(ctx context.Context, endpoint, reason string, at time.Time) error {
-	return o.st.DisableEndpoint(ctx, endpoint, reason, at)
-}
-
-// eventOf names the event a recorded verdict announces.
-func eventOf(v *verdict.Verdict) emit.EventType {
-	switch {
-	case v.Override != nil:
-		return emit.Overridden
-	case v.Decision == verdict.Interrupted:
-		return emit.Aborted
-	}
-	return emit.Decided
 }
 
 // apps serves a healthy blue and a green that is healthy or whose health check fails.

@@ -4,15 +4,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/awshook"
 	"github.com/greenlight/greenlight/secret"
+	"github.com/greenlight/greenlight/server"
 	"github.com/greenlight/greenlight/store"
-	"github.com/greenlight/greenlight/verdict"
 	"github.com/greenlight/greenlight/verdict/emit"
 	"github.com/greenlight/greenlight/verdict/emit/codedeploy/codedeploytest"
 	"github.com/greenlight/greenlight/verdict/emit/endpoints"
@@ -47,25 +46,7 @@ func TestHookFunctionAgainstTheDaemon(t *testing.T) {
 	emitters, routes, err := endpoints.Build([]endpoints.Config{{Name: "codedeploy", Kind: "codedeploy", URL: secret.Secret(cd.URL),
 		Events: []emit.EventType{emit.Decided, emit.Aborted, emit.Overridden}}}, endpoints.Options{})
 	require.NoError(t, err)
-	d := startDaemon(t)
-	d.deliveries = func(a store.Analysis, v *verdict.Verdict) []store.Delivery {
-		now := time.Now()
-		typ := eventOf(v)
-		payload, err := emit.Encode(emit.Event{Type: typ, Time: now, Verdict: v,
-			Analysis: emit.Analysis{ID: a.ID, Spec: a.Spec, Labels: a.Labels, Baseline: v.Baseline, Candidate: v.Candidate, StartedAt: a.CreatedAt}},
-			emit.LinkTemplates{}, secret.NewRedactor())
-		if err != nil {
-			t.Errorf("encode: %v", err)
-			return nil
-		}
-		var out []store.Delivery
-		for _, dl := range emit.Fanout(emit.NewID(now), typ, now, payload, routes) {
-			out = append(out, store.Delivery{Analysis: a.ID, EventID: dl.ID, Target: dl.Endpoint, Type: string(dl.Type), Timestamp: dl.Timestamp, Payload: dl.Payload})
-		}
-		return out
-	}
-	dispatcher, err := emit.NewDispatcher(emit.Options{Outbox: outbox{d.store}, Emitters: emitters})
-	require.NoError(t, err)
+	d := startDaemon(t, &server.Notifications{Endpoints: []server.Endpoint{{Route: routes[0], AllAnalyses: true}}, Emitters: emitters})
 
 	function := func(t *testing.T, daemonURL string, greenHealthy bool) *emulated {
 		blue, green := apps(t, greenHealthy)
@@ -131,12 +112,10 @@ func TestHookFunctionAgainstTheDaemon(t *testing.T) {
 			assert.Empty(t, res.Reported, "the function returns at once; the daemon reports")
 			v, reason := d.waitVerdict(t, res.Analysis)
 			require.Equal(t, tc.verdict, v, reason)
-			require.NoError(t, dispatcher.Drain(t.Context()))
+			ds := d.settled(t, res.Analysis, 1)
 			calls := callsFor(deployment)
 			require.Len(t, calls, 1)
 			assertCall(t, calls[0], daemonKey, deployment, hook, tc.codeDeploy)
-			ds, err := d.store.Deliveries(t.Context(), res.Analysis)
-			require.NoError(t, err)
 			require.Len(t, ds, 1)
 			assert.Equal(t, store.DeliveryDelivered, ds[0].State)
 			assert.Equal(t, "codedeploy", ds[0].Target)
@@ -169,14 +148,12 @@ func TestHookFunctionAgainstTheDaemon(t *testing.T) {
 		calls := callsFor("d-ROLLBACK")
 		require.Len(t, calls, 1, "the rollback subtest ran")
 		id := hookAnalyses["rollback"]
-		d.override(t, id, "promote")
 		cd.Queue(codedeploytest.Reply{Status: 400, Type: "LifecycleEventAlreadyCompletedException", Message: "The lifecycle event is already completed"})
-		require.NoError(t, dispatcher.Drain(t.Context()))
+		d.override(t, id, "promote")
+		ds := d.settled(t, id, 2)
 		calls = callsFor("d-ROLLBACK")
 		require.Len(t, calls, 2)
 		assertCall(t, calls[1], daemonKey, "d-ROLLBACK", "hook-rollback", "Succeeded")
-		ds, err := d.store.Deliveries(t.Context(), id)
-		require.NoError(t, err)
 		require.Len(t, ds, 2)
 		assert.Equal(t, store.DeliveryDead, ds[1].State, "a completed hook is final: not retried")
 		assert.Equal(t, 1, ds[1].Attempts)
