@@ -18,6 +18,7 @@ import (
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/verdict"
 	"github.com/greenlight/greenlight/verdict/emit"
+	"github.com/greenlight/greenlight/verdict/emit/endpoints"
 )
 
 // TestEventNamesAreEmits: the event names specs checks are verdict/emit's event types.
@@ -63,7 +64,7 @@ endpoints:
 		want []string
 	}{
 		{"endpoints the registry refuses", dirWith(t, serveSpecs, badEndpoints), nil, []string{
-			`notifications.yaml:5:5: unknown kind "teams" (want one of slack, webhook)`,
+			`notifications.yaml:5:5: unknown kind "teams" (want one of ` + strings.Join(endpoints.KindNames(), ", ") + `)`,
 			`notifications.yaml:6:5: webhook "short": secret 1`,
 			`notifications.yaml:7:5: slack "slacker": url must be an absolute http or https URL`,
 			`notifications.yaml:8:5: webhook "hdr": `,
