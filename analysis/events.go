@@ -16,6 +16,7 @@ type EventKind string
 const (
 	EventPhase     EventKind = "phase"      // a phase started
 	EventSmokeStep EventKind = "smoke-step" // a smoke step finished
+	EventSmokeDone EventKind = "smoke-done" // the smoke gate finished, passed or not (Smoke)
 	EventTick      EventKind = "tick"       // checks were evaluated
 	EventVerdict   EventKind = "verdict"    // the analysis is decided
 	EventWarning   EventKind = "warning"    // something to fix before trusting the run (Message)
@@ -40,8 +41,10 @@ type Event struct {
 	Suite               string
 	Env                 string
 	Step                *smoke.StepResult
-	Verdict             *verdict.Verdict
-	Message             string
+	// Smoke is the smoke gate's report (smoke-done events).
+	Smoke   *verdict.Report
+	Verdict *verdict.Verdict
+	Message string
 	// Diagnosis names what keeps an environment from being measured (tick events): "blue
 	// unreachable: connection refused, 40 of 40 probes".
 	Diagnosis []string

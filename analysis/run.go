@@ -307,6 +307,7 @@ func (r *run) emit(e Event) {
 		e.Checks[i].Warnings = slices.Clone(e.Checks[i].Warnings)
 	}
 	verdict.RedactChecks(e.Checks, r.redact.Redact)
+	e.Smoke.Redact(r.redact.Redact)
 	e.Message = r.redact.Redact(e.Message)
 	for i := range e.Diagnosis {
 		e.Diagnosis[i] = r.redact.Redact(e.Diagnosis[i])

@@ -37,9 +37,20 @@ func (r *run) smokeGate(ctx context.Context) (decided bool) {
 		r.v.Phase = verdict.PhaseSmoke
 		r.v.Decision = verdict.Rollback
 		r.v.Reason = "smoke failed on " + r.cand.Name + ": " + smokeFailure(res)
+		r.smokeDone(results, r.v.Reason)
 		return true
 	}
+	r.smokeDone(results, "smoke passed on "+r.cand.Name)
 	return false
+}
+
+// smokeDone announces the smoke gate's end with a report of its own (the event's copy is
+// redacted as it is published; the verdict's later).
+func (r *run) smokeDone(results []*smoke.SuiteResult, msg string) {
+	if len(r.a.SmokeSuites) == 0 {
+		return
+	}
+	r.emit(Event{Kind: EventSmokeDone, Phase: verdict.PhaseSmoke, Smoke: SmokeReport(r.started, results), Message: msg})
 }
 
 // smokeFailure names the failing step and condition of a suite result.

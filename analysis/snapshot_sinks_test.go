@@ -224,7 +224,7 @@ func TestSnapshotOnDemand(t *testing.T) {
 		require.NoError(t, err)
 		defer sub.Close()
 		var kinds []EventKind
-		for len(kinds) < 4 {
+		for len(kinds) < 5 {
 			ev, _, err := sub.Next(t.Context())
 			require.NoError(t, err)
 			if len(kinds) == 0 {
@@ -234,7 +234,7 @@ func TestSnapshotOnDemand(t *testing.T) {
 				kinds = append(kinds, ev.Kind)
 			}
 		}
-		assert.Equal(t, []EventKind{EventPhase, EventSmokeStep, EventPhase, EventTick}, kinds)
+		assert.Equal(t, []EventKind{EventPhase, EventSmokeStep, EventSmokeDone, EventPhase, EventTick}, kinds)
 	})
 }
 

@@ -190,7 +190,7 @@ func TestDeliveriesOfAnAnalysis(t *testing.T) {
 	d.callJSON("POST", "/api/v1/analyses/"+a.ID+"/override", adminToken, overrideRequest{Decision: verdict.Promote, Why: "known flake"}, http.StatusOK, nil)
 	other := d.start(writeToken, longOn(blue, green)) // long names no endpoint: only audit hears of it
 	d.callJSON("POST", "/api/v1/analyses/"+other.ID+"/abort", writeToken, abortRequest{Reason: "superseded", By: "bo"}, http.StatusOK, nil)
-	oc.wait(t, "audit/delivered", 5)
+	oc.wait(t, "audit/delivered", 6)
 	oc.wait(t, "ops/delivered", 2)
 
 	types := func(ms []hookMessage) []string {
@@ -201,8 +201,8 @@ func TestDeliveriesOfAnAnalysis(t *testing.T) {
 		}
 		return out
 	}
-	assert.ElementsMatch(t, []string{"analysis.started " + a.ID, "analysis.decided " + a.ID, "analysis.overridden " + a.ID,
-		"analysis.started " + other.ID, "analysis.aborted " + other.ID}, types(all.messages()))
+	assert.ElementsMatch(t, []string{"analysis.started " + a.ID, "analysis.smoke_done " + a.ID, "analysis.decided " + a.ID,
+		"analysis.overridden " + a.ID, "analysis.started " + other.ID, "analysis.aborted " + other.ID}, types(all.messages()))
 	assert.ElementsMatch(t, []string{"analysis.decided " + a.ID, "analysis.overridden " + a.ID}, types(named.messages()))
 
 	ids := map[string]string{} // event type of a → webhook-id
@@ -232,6 +232,10 @@ func TestDeliveriesOfAnAnalysis(t *testing.T) {
 			assert.Equal(t, verdict.Rollback, p.Data.Verdict.Override.Was)
 		case emit.Aborted:
 			assert.Contains(t, p.Data.Message, "superseded (by bo)")
+		case emit.SmokeDone:
+			require.NotNil(t, p.Data.Smoke, "the gate's report")
+			assert.Contains(t, p.Data.Message, "smoke failed on green: smoke › health", "green fails its health check")
+			assert.Nil(t, p.Data.Verdict)
 		}
 	}
 	for _, m := range named.messages() {
@@ -241,7 +245,7 @@ func TestDeliveriesOfAnAnalysis(t *testing.T) {
 
 	var list deliveryList
 	d.callJSON("GET", "/api/v1/analyses/"+a.ID+"/deliveries", readToken, nil, http.StatusOK, &list)
-	require.Len(t, list.Deliveries, 5)
+	require.Len(t, list.Deliveries, 6, "audit: started, smoke_done, decided, overridden; ops: decided, overridden")
 	for _, v := range list.Deliveries {
 		assert.Equal(t, "delivered", v.State)
 		assert.Equal(t, 1, v.Attempts)
@@ -265,7 +269,7 @@ func TestDeliveriesOfAnAnalysis(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status)
 
 	_, metrics := d.call("GET", "/metrics", readToken, nil)
-	assert.Contains(t, string(metrics), `greenlight_delivery_attempts_total{endpoint="audit",outcome="delivered"} 5`)
+	assert.Contains(t, string(metrics), `greenlight_delivery_attempts_total{endpoint="audit",outcome="delivered"} 6`)
 	assert.Contains(t, string(metrics), `greenlight_deliveries{endpoint="ops",state="delivered"} 2`)
 }
 

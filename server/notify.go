@@ -70,6 +70,12 @@ func (s *Server) notifyRoutes(spec string) []emit.Route {
 // verdict (nil for a start), msg free text (who aborted, and why). None when no endpoint wants
 // the event; a payload that cannot be built is logged and not sent.
 func (s *Server) deliveries(rec store.Analysis, t emit.EventType, at time.Time, v *verdict.Verdict, msg string) []store.Delivery {
+	return s.eventDeliveries(rec, emit.Event{Type: t, Time: at, Verdict: v, Message: msg})
+}
+
+// eventDeliveries are the deliveries of an event whose analysis and links are filled in here.
+func (s *Server) eventDeliveries(rec store.Analysis, e emit.Event) []store.Delivery {
+	t, at, v := e.Type, e.Time, e.Verdict
 	var routes []emit.Route
 	for _, r := range s.notifyRoutes(rec.Spec) {
 		if r.Wants(t) {
@@ -80,7 +86,8 @@ func (s *Server) deliveries(rec store.Analysis, t emit.EventType, at time.Time, 
 		return nil
 	}
 	a, rd := s.emitAnalysis(rec, v)
-	payload, err := emit.Encode(emit.Event{Type: t, Time: at, Analysis: a, Verdict: v, Message: msg}, s.notifications.Load().Links, rd)
+	e.Analysis = a
+	payload, err := emit.Encode(e, s.notifications.Load().Links, rd)
 	if err != nil {
 		s.log.Error("cannot build an event's payload: it is not delivered", "analysis", rec.ID, "event", string(t), "error", err)
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/greenlight/greenlight/specs"
 	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/verdict"
+	"github.com/greenlight/greenlight/verdict/emit"
 )
 
 // Event kinds the server adds to an analysis's own.
@@ -34,6 +35,7 @@ type eventBody struct {
 	Suite     string                `json:"suite,omitempty"`
 	Env       string                `json:"env,omitempty"`
 	Step      *verdict.StepReport   `json:"step,omitempty"`
+	Smoke     *verdict.Report       `json:"smoke,omitempty"` // smoke-done events: the gate's report
 	Checks    []verdict.CheckResult `json:"checks,omitempty"`
 	Diagnosis []string              `json:"diagnosis,omitempty"`
 	Message   string                `json:"message,omitempty"`
@@ -136,10 +138,11 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 			batch, skips = append(batch, ev), append(skips, skipped)
 		}
 		var (
-			evs   []store.Event
-			final *analysis.Event
-			phase verdict.Phase
-			at    time.Time
+			evs    []store.Event
+			outbox []store.Delivery
+			final  *analysis.Event
+			phase  verdict.Phase
+			at     time.Time
 		)
 		for i, e := range batch {
 			if e.Kind == analysis.EventVerdict {
@@ -155,8 +158,11 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 			if e.Kind == analysis.EventPhase && e.Phase != "" {
 				phase, at = e.Phase, e.Time
 			}
+			if e.Kind == analysis.EventSmokeDone {
+				outbox = append(outbox, s.eventDeliveries(r.rec, emit.Event{Type: emit.SmokeDone, Time: e.Time, Smoke: e.Smoke, Message: e.Message})...)
+			}
 		}
-		w := write{analysis: r.rec.ID, events: evs, phase: phase, at: at}
+		w := write{analysis: r.rec.ID, events: evs, outbox: outbox, phase: phase, at: at}
 		if final == nil {
 			if len(evs) > 0 || phase != "" {
 				s.writes <- w
@@ -177,7 +183,7 @@ func (s *Server) body(r *run, e analysis.Event, skipped uint64) eventBody {
 	b := eventBody{Analysis: r.rec.ID, Seq: r.base + e.Seq, Time: e.Time, Kind: string(e.Kind), Phase: e.Phase,
 		ElapsedMs: e.Elapsed.Milliseconds(), LimitMs: e.Limit.Milliseconds(), LagMs: e.Lag.Milliseconds(),
 		Baseline: e.Baseline, Candidate: e.Candidate, Suite: e.Suite, Env: e.Env, Checks: e.Checks,
-		Diagnosis: e.Diagnosis, Message: e.Message, Skipped: skipped, Verdict: e.Verdict}
+		Diagnosis: e.Diagnosis, Message: e.Message, Skipped: skipped, Verdict: e.Verdict, Smoke: e.Smoke}
 	if e.Step != nil {
 		st := analysis.StepReport(e.Env, *e.Step)
 		b.Step = &st

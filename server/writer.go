@@ -13,6 +13,7 @@ import (
 type write struct {
 	analysis string
 	events   []store.Event
+	outbox   []store.Delivery // deliveries the events announce, committed with them
 	phase    verdict.Phase
 	at       time.Time
 	done     chan struct{}
@@ -54,11 +55,15 @@ func (s *Server) writeEvents() {
 		}
 		linger.Stop()
 		evs := make([]store.Event, 0, n)
+		var outbox []store.Delivery
 		for _, w := range batch {
 			evs = append(evs, w.events...)
+			outbox = append(outbox, w.outbox...)
 		}
-		if err := s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention); err != nil {
+		if err := s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention, outbox...); err != nil {
 			s.log.Error("cannot store events", "events", len(evs), "error", err)
+		} else if len(outbox) > 0 {
+			s.dispatcher.Notify()
 		}
 		for _, w := range batch {
 			if w.phase != "" {

@@ -23,7 +23,7 @@ type countingStore struct {
 	events  int
 }
 
-func (c *countingStore) AppendEvents(_ context.Context, evs []store.Event, _ int) error {
+func (c *countingStore) AppendEvents(_ context.Context, evs []store.Event, _ int, _ ...store.Delivery) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.appends++

@@ -107,8 +107,9 @@ type Event struct {
 // Events stores each analysis's events, the newest of them only.
 type Events interface {
 	// AppendEvents stores events and sets their IDs; then each analysis they belong to keeps
-	// only its newest keep events (keep <= 0 keeps all). (Analysis, Seq) is unique.
-	AppendEvents(ctx context.Context, evs []Event, keep int) error
+	// only its newest keep events (keep <= 0 keeps all). (Analysis, Seq) is unique. The outbox
+	// deliveries (those the events announce) are enqueued in the same transaction.
+	AppendEvents(ctx context.Context, evs []Event, keep int, outbox ...Delivery) error
 	// EventsAfter returns an analysis's events with Seq > afterSeq, oldest first, at most limit.
 	EventsAfter(ctx context.Context, analysis string, afterSeq uint64, limit int) ([]Event, error)
 	// AllEventsAfter returns every analysis's events with ID > afterID, oldest first, at most limit.

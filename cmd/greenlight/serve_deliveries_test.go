@@ -248,6 +248,9 @@ endpoints:
     headers: {Authorization: "Bearer ${HOOK_TOKEN}"}
     timeout: 1s
     allAnalyses: true
+    # A smoke gate that a kill interrupts runs again after the restart, and announces itself
+    # again: exactly one of each event is asked of these two.
+    events: [started, decided]
 `
 	dir := dirWith(t, serveSpecs, notifications)
 	data := t.TempDir()

@@ -10,11 +10,21 @@ import (
 )
 
 // AppendEvents implements store.Events.
-func (s *Store) AppendEvents(ctx context.Context, evs []store.Event, keep int) error {
-	if len(evs) == 0 {
+func (s *Store) AppendEvents(ctx context.Context, evs []store.Event, keep int, outbox ...store.Delivery) error {
+	if len(evs) == 0 && len(outbox) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error { return appendEvents(ctx, tx, evs, keep) })
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := appendEvents(ctx, tx, evs, keep); err != nil {
+			return err
+		}
+		for _, d := range outbox {
+			if err := enqueue(ctx, tx, d, d.Analysis, d.Timestamp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}

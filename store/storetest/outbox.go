@@ -49,6 +49,32 @@ func testStartDeliveries(t *testing.T, s store.Store) {
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
 
+func testEventDeliveries(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	create(t, s, analysis("a1", "checkout", "", nil))
+	smokeDone := delivery("e-smoke")
+	smokeDone.Analysis, smokeDone.Type = "a1", string(emit.SmokeDone)
+	require.NoError(t, s.AppendEvents(ctx, events("a1", 1, 2), 0, smokeDone))
+	ds, err := s.Deliveries(ctx, "a1")
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "enqueued with the events")
+	assert.Equal(t, string(emit.SmokeDone), ds[0].Type)
+	assert.Equal(t, store.DeliveryPending, ds[0].State)
+	assert.True(t, ds[0].NextAttempt.Equal(smokeDone.Timestamp), "due at once")
+
+	// Events that cannot be stored (a sequence number already used) enqueue nothing: one
+	// transaction.
+	again := delivery("e-smoke-2")
+	again.Analysis = "a1"
+	require.Error(t, s.AppendEvents(ctx, events("a1", 2, 3), 0, again))
+	ds, err = s.Deliveries(ctx, "a1")
+	require.NoError(t, err)
+	assert.Len(t, ds, 1)
+	last, err := s.LastSeq(ctx, "a1")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), last)
+}
+
 func testListDeliveries(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	create(t, s, analysis("a1", "checkout", "", nil))

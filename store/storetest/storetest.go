@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"the audit log", testAudit},
 		{"the outbox claims, retries and delivers", testOutbox},
 		{"a start's deliveries are enqueued with the analysis, once", testStartDeliveries},
+		{"events' deliveries are enqueued with the events", testEventDeliveries},
 		{"deliveries listed, filtered, paged and counted", testListDeliveries},
 		{"the outbox drives verdict/emit's dispatcher", testEmitOutbox},
 	}
