@@ -67,6 +67,9 @@ type Options struct {
 	// DecidedTicks is how many of its tick events a decided analysis keeps, evenly spread
 	// (default 120): its course, without a tick a second for the life of the store.
 	DecidedTicks int
+	// MetricsDecided is how many decided analyses keep their per-check series in /metrics
+	// (default 20); the running ones always have theirs.
+	MetricsDecided int
 }
 
 // Server is the daemon's API and the analyses it runs.
@@ -136,6 +139,9 @@ func New(o Options) (*Server, error) {
 	if o.DecidedTicks <= 0 {
 		o.DecidedTicks = DefaultDecidedTicks
 	}
+	if o.MetricsDecided <= 0 {
+		o.MetricsDecided = DefaultMetricsDecided
+	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now
 	}
@@ -150,7 +156,7 @@ func New(o Options) (*Server, error) {
 	eo := o.Engine
 	eo.NewID = s.engineID
 	s.engine = analysis.NewEngine(eo)
-	m, err := newMetrics(o.Registry, o.Store)
+	m, err := newMetrics(o.Registry, o.Store, o.MetricsDecided)
 	if err != nil {
 		return nil, err
 	}
