@@ -171,6 +171,9 @@ func New(o Options) (*Server, error) {
 			s.paths.HandleFunc(rt.Pattern, func(http.ResponseWriter, *http.Request) {})
 		}
 	}
+	if err := s.dashboardRoutes(); err != nil {
+		return nil, err
+	}
 	s.mux.HandleFunc("/", s.noRoute)
 	return s, nil
 }
@@ -184,6 +187,9 @@ type route struct {
 
 func (s *Server) routeTable() []route {
 	return []route{
+		// The dashboard's: its list, and what the token may do.
+		{"GET", "/api/v1/board", ScopeRead, s.board},
+		{"GET", "/api/v1/token", ScopeRead, s.tokenInfo},
 		{"POST", "/api/v1/analyses", ScopeWrite, s.createAnalysis},
 		{"GET", "/api/v1/analyses", ScopeRead, s.listAnalyses},
 		{"GET", "/api/v1/analyses/{id}", ScopeRead, s.getAnalysis},
