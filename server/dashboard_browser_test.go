@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -338,4 +340,55 @@ func TestDashboardInBrowser(t *testing.T) {
 	eval[string](p, `location.hash = "#/"`)
 	p.until("the list on a phone", row(rolled.ID)+` !== null`)
 	assert.Equal(t, "block", eval[string](p, `getComputedStyle(`+row(rolled.ID)+`).display`))
+}
+
+// TestChecksJSMatchesGo: the page's limits (checks.js), which draw the charts and pick the
+// check closest to failing, are the server's (limits.go), which the metrics show and which
+// agree with compare's judges (TestLimitsMatchJudges).
+func TestChecksJSMatchesGo(t *testing.T) {
+	chrome := chromium(t)
+	d := startDaemon(t, daemonConfig{})
+	alloc, cancel := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.NoSandbox)...)
+	defer cancel()
+	browser, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	require.NoError(t, chromedp.Do(browser, chromedp.Navigate("about:blank")))
+	ctx, cancel := context.WithTimeout(browser, browserTimeout)
+	defer cancel()
+	p := &page{t: t, ctx: ctx}
+	p.listen(ctx)
+	p.do(chromedp.Navigate(d.url + "/"))
+
+	outcomes := judgedOutcomes(t)
+	data, err := json.Marshal(outcomes)
+	require.NoError(t, err)
+	type jsLimit struct {
+		Effect                                  string
+		Value, Lower, Upper, Min, Max, Violated string
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[][]jsLimit](`import("/ui/checks.js").then((m) => `+string(data)+`.map((c) =>
+		m.limits(c).map((l) => ({Effect: l.effect, Value: String(l.interval.value), Lower: String(l.interval.lower),
+			Upper: String(l.interval.upper), Min: String(l.min), Max: String(l.max), Violated: String(m.violated(l))}))))`,
+		chromedp.EvalAwaitPromise))
+	require.NoError(t, err, "%s", p.console)
+	require.Len(t, got, len(outcomes))
+	js := func(x float64) string {
+		switch {
+		case math.IsInf(x, 1):
+			return "Infinity"
+		case math.IsInf(x, -1):
+			return "-Infinity"
+		case math.IsNaN(x):
+			return "NaN"
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	for i, c := range outcomes {
+		var want []jsLimit
+		for _, l := range limits(c) {
+			want = append(want, jsLimit{Effect: l.Effect, Value: js(l.Interval.Value), Lower: js(l.Interval.Lower), Upper: js(l.Interval.Upper),
+				Min: js(l.Min), Max: js(l.Max), Violated: strconv.FormatBool(l.violated())})
+		}
+		assert.Equal(t, want, got[i], c.Name)
+	}
 }
