@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/internal/judged"
 )
 
 // browserTimeout bounds the whole browser test; every wait inside waits on the page, never on
@@ -343,7 +344,7 @@ func TestDashboardInBrowser(t *testing.T) {
 }
 
 // TestChecksJSMatchesGo: the page's limits (checks.js), which draw the charts and pick the
-// check closest to failing, are the server's (limits.go), which the metrics show and which
+// check closest to failing, are verdict's (CheckResult.Limits), which the metrics show and which
 // agree with compare's judges (TestLimitsMatchJudges).
 func TestChecksJSMatchesGo(t *testing.T) {
 	chrome := chromium(t)
@@ -359,7 +360,8 @@ func TestChecksJSMatchesGo(t *testing.T) {
 	p.listen(ctx)
 	p.do(chromedp.Navigate(d.url + "/"))
 
-	outcomes := judgedOutcomes(t)
+	outcomes, err := judged.Outcomes()
+	require.NoError(t, err)
 	data, err := json.Marshal(outcomes)
 	require.NoError(t, err)
 	type jsLimit struct {
@@ -385,9 +387,9 @@ func TestChecksJSMatchesGo(t *testing.T) {
 	}
 	for i, c := range outcomes {
 		var want []jsLimit
-		for _, l := range limits(c) {
+		for _, l := range c.Limits() {
 			want = append(want, jsLimit{Effect: l.Effect, Value: js(l.Interval.Value), Lower: js(l.Interval.Lower), Upper: js(l.Interval.Upper),
-				Min: js(l.Min), Max: js(l.Max), Violated: strconv.FormatBool(l.violated())})
+				Min: js(l.Min), Max: js(l.Max), Violated: strconv.FormatBool(l.Violated())})
 		}
 		assert.Equal(t, want, got[i], c.Name)
 	}

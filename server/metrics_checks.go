@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -131,14 +132,14 @@ func (cs *checkSeries) Collect(ch chan<- prometheus.Metric) {
 			}
 			gauge(cs.samples, float64(c.Baseline.N), id, s.spec, c.Name, "baseline")
 			gauge(cs.samples, float64(c.Candidate.N), id, s.spec, c.Name, "candidate")
-			for _, l := range limits(c) {
+			for _, l := range c.Limits() {
 				gauge(cs.effect, l.Interval.Value, id, s.spec, c.Name, l.Effect, "value")
 				gauge(cs.effect, l.Interval.Lower, id, s.spec, c.Name, l.Effect, "lower")
 				gauge(cs.effect, l.Interval.Upper, id, s.spec, c.Name, l.Effect, "upper")
-				if l.Max < inf {
+				if !math.IsInf(l.Max, 1) {
 					gauge(cs.limit, l.Max, id, s.spec, c.Name, l.Effect, "max")
 				}
-				if l.Min > -inf {
+				if !math.IsInf(l.Min, -1) {
 					gauge(cs.limit, l.Min, id, s.spec, c.Name, l.Effect, "min")
 				}
 			}

@@ -1,5 +1,5 @@
 // What a check's outcome says, in numbers and words: the limits it is judged by (as the
-// server's limits.go and compare's judges have them), how close it is to failing, and its
+// verdict's CheckResult.Limits and compare's judges have them), how close it is to failing, and its
 // numbers formatted in the check's unit.
 
 // num reads a number in the verdict's exact form: null is "no value" (NaN), "Inf" and "-Inf"
