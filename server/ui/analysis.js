@@ -7,6 +7,8 @@ import {effectLabel, formatter, limitText, limits, stateWords, where} from './ch
 import {intervalChart} from './chart.js';
 import {clear, decisionWord, duration, h, time} from './dom.js';
 
+const maxTicks = 4000;
+
 const kindWords = {
   phase: 'phase', 'smoke-step': 'smoke step', warning: 'warning', verdict: 'verdict',
   override: 'override', resumed: 'restarted',
@@ -70,6 +72,8 @@ export class AnalysisView {
     switch (ev.kind) {
       case 'tick':
         this.ticks.push(ev);
+        // A long analysis: keep every other older evaluation (the chart draws 400 at most).
+        if (this.ticks.length > maxTicks) this.ticks = this.ticks.filter((_, i) => i % 2 === 0 || i === this.ticks.length - 1);
         a.phase = ev.phase || a.phase;
         a.checks = ev.checks || a.checks;
         break;
