@@ -154,6 +154,8 @@ type Status struct {
 	Phase     verdict.Phase     `json:"phase"`
 	StartedAt time.Time         `json:"startedAt"`
 	Elapsed   time.Duration     `json:"-"`
+	// Limit is the phase's limit (maxDuration, watch; 0 for the smoke gate).
+	Limit time.Duration `json:"-"`
 	// Checks are the latest outcomes; Verdict is set once decided.
 	Checks  []verdict.CheckResult `json:"checks,omitempty"`
 	Verdict *verdict.Verdict      `json:"verdict,omitempty"`
@@ -328,6 +330,9 @@ func (h *handle) publish(ev Event) {
 	defer h.mu.Unlock()
 	if ev.Phase != "" {
 		h.status.Phase = ev.Phase
+	}
+	if ev.Kind == EventPhase || ev.Kind == EventTick {
+		h.status.Limit = ev.Limit
 	}
 	if ev.Kind == EventTick {
 		h.status.Checks, h.status.Elapsed = ev.Checks, ev.Elapsed

@@ -344,6 +344,25 @@ type listResponse struct {
 }
 
 func (s *Server) listAnalyses(w http.ResponseWriter, r *http.Request) {
+	page, ok := s.listPage(w, r)
+	if !ok {
+		return
+	}
+	out := listResponse{Analyses: []analysisView{}, Next: page.Next}
+	for _, a := range page.Analyses {
+		v, err := s.view(r, a, false)
+		if err != nil {
+			s.internal(w, err)
+			return
+		}
+		out.Analyses = append(out.Analyses, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listPage reads the page of analyses the query asks for (state, spec, label, limit, cursor),
+// answering 400 when the query is invalid.
+func (s *Server) listPage(w http.ResponseWriter, r *http.Request) (store.Page, bool) {
 	q := r.URL.Query()
 	query := store.Query{Spec: q.Get("spec"), After: q.Get("cursor")}
 	var fields []fieldError
@@ -382,25 +401,16 @@ func (s *Server) listAnalyses(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(fields) > 0 {
 		writeError(w, &apiError{Status: http.StatusBadRequest, Error: "invalid query", Fields: fields})
-		return
+		return store.Page{}, false
 	}
 	page, err := s.o.Store.ListAnalyses(r.Context(), query)
 	if err != nil {
 		if query.After != "" {
 			writeError(w, &apiError{Status: http.StatusBadRequest, Error: "invalid query", Fields: []fieldError{{Field: "cursor", Message: err.Error()}}})
-			return
+			return store.Page{}, false
 		}
 		s.internal(w, err)
-		return
+		return store.Page{}, false
 	}
-	out := listResponse{Analyses: []analysisView{}, Next: page.Next}
-	for _, a := range page.Analyses {
-		v, err := s.view(r, a, false)
-		if err != nil {
-			s.internal(w, err)
-			return
-		}
-		out.Analyses = append(out.Analyses, v)
-	}
-	writeJSON(w, http.StatusOK, out)
+	return page, true
 }

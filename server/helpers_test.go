@@ -113,6 +113,8 @@ type daemonConfig struct {
 	tokens *Tokens
 	net    *memnet.Network // nil: loopback
 	opts   func(*Options)
+	// handler, when set, wraps the API's handler (on loopback).
+	handler func(http.Handler) http.Handler
 }
 
 // startDaemon opens the store, resumes and serves. Stop it with d.stop (also a cleanup).
@@ -147,7 +149,11 @@ func startDaemon(t *testing.T, cfg daemonConfig) *daemon {
 		d.client = cfg.net.Client()
 		closeHTTP = func() {}
 	} else {
-		hs := httptest.NewServer(srv.Handler())
+		handler := srv.Handler()
+		if cfg.handler != nil {
+			handler = cfg.handler(handler)
+		}
+		hs := httptest.NewServer(handler)
 		d.url, d.client = hs.URL, hs.Client()
 		closeHTTP = hs.Close
 	}

@@ -15,7 +15,9 @@ type metrics struct {
 	verdicts  *prometheus.CounterVec
 	overrides *prometheus.CounterVec
 	decision  *prometheus.HistogramVec
+	rollbacks *prometheus.CounterVec
 	attempts  *prometheus.CounterVec
+	checks    *checkSeries
 }
 
 // analysesByState reads the analyses by state from the store at each scrape, so that it counts
@@ -40,7 +42,7 @@ func (c analysesByState) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, st store.Store, keepDecided int) (*metrics, error) {
 	m := &metrics{
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "greenlight_verdicts_total",
@@ -55,13 +57,18 @@ func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 			Help:    "Time from an analysis's start to its verdict, by decision and analysis spec.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
 		}, []string{"decision", "spec"}),
+		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "greenlight_rollbacks_total",
+			Help: "Rollbacks decided by this process, by analysis spec and the phase that decided them: smoke and analysis stopped a regression before it took traffic, watch after it did.",
+		}, []string{"spec", "phase"}),
+		checks: newCheckSeries(keepDecided),
 	}
 	m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "greenlight_delivery_attempts_total",
 		Help: "Delivery attempts made by this process, by endpoint and outcome: delivered, failed (retried later) or dead (given up).",
 	}, []string{"endpoint", "outcome"})
 	byState := analysesByState{st: st, desc: prometheus.NewDesc("greenlight_analyses", "Analyses in the store, by state.", []string{"state"}, nil)}
-	for _, c := range []prometheus.Collector{m.verdicts, m.overrides, m.decision, m.attempts, byState, newDeliveryGauges(st)} {
+	for _, c := range []prometheus.Collector{m.verdicts, m.overrides, m.decision, m.rollbacks, m.attempts, m.checks, byState, newDeliveryGauges(st)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -72,6 +79,10 @@ func newMetrics(reg prometheus.Registerer, st store.Store) (*metrics, error) {
 func (m *metrics) decided(a store.Analysis, v *verdict.Verdict, at time.Time) {
 	m.verdicts.WithLabelValues(string(v.Decision), a.Spec).Inc()
 	m.decision.WithLabelValues(string(v.Decision), a.Spec).Observe(at.Sub(a.CreatedAt).Seconds())
+	if v.Decision == verdict.Rollback {
+		m.rollbacks.WithLabelValues(a.Spec, string(v.Phase)).Inc()
+	}
+	m.checks.decide(a, v)
 }
 
 func (m *metrics) overridden(a store.Analysis, d verdict.Decision) {

@@ -155,6 +155,9 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 				continue
 			}
 			evs = append(evs, se)
+			if e.Kind == analysis.EventTick {
+				s.metrics.checks.tick(r.rec, e.Phase, e.Elapsed, e.Limit, e.Checks)
+			}
 			if e.Kind == analysis.EventPhase && e.Phase != "" {
 				phase, at = e.Phase, e.Time
 			}

@@ -71,6 +71,9 @@ type Options struct {
 	// DecidedTicks is how many of its tick events a decided analysis keeps, evenly spread
 	// (default 120): its course, without a tick a second for the life of the store.
 	DecidedTicks int
+	// MetricsDecided is how many decided analyses keep their per-check series in /metrics
+	// (default 20); the running ones always have theirs.
+	MetricsDecided int
 
 	// recorded, when set (tests), is told each delivery attempt's outcome once it is stored.
 	recorded func(k emit.Key, outcome string)
@@ -147,6 +150,9 @@ func New(o Options) (*Server, error) {
 	if o.DecidedTicks <= 0 {
 		o.DecidedTicks = DefaultDecidedTicks
 	}
+	if o.MetricsDecided <= 0 {
+		o.MetricsDecided = DefaultMetricsDecided
+	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now
 	}
@@ -167,7 +173,7 @@ func New(o Options) (*Server, error) {
 	// over the tick (see analysis.EngineOptions.Stagger).
 	eo.Stagger = true
 	s.engine = analysis.NewEngine(eo)
-	m, err := newMetrics(o.Registry, o.Store)
+	m, err := newMetrics(o.Registry, o.Store, o.MetricsDecided)
 	if err != nil {
 		return nil, err
 	}
@@ -197,6 +203,9 @@ func New(o Options) (*Server, error) {
 			s.paths.HandleFunc(rt.Pattern, func(http.ResponseWriter, *http.Request) {})
 		}
 	}
+	if err := s.dashboardRoutes(); err != nil {
+		return nil, err
+	}
 	s.mux.HandleFunc("/", s.noRoute)
 	s.runDispatcher()
 	return s, nil
@@ -211,6 +220,9 @@ type route struct {
 
 func (s *Server) routeTable() []route {
 	return []route{
+		// The dashboard's: its list, and what the token may do.
+		{"GET", "/api/v1/board", ScopeRead, s.board},
+		{"GET", "/api/v1/token", ScopeRead, s.tokenInfo},
 		{"POST", "/api/v1/analyses", ScopeWrite, s.createAnalysis},
 		{"GET", "/api/v1/analyses", ScopeRead, s.listAnalyses},
 		{"GET", "/api/v1/analyses/{id}", ScopeRead, s.getAnalysis},

@@ -256,6 +256,8 @@ func TestAuthScopes(t *testing.T) {
 	d.callJSON("POST", "/api/v1/analyses/"+decided.ID+"/abort", writeToken, abortRequest{Reason: "setting up"}, http.StatusOK, nil)
 
 	bodies := map[string]any{
+		"GET /api/v1/board":                      nil,
+		"GET /api/v1/token":                      nil,
 		"POST /api/v1/analyses":                  longOn(blue, green),
 		"POST /api/v1/analyses/{id}/abort":       abortRequest{Reason: "testing auth"},
 		"POST /api/v1/analyses/{id}/override":    overrideRequest{Decision: verdict.Promote, Why: "testing auth"},

@@ -70,6 +70,7 @@ func (l *liveView) redraw(e analysis.Event) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s / %s\n", l.tag(e.Phase), progressBar(e.Elapsed, e.Limit, 30), e.Elapsed.Round(time.Second), e.Limit)
 	b.WriteString(l.text.CheckTable(e.Checks, e.Candidate, e.Baseline))
+	b.WriteString(decidingLines(e.Checks))
 	for _, d := range e.Diagnosis {
 		fmt.Fprintf(&b, "  diagnosis: %s\n", d)
 	}
@@ -92,6 +93,14 @@ func (l *liveView) close() {
 	l.clearBlock()
 }
 
+// leave ends the live view with its last status block on screen (an interrupted run: what it
+// had seen stays above the verdict).
+func (l *liveView) leave() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = 0
+}
+
 // logChanges writes a line when a check's state changes, and a progress line every 10s.
 func (l *liveView) logChanges(e analysis.Event) {
 	for _, c := range e.Checks {
@@ -103,7 +112,7 @@ func (l *liveView) logChanges(e analysis.Event) {
 		if !seen && c.State == compare.Inconclusive {
 			continue
 		}
-		fmt.Fprintf(l.w, "%s %s %s: %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), c.Name, stateWord(c.State)+" — "+c.Reason)
+		fmt.Fprintf(l.w, "%s %s %s: %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), checkLabel(c), stateWord(c.State)+" — "+c.Reason)
 	}
 	for _, d := range e.Diagnosis {
 		env, _, _ := strings.Cut(d, " ")
@@ -116,7 +125,7 @@ func (l *liveView) logChanges(e analysis.Event) {
 		l.lastNote = e.Elapsed
 		var parts []string
 		for _, c := range e.Checks {
-			parts = append(parts, fmt.Sprintf("%s %s (%d/%d)", c.Name, stateWord(c.State), c.Candidate.N, c.Baseline.N))
+			parts = append(parts, fmt.Sprintf("%s %s (%d/%d)", checkLabel(c), stateWord(c.State), c.Candidate.N, c.Baseline.N))
 		}
 		fmt.Fprintf(l.w, "%s %s / %s: %s\n", l.tag(e.Phase), e.Elapsed.Round(time.Second), e.Limit, strings.Join(parts, ", "))
 		for _, d := range e.Diagnosis {

@@ -246,7 +246,10 @@ func (o *verifyRun) run(ctx context.Context, live *liveView) (*verdict.Verdict, 
 	defer stop()
 	v, err := e.Wait(context.WithoutCancel(ctx), id)
 	<-shown
-	if live != nil {
+	switch {
+	case live != nil && ctx.Err() != nil:
+		live.leave() // interrupted: the last state stays on screen
+	case live != nil:
 		live.close()
 	}
 	return v, err
