@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
 	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -28,6 +29,7 @@ type deployment struct {
 	Templates map[string]*v1alpha1.AnalysisTemplate
 	Services  map[string]*corev1.Service
 	Secrets   map[string]*corev1.Secret
+	Config    *corev1.ConfigMap // argo-rollouts-config
 }
 
 func loadDeployment(t *testing.T, files ...string) deployment {
@@ -56,6 +58,9 @@ func loadDeployment(t *testing.T, files ...string) deployment {
 				s := &corev1.Secret{}
 				obj = s
 				defer func() { d.Secrets[s.Name] = s }()
+			case "ConfigMap":
+				d.Config = &corev1.ConfigMap{}
+				obj = d.Config
 			default:
 				t.Fatalf("%s, document %d: unexpected kind %q", f, i+1, meta.Kind)
 			}
@@ -70,28 +75,8 @@ func loadDeployment(t *testing.T, files ...string) deployment {
 // post-promotion metric has a count (one that runs indefinitely is refused).
 func TestDeployPassesArgoValidation(t *testing.T) {
 	d := loadDeployment(t, "rollout.yaml", "analysis-templates.yaml", "secret.yaml")
-	require.NotNil(t, d.Rollout)
-	assert.Empty(t, validation.ValidateRollout(d.Rollout))
+	assert.Empty(t, argoValidation(t, d))
 	bg := d.Rollout.Spec.Strategy.BlueGreen
-	require.NotNil(t, bg)
-	refs := validation.ReferencedResources{
-		AnalysisTemplatesWithType: []validation.AnalysisTemplatesWithType{
-			{AnalysisTemplates: []*v1alpha1.AnalysisTemplate{d.Templates["greenlight-pre-promotion"]}, TemplateType: validation.PrePromotionAnalysis, Args: bg.PrePromotionAnalysis.Args},
-			{AnalysisTemplates: []*v1alpha1.AnalysisTemplate{d.Templates["greenlight-post-promotion"]}, TemplateType: validation.PostPromotionAnalysis, Args: bg.PostPromotionAnalysis.Args},
-		},
-		ServiceWithType: []validation.ServiceWithType{
-			{Service: d.Services[bg.ActiveService], Type: validation.ActiveService},
-			{Service: d.Services[bg.PreviewService], Type: validation.PreviewService},
-		},
-	}
-	for _, r := range refs.AnalysisTemplatesWithType {
-		require.NotNil(t, r.AnalysisTemplates[0], "both templates are in analysis-templates.yaml")
-	}
-	for _, s := range refs.ServiceWithType {
-		require.NotNil(t, s.Service, "both Services are in rollout.yaml")
-	}
-	assert.Empty(t, validation.ValidateRolloutReferencedResources(d.Rollout, refs))
-
 	assert.Nil(t, bg.ScaleDownDelaySeconds, "a scale-down delay would cancel the post-promotion analysis, which then counts as successful")
 	stable := d.Services["checkout-stable"]
 	require.NotNil(t, stable)
@@ -102,6 +87,35 @@ func TestDeployPassesArgoValidation(t *testing.T) {
 		assert.NotEqual(t, v, stable.Spec.Selector[k], "and not the preview's")
 	}
 	assert.Contains(t, d.Secrets, "greenlight-api", "the Secret the templates read the token from")
+}
+
+// argoValidation is what Argo's controller finds wrong with the Rollout, the templates its
+// blue-green analyses name and its Services.
+func argoValidation(t *testing.T, d deployment) field.ErrorList {
+	t.Helper()
+	require.NotNil(t, d.Rollout)
+	bg := d.Rollout.Spec.Strategy.BlueGreen
+	require.NotNil(t, bg)
+	refs := validation.ReferencedResources{}
+	for _, a := range []struct {
+		analysis *v1alpha1.RolloutAnalysis
+		kind     validation.AnalysisTemplateType
+	}{{bg.PrePromotionAnalysis, validation.PrePromotionAnalysis}, {bg.PostPromotionAnalysis, validation.PostPromotionAnalysis}} {
+		require.NotNil(t, a.analysis, "the Rollout has a %s", a.kind)
+		var templates []*v1alpha1.AnalysisTemplate
+		for _, ref := range a.analysis.Templates {
+			tmpl := d.Templates[ref.TemplateName]
+			require.NotNil(t, tmpl, "template %s is in deploy/argo-rollouts", ref.TemplateName)
+			templates = append(templates, tmpl)
+		}
+		refs.AnalysisTemplatesWithType = append(refs.AnalysisTemplatesWithType,
+			validation.AnalysisTemplatesWithType{AnalysisTemplates: templates, TemplateType: a.kind, Args: a.analysis.Args})
+	}
+	for name, kind := range map[string]validation.ServiceType{bg.ActiveService: validation.ActiveService, bg.PreviewService: validation.PreviewService} {
+		require.NotNil(t, d.Services[name], "Service %s is in rollout.yaml", name)
+		refs.ServiceWithType = append(refs.ServiceWithType, validation.ServiceWithType{Service: d.Services[name], Type: kind})
+	}
+	return append(validation.ValidateRollout(d.Rollout), validation.ValidateRolloutReferencedResources(d.Rollout, refs)...)
 }
 
 // TestTemplatesDifferOnlyInStage: the post-promotion template is the pre-promotion one with
