@@ -13,6 +13,7 @@ var ReportFormats = map[string]func(io.Writer, *Report) error{
 	"junit":    WriteJUnit,
 	"json":     WriteJSON,
 	"markdown": WriteMarkdown,
+	"github":   WriteGitHub,
 }
 
 // VerdictFormats render an analysis's verdict, by the name --report uses.
@@ -20,6 +21,7 @@ var VerdictFormats = map[string]func(io.Writer, *Verdict) error{
 	"junit":    WriteVerdictJUnit,
 	"json":     WriteVerdictJSON,
 	"markdown": WriteVerdictMarkdown,
+	"github":   WriteVerdictGitHub,
 }
 
 // FormatNames lists the format names, sorted.

@@ -64,10 +64,10 @@ func parseReports(flags []string) (map[string]string, error) {
 	for _, f := range flags {
 		format, file, ok := strings.Cut(f, "=")
 		if !ok || file == "" {
-			return nil, invalid("--report %q: want FORMAT=FILE (junit, json or markdown)", f)
+			return nil, invalid("--report %q: want FORMAT=FILE (%s)", f, strings.Join(verdict.FormatNames(), ", "))
 		}
 		if _, known := verdict.VerdictFormats[format]; !known {
-			return nil, invalid("--report %q: unknown format %q (junit, json or markdown)", f, format)
+			return nil, invalid("--report %q: unknown format %q (%s)", f, format, strings.Join(verdict.FormatNames(), ", "))
 		}
 		out[format] = file
 	}

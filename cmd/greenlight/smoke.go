@@ -72,7 +72,7 @@ side by side. Exit 0 when every step passed, 1 when one failed, 3 on invalid inp
 	f.StringVar(&target, "target", "", "base URL of the one environment to test")
 	f.StringArrayVar(&envs, "env", nil, "an environment as NAME=URL (repeatable: --env blue=URL --env green=URL)")
 	f.StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
-	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE or markdown=FILE (repeatable)")
+	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE, markdown=FILE or github=FILE (GitHub Actions annotations) (repeatable)")
 	f.StringVarP(&output, "output", "o", "text", "standard output format: text or json")
 	f.BoolVarP(&verbose, "verbose", "v", false, "show every condition, the request line, trace id and captured names under each step")
 	f.IntVar(&parallel, "parallel", 1, "suites run at the same time (each suite runs on its environments concurrently)")

@@ -89,7 +89,7 @@ Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal e
 	f.StringVar(&candidate, "candidate", "", "the environment to judge (overrides the spec)")
 	f.StringVar(&name, "analysis", "", "which analysis to run when the files hold several")
 	f.StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
-	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE or markdown=FILE (repeatable)")
+	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE, markdown=FILE or github=FILE (GitHub Actions annotations) (repeatable)")
 	f.StringVarP(&output, "output", "o", "text", "standard output: text (live) or json (the verdict at the end)")
 	f.StringVar(&metrics, "metrics-addr", "", "serve the probes' Prometheus metrics on this address while the analysis runs (e.g. :9464)")
 	f.DurationVar(&watch, "watch", 0, "after promote, keep monitoring this long and roll back on a late regression (overrides policy.watch; 0 turns it off)")
