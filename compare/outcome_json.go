@@ -23,10 +23,10 @@ type ExactEffect Effect
 func (e ExactEstimate) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		N     int64       `json:"n"`
-		Value exactNumber `json:"value"`
-		Lower exactNumber `json:"lower"`
-		Upper exactNumber `json:"upper"`
-	}{e.N, exactNumber(e.Value), exactNumber(e.Lower), exactNumber(e.Upper)})
+		Value Number `json:"value"`
+		Lower Number `json:"lower"`
+		Upper Number `json:"upper"`
+	}{e.N, Number(e.Value), Number(e.Lower), Number(e.Upper)})
 }
 
 // UnmarshalJSON reads the exact form.
@@ -35,10 +35,10 @@ func (e *ExactEstimate) UnmarshalJSON(b []byte) error { return (*Estimate)(e).Un
 // MarshalJSON writes the exact form.
 func (e ExactEffect) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Value exactNumber `json:"value"`
-		Lower exactNumber `json:"lower"`
-		Upper exactNumber `json:"upper"`
-	}{exactNumber(e.Value), exactNumber(e.Lower), exactNumber(e.Upper)})
+		Value Number `json:"value"`
+		Lower Number `json:"lower"`
+		Upper Number `json:"upper"`
+	}{Number(e.Value), Number(e.Lower), Number(e.Upper)})
 }
 
 // UnmarshalJSON reads the exact form.
@@ -49,10 +49,10 @@ func (e *ExactEffect) UnmarshalJSON(b []byte) error { return (*Effect)(e).Unmars
 func (e *Estimate) UnmarshalJSON(b []byte) error {
 	in := struct {
 		N     int64       `json:"n"`
-		Value exactNumber `json:"value"`
-		Lower exactNumber `json:"lower"`
-		Upper exactNumber `json:"upper"`
-	}{Value: exactNumber(math.NaN()), Lower: exactNumber(math.NaN()), Upper: exactNumber(math.NaN())}
+		Value Number `json:"value"`
+		Lower Number `json:"lower"`
+		Upper Number `json:"upper"`
+	}{Value: Number(math.NaN()), Lower: Number(math.NaN()), Upper: Number(math.NaN())}
 	if err := json.Unmarshal(b, &in); err != nil {
 		return fmt.Errorf("estimate: %w", err)
 	}
@@ -64,10 +64,10 @@ func (e *Estimate) UnmarshalJSON(b []byte) error {
 // number is NaN, as null is.
 func (e *Effect) UnmarshalJSON(b []byte) error {
 	in := struct {
-		Value exactNumber `json:"value"`
-		Lower exactNumber `json:"lower"`
-		Upper exactNumber `json:"upper"`
-	}{Value: exactNumber(math.NaN()), Lower: exactNumber(math.NaN()), Upper: exactNumber(math.NaN())}
+		Value Number `json:"value"`
+		Lower Number `json:"lower"`
+		Upper Number `json:"upper"`
+	}{Value: Number(math.NaN()), Lower: Number(math.NaN()), Upper: Number(math.NaN())}
 	if err := json.Unmarshal(b, &in); err != nil {
 		return fmt.Errorf("effect: %w", err)
 	}
@@ -75,10 +75,12 @@ func (e *Effect) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// exactNumber is a float64 in the exact form.
-type exactNumber float64
+// Number is a float64 whose JSON keeps every value: NaN as null, +Inf and −Inf as the strings
+// "Inf" and "-Inf" (also read: "+Inf", "NaN"), finite values as numbers. Whatever writes an
+// outcome's numbers elsewhere (webhook payloads) uses it, so that every reader meets one form.
+type Number float64
 
-func (x exactNumber) MarshalJSON() ([]byte, error) {
+func (x Number) MarshalJSON() ([]byte, error) {
 	v := float64(x)
 	switch {
 	case math.IsNaN(v):
@@ -91,26 +93,26 @@ func (x exactNumber) MarshalJSON() ([]byte, error) {
 	return json.Marshal(v)
 }
 
-func (x *exactNumber) UnmarshalJSON(b []byte) error {
+func (x *Number) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch string(b) {
 	case "null":
-		*x = exactNumber(math.NaN())
+		*x = Number(math.NaN())
 		return nil
 	case `"Inf"`, `"+Inf"`:
-		*x = exactNumber(math.Inf(1))
+		*x = Number(math.Inf(1))
 		return nil
 	case `"-Inf"`:
-		*x = exactNumber(math.Inf(-1))
+		*x = Number(math.Inf(-1))
 		return nil
 	case `"NaN"`:
-		*x = exactNumber(math.NaN())
+		*x = Number(math.NaN())
 		return nil
 	}
 	var v float64
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("want a number, null, \"Inf\" or \"-Inf\", got %.40s", b)
 	}
-	*x = exactNumber(v)
+	*x = Number(v)
 	return nil
 }
