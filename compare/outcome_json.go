@@ -22,7 +22,7 @@ type ExactEffect Effect
 // MarshalJSON writes the exact form.
 func (e ExactEstimate) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		N     int64       `json:"n"`
+		N     int64  `json:"n"`
 		Value Number `json:"value"`
 		Lower Number `json:"lower"`
 		Upper Number `json:"upper"`
@@ -48,7 +48,7 @@ func (e *ExactEffect) UnmarshalJSON(b []byte) error { return (*Effect)(e).Unmars
 // number is NaN, as null is.
 func (e *Estimate) UnmarshalJSON(b []byte) error {
 	in := struct {
-		N     int64       `json:"n"`
+		N     int64  `json:"n"`
 		Value Number `json:"value"`
 		Lower Number `json:"lower"`
 		Upper Number `json:"upper"`
