@@ -227,6 +227,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/analyses", ScopeRead, s.listAnalyses},
 		{"GET", "/api/v1/analyses/{id}", ScopeRead, s.getAnalysis},
 		{"GET", "/api/v1/analyses/{id}/verdict", ScopeRead, s.getVerdict},
+		{"GET", "/api/v1/verdict", ScopeRead, s.getVerdictByKey},
 		{"POST", "/api/v1/analyses/{id}/abort", ScopeWrite, s.abort},
 		{"POST", "/api/v1/analyses/{id}/override", ScopeAdmin, s.override},
 		{"GET", "/api/v1/analyses/{id}/events", ScopeRead, s.analysisEvents},

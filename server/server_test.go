@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -251,7 +252,9 @@ func TestCompileErrorIs422(t *testing.T) {
 func TestAuthScopes(t *testing.T) {
 	blue, green := serveApps(t, app.Config{}, app.Config{})
 	d := startDaemon(t, daemonConfig{tokens: testTokens(t)})
-	running := d.start(writeToken, longOn(blue, green))
+	keyed := longOn(blue, green)
+	keyed.Key = "auth-running"
+	running := d.start(writeToken, keyed)
 	decided := d.start(writeToken, longOn(blue, green))
 	d.callJSON("POST", "/api/v1/analyses/"+decided.ID+"/abort", writeToken, abortRequest{Reason: "setting up"}, http.StatusOK, nil)
 
@@ -265,6 +268,7 @@ func TestAuthScopes(t *testing.T) {
 		"GET /api/v1/analyses/{id}/events":       nil,
 		"GET /api/v1/events":                     nil,
 		"GET /api/v1/analyses/{id}/verdict":      nil,
+		"GET /api/v1/verdict":                    nil,
 		"GET /api/v1/analyses/{id}":              nil,
 		"GET /api/v1/analyses":                   nil,
 		"GET /api/v1/openapi.json":               nil,
@@ -314,6 +318,9 @@ func TestAuthScopes(t *testing.T) {
 				path := strings.NewReplacer("{id}", id, "{name}", "gone", "{spec}", "long").Replace(rt.Pattern)
 				if strings.HasSuffix(path, "/events") {
 					path += "?lastEventId=999999" // answers its headers without waiting for events
+				}
+				if path == "/api/v1/verdict" {
+					path += "?key=" + keyed.Key
 				}
 				status := d.status(rt.Method, path, tok.token, body)
 				switch {
@@ -690,4 +697,27 @@ func TestSetSpecs(t *testing.T) {
 	d.callJSON("GET", "/api/v1/analyses/"+running.ID+"/verdict", "", nil, http.StatusOK, &v)
 	assert.Equal(t, "running", v.Verdict)
 	d.callJSON("POST", "/api/v1/analyses/"+running.ID+"/abort", "", abortRequest{Reason: "done"}, http.StatusOK, nil)
+}
+
+// TestVerdictByKey: the verdict of an analysis can be asked by the key it was started with, with
+// the same answer and long-poll as by its id; a key nobody started is 404, a missing one 400.
+func TestVerdictByKey(t *testing.T) {
+	blue, green := serveApps(t, app.Config{}, failingGreen)
+	d := startDaemon(t, daemonConfig{tokens: testTokens(t)})
+	a := d.start(writeToken, fastOn(blue, green, "argo-rollouts/shop/checkout/7f9c6d/pre-promotion"))
+	var byKey verdictView
+	d.callJSON("GET", "/api/v1/verdict?wait=60s&key="+url.QueryEscape("argo-rollouts/shop/checkout/7f9c6d/pre-promotion"), readToken, nil, http.StatusOK, &byKey)
+	for byKey.Verdict == "running" {
+		d.callJSON("GET", "/api/v1/verdict?wait=60s&key="+url.QueryEscape("argo-rollouts/shop/checkout/7f9c6d/pre-promotion"), readToken, nil, http.StatusOK, &byKey)
+	}
+	byID := d.waitVerdict(readToken, a.ID)
+	assert.Equal(t, byID, byKey, "the same answer by key as by id")
+	assert.Equal(t, "rollback", byKey.Verdict)
+
+	status, body := d.call("GET", "/api/v1/verdict?key=nobody", readToken, nil)
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, string(body), `no analysis started with key \"nobody\"`)
+	status, body = d.call("GET", "/api/v1/verdict", readToken, nil)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, string(body), `"field":"key"`)
 }

@@ -56,7 +56,37 @@ func (s *Server) verdictView(ctx context.Context, a store.Analysis) (verdictView
 
 // getVerdict answers the verdict, waiting up to ?wait= (at most MaxWait) for a running analysis
 // to be decided.
-func (s *Server) getVerdict(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getVerdict(w http.ResponseWriter, r *http.Request) { s.verdictOf(w, r, s.lookup) }
+
+// getVerdictByKey answers the verdict of the analysis started with ?key= (its idempotency key),
+// as getVerdict does: a caller that started it with a key (an Argo Rollouts AnalysisTemplate, a
+// pipeline) polls by that key with a read token, without keeping the id.
+func (s *Server) getVerdictByKey(w http.ResponseWriter, r *http.Request) {
+	s.verdictOf(w, r, s.lookupKey)
+}
+
+// lookupKey finds the analysis of the request's ?key=, answering 400 or 404 itself.
+func (s *Server) lookupKey(w http.ResponseWriter, r *http.Request) (store.Analysis, bool) {
+	key := r.URL.Query().Get("key")
+	if key == "" || len(key) > maxKeyLen {
+		writeError(w, &apiError{Status: http.StatusBadRequest, Error: "invalid query",
+			Fields: []fieldError{{Field: "key", Message: fmt.Sprintf("required, at most %d characters", maxKeyLen)}}})
+		return store.Analysis{}, false
+	}
+	a, err := s.o.Store.AnalysisByKey(r.Context(), key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, errorf(http.StatusNotFound, "no analysis started with key %q", key))
+		return a, false
+	case err != nil:
+		s.internal(w, err)
+		return a, false
+	}
+	return a, true
+}
+
+// verdictOf answers the verdict of the analysis find names, waiting up to ?wait=.
+func (s *Server) verdictOf(w http.ResponseWriter, r *http.Request, find func(http.ResponseWriter, *http.Request) (store.Analysis, bool)) {
 	var wait time.Duration
 	if raw := r.URL.Query().Get("wait"); raw != "" {
 		d, err := time.ParseDuration(raw)
@@ -67,7 +97,7 @@ func (s *Server) getVerdict(w http.ResponseWriter, r *http.Request) {
 		}
 		wait = min(d, s.o.MaxWait)
 	}
-	a, ok := s.lookup(w, r)
+	a, ok := find(w, r)
 	if !ok {
 		return
 	}
@@ -77,7 +107,7 @@ func (s *Server) getVerdict(w http.ResponseWriter, r *http.Request) {
 			err := s.waitDecided(ctx, a.ID)
 			cancel()
 			if err == nil {
-				if a, ok = s.lookup(w, r); !ok {
+				if a, ok = find(w, r); !ok {
 					return
 				}
 			}
