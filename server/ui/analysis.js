@@ -10,7 +10,7 @@ import {clear, decisionWord, duration, h, time} from './dom.js';
 const maxTicks = 4000;
 
 const kindWords = {
-  phase: 'phase', 'smoke-step': 'smoke step', warning: 'warning', verdict: 'verdict',
+  phase: 'phase', 'smoke-step': 'smoke step', 'smoke-done': 'smoke gate', warning: 'warning', verdict: 'verdict',
   override: 'override', resumed: 'restarted',
 };
 
