@@ -40,6 +40,12 @@ const (
 	eventsLock  = 0x67726e6c_00000002 // "grnl" 2
 )
 
+// DefaultConnectTimeout bounds each connection attempt when the DSN sets no connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
+// ErrDSN: the DSN does not parse (its text is not repeated: it holds a password).
+var ErrDSN = errors.New("the DSN does not parse")
+
 // Store is a store.Store in one PostgreSQL database.
 type Store struct {
 	pool   *pgxpool.Pool
@@ -59,7 +65,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote the DSN; none of it is shown.
-		return nil, errors.New("open postgres store: the DSN does not parse (want postgres://USER:PASSWORD@HOST:PORT/DATABASE?OPTIONS)")
+		return nil, fmt.Errorf("open postgres store: %w (want postgres://USER:PASSWORD@HOST:PORT/DATABASE?OPTIONS)", ErrDSN)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	password := cfg.ConnConfig.Password
 	s := &Store{

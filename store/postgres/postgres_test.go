@@ -105,4 +105,6 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 		require.Error(t, err, dsn)
 		assert.NotContains(t, err.Error(), password)
 	}
+	_, err = Open(ctx, "postgres://ana:"+password+"@localhost:notaport/db")
+	assert.ErrorIs(t, err, ErrDSN)
 }
