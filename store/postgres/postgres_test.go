@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -107,4 +108,51 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 	}
 	_, err = Open(ctx, "postgres://ana:"+password+"@localhost:notaport/db")
 	assert.ErrorIs(t, err, ErrDSN)
+}
+
+// TestEventIDsCommitInOrder: while one transaction's events are not committed, another
+// append waits, so that no reader following the global stream by ID sees a later event and
+// then passes over the earlier one when it commits.
+func TestEventIDsCommitInOrder(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, pgtest.DSN(t))
+	defer s.Close()
+	for _, id := range []string{"a1", "a2"} {
+		_, _, err := s.CreateAnalysis(ctx, store.Analysis{ID: id, Spec: "checkout", CreatedAt: time.Unix(1, 0)})
+		require.NoError(t, err)
+	}
+	tx, err := s.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	first := []store.Event{{Analysis: "a1", Seq: 1, Time: time.Unix(2, 0), Kind: "tick"}}
+	require.NoError(t, appendEvents(ctx, tx, first, 0))
+
+	later := make(chan error, 1)
+	second := []store.Event{{Analysis: "a2", Seq: 1, Time: time.Unix(3, 0), Kind: "tick"}}
+	go func() { later <- s.AppendEvents(ctx, second, 0) }()
+	// The second append either waits for the first's lock (as it must) or has committed.
+	var done bool
+	for waiting := 0; waiting == 0 && !done; {
+		select {
+		case err := <-later:
+			require.NoError(t, err)
+			done = true
+		default:
+			require.NoError(t, s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting))
+		}
+	}
+	seen, err := s.AllEventsAfter(ctx, 0, 0)
+	require.NoError(t, err)
+	assert.Empty(t, seen, "no event is visible while an earlier one is not committed")
+	assert.False(t, done, "the second append waited for the first")
+
+	require.NoError(t, tx.Commit(ctx))
+	if !done {
+		require.NoError(t, <-later)
+	}
+	seen, err = s.AllEventsAfter(ctx, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, seen, 2)
+	assert.Equal(t, "a1", seen[0].Analysis)
+	assert.Equal(t, "a2", seen[1].Analysis)
 }
