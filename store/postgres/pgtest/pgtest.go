@@ -69,10 +69,8 @@ func DSN(t testing.TB) string {
 	t.Helper()
 	once.Do(func() { shared, failure = start() })
 	if failure != nil {
-		if testing.Short() && errors.Is(failure, errNoBinaries) {
-			t.Skipf("PostgreSQL: %v (the full run fails without it)", failure)
-		}
-		t.Fatalf("PostgreSQL for the tests: %v", failure)
+		refuse(t, failure, testing.Short())
+		return ""
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1))
 	ctx := context.Background()
@@ -87,6 +85,17 @@ func DSN(t testing.TB) string {
 	return shared.dsn(name)
 }
 
+// refuse ends a test that has no server: a failure, or under -short a skip when the binaries
+// are missing (CI installs them; the full run never skips).
+func refuse(t testing.TB, err error, short bool) {
+	t.Helper()
+	if short && errors.Is(err, errNoBinaries) {
+		t.Skipf("PostgreSQL: %v (the full run fails without it)", err)
+		return
+	}
+	t.Fatalf("PostgreSQL for the tests: %v", err)
+}
+
 func (c *cluster) dsn(database string) string {
 	q := url.Values{"host": {c.dir}, "port": {strconv.Itoa(c.port)}, "sslmode": {"disable"}}
 	return "postgres://" + superuser + "@/" + database + "?" + q.Encode()
@@ -94,7 +103,7 @@ func (c *cluster) dsn(database string) string {
 
 var errNoBinaries = errors.New("no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql package")
 
-// binDir finds the folder of initdb and pg_ctl.
+// binDir finds the folder of initdb, pg_ctl and postgres.
 func binDir() (string, error) {
 	var candidates []string
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
@@ -109,7 +118,12 @@ func binDir() (string, error) {
 		}
 		candidates = append(candidates, filepath.Dir(p))
 	}
-	for _, dir := range candidates {
+	return firstBinDir(candidates)
+}
+
+// firstBinDir is the first of dirs that holds the server's programs.
+func firstBinDir(dirs []string) (string, error) {
+	for _, dir := range dirs {
 		if isExec(filepath.Join(dir, "initdb")) && isExec(filepath.Join(dir, "pg_ctl")) && isExec(filepath.Join(dir, "postgres")) {
 			return dir, nil
 		}
