@@ -48,7 +48,7 @@ func newServeCmd() *cobra.Command {
 		Long: `Serve loads and validates every Suite and Analysis in --config (refusing to start, exit 3,
 on a bad spec) and serves the API of docs/serve.md: start analyses by name (idempotent on a
 key), long-poll their verdicts, abort and override them, follow their events. Everything is
-kept in the store (SQLite in --data by default) and survives a restart: decided verdicts stay
+kept in the store (SQLite in --data by default, or PostgreSQL: --store) and survives a restart: decided verdicts stay
 as they were, running analyses start again.
 
 Every flag can also be set in the environment (GREENLIGHT_LISTEN, GREENLIGHT_DATA, …: the flag's
