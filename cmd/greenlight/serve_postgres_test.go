@@ -109,3 +109,12 @@ func TestServeOnPostgresOneAnalysisPerKey(t *testing.T) {
 		assert.Equal(t, verdict.ExitPass, r.stop(t), r.logs())
 	}
 }
+
+// TestServePostgresUnreachable: a database that does not answer stops the start (exit 4),
+// naming it without its password.
+func TestServePostgresUnreachable(t *testing.T) {
+	code, _, errOut := cli(t, "serve", "--config", specDir(t, serveSpecs), "--store", "postgres://ana:pg-unreachable-pw@127.0.0.1:1/greenlight")
+	assert.Equal(t, verdict.ExitInternal, code, errOut)
+	assert.Contains(t, errOut, "postgres store ana@127.0.0.1:1/greenlight: connect")
+	assert.NotContains(t, errOut, "pg-unreachable-pw")
+}
