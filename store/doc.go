@@ -8,7 +8,8 @@
 // the store's, to be enqueued with the verdict (or start, override) they announce.
 //
 // It holds types and contracts only; each backend is a package of its own (store/sqlite, the
-// embedded default) and every backend passes the one test table in store/storetest unchanged.
+// embedded default; store/postgres, for several replicas) and every backend passes the one
+// test table in store/storetest unchanged.
 //
 // What it must not know: how an analysis runs or decides (analysis), what a snapshot or an
 // event holds (opaque JSON to it), how a delivery is sent (the emitters), or HTTP.

@@ -21,17 +21,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/greenlight/greenlight/store/postgres/pgtest"
 	"github.com/greenlight/greenlight/verdict"
 )
 
 // TestMain lets a test run this package's binary as greenlight itself (GREENLIGHT_RUN_MAIN=1),
-// so that real signals reach the real main.
+// so that real signals reach the real main; the PostgreSQL server a test may start is stopped
+// at the end.
 func TestMain(m *testing.M) {
 	if os.Getenv("GREENLIGHT_RUN_MAIN") == "1" {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // gate is an environment whose smoke endpoint holds each request until the client goes away,

@@ -26,6 +26,8 @@ import (
 	"github.com/greenlight/greenlight/server"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/store"
+	"github.com/greenlight/greenlight/store/postgres"
 	"github.com/greenlight/greenlight/store/sqlite"
 	"github.com/greenlight/greenlight/synthetic"
 	"github.com/greenlight/greenlight/verdict"
@@ -46,7 +48,7 @@ func newServeCmd() *cobra.Command {
 		Long: `Serve loads and validates every Suite and Analysis in --config (refusing to start, exit 3,
 on a bad spec) and serves the API of docs/serve.md: start analyses by name (idempotent on a
 key), long-poll their verdicts, abort and override them, follow their events. Everything is
-kept in the store (SQLite in --data by default) and survives a restart: decided verdicts stay
+kept in the store (SQLite in --data by default, or PostgreSQL: --store) and survives a restart: decided verdicts stay
 as they were, running analyses start again.
 
 Every flag can also be set in the environment (GREENLIGHT_LISTEN, GREENLIGHT_DATA, …: the flag's
@@ -80,7 +82,7 @@ running in the store and start again with the daemon.`,
 	f.StringVar(&st.config, "config", "", "the folder (or file) of Suites and Analyses to serve (required)")
 	f.StringVar(&st.listen, "listen", defaultListen, "the address to serve the API on")
 	f.StringVar(&st.data, "data", defaultData, "the folder where the embedded store lives")
-	f.StringVar(&st.store, "store", "", "the store: sqlite:PATH (default: SQLite in --data); postgres is not supported yet")
+	f.StringVar(&st.store, "store", "", "the store: sqlite:PATH (default: SQLite in --data) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (a secret: prefer GREENLIGHT_STORE)")
 	f.StringVar(&st.tokensFile, "tokens-file", "", "API tokens, one a line: NAME SCOPE TOKEN (scope read, write or admin)")
 	f.StringVar(&st.tracesTokenFile, "traces-token-file", "", "a file holding the bearer token the OTLP receiver (/v1/traces) accepts from any sender")
 	f.StringVar(&st.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain), read again when it changes")
@@ -198,7 +200,7 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	if err := rcv.CheckListener(ln.Addr()); err != nil {
 		return invalid("--listen %s: %v (--traces-token-file)", st.listen, err)
 	}
-	db, err := st.openStore(ctx)
+	db, where, err := st.openStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -239,7 +241,7 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	}
 	url := scheme + "://" + ln.Addr().String()
 	logger.Info("serving", "url", url, "analyses", len(docs.Analyses), "suites", len(docs.Suites),
-		"store", db.Path(), "tokens", tokens.Len())
+		"store", where, "tokens", tokens.Len())
 	fmt.Fprintf(stderr, "greenlight: serving on %s\n", url)
 
 	for running := true; running; {
@@ -360,29 +362,38 @@ func describeOpenError(err error) error {
 	return err
 }
 
-// openStore opens the store --store names, or SQLite in --data.
-func (st *serveSettings) openStore(ctx context.Context) (*sqlite.Store, error) {
+// openStore opens the store --store names, or SQLite in --data, and says where it is (for the
+// log: a SQLite file, or a PostgreSQL database without its password).
+func (st *serveSettings) openStore(ctx context.Context) (store.Store, string, error) {
 	path := filepath.Join(st.data, "greenlight.db")
 	switch dsn := st.store; {
 	case dsn == "":
 		if err := os.MkdirAll(st.data, 0o700); err != nil {
-			return nil, &exitError{code: verdict.ExitInternal, err: fmt.Errorf("--data %s: %w", st.data, err)}
+			return nil, "", &exitError{code: verdict.ExitInternal, err: fmt.Errorf("--data %s: %w", st.data, err)}
 		}
 	case strings.HasPrefix(dsn, "sqlite:"):
 		path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
 		if path == "" {
-			return nil, invalid("--store %q: want sqlite:PATH", dsn)
+			return nil, "", invalid("--store %q: want sqlite:PATH", dsn)
 		}
-	case strings.HasPrefix(dsn, "postgres:"), strings.HasPrefix(dsn, "postgresql:"):
-		return nil, invalid("--store: PostgreSQL is not supported yet; use sqlite:PATH or leave --store out")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		// The DSN is a secret: no message quotes it (the store's errors redact its password).
+		db, err := postgres.Open(ctx, dsn)
+		if errors.Is(err, postgres.ErrDSN) {
+			return nil, "", invalid("--store: %v", err)
+		}
+		if err != nil {
+			return nil, "", &exitError{code: verdict.ExitInternal, err: err}
+		}
+		return db, "postgres://" + db.Target(), nil
 	default:
-		return nil, invalid("--store %q: want sqlite:PATH", redactURL(dsn))
+		return nil, "", invalid("--store %q: want sqlite:PATH or postgres://…", redactURL(dsn))
 	}
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
-		return nil, &exitError{code: verdict.ExitInternal, err: err}
+		return nil, "", &exitError{code: verdict.ExitInternal, err: err}
 	}
-	return db, nil
+	return db, db.Path(), nil
 }
 
 // listen opens the API's listener, on the test network when a test gave one.

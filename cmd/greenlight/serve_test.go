@@ -286,7 +286,8 @@ checks:
 		{"no tokens beyond loopback", []string{"serve", "--config", specDir(t, serveSpecs), "--listen", "0.0.0.0:0", "--data", t.TempDir()}, "without API tokens"},
 		{"a short token", []string{"serve", "--config", specDir(t, serveSpecs), "--tokens-file", writeTemp(t, "ci read short\n")}, "tokens:1: token ci: shorter than 16 characters"},
 		{"an unknown setting", []string{"serve", "--config", specDir(t, serveSpecs), "--config-file", settings}, "serve.yaml:2:1: unknown setting \"listen-addr\""},
-		{"postgres", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "postgres://u:pw@db/greenlight"}, "PostgreSQL is not supported yet"},
+		{"a PostgreSQL DSN that does not parse", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "postgres://u:pw@db:port/greenlight"}, "--store: open postgres store: the DSN does not parse"},
+		{"an unknown store", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "mysql://u:pw@db/greenlight"}, "want sqlite:PATH or postgres://"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

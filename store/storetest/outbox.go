@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -254,4 +255,41 @@ func testEmitOutbox(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	assert.Equal(t, "gone", recs[0].Endpoint)
+}
+
+// testClaimConcurrent: 4 senders claim from one outbox at the same moment, again and again
+// until nothing is due: each delivery is claimed by exactly one of them.
+func testClaimConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	create(t, s, analysis("a1", "checkout", "", nil))
+	var ds []store.Delivery
+	for i := range 40 {
+		ds = append(ds, delivery(fmt.Sprintf("e%02d", i)))
+	}
+	require.NoError(t, s.RecordVerdict(ctx, store.Verdict{Analysis: "a1", Decision: verdict.Promote, Data: verdictJSON(verdict.Promote), At: t0}, nil, ds))
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		claims = map[string]int{}
+	)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				got, err := s.ClaimDeliveries(ctx, t0, 3, time.Hour)
+				if !assert.NoError(t, err) || len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range got {
+					claims[d.EventID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, claims, len(ds), "every delivery was claimed")
+	for id, n := range claims {
+		assert.Equal(t, 1, n, "%s claimed %d times", id, n)
+	}
 }

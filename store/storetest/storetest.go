@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"an override revises the verdict with its audit entry", testRevise},
 		{"the audit log", testAudit},
 		{"the outbox claims, retries and delivers", testOutbox},
+		{"senders claiming at once never share a delivery", testClaimConcurrent},
 		{"a start's deliveries are enqueued with the analysis, once", testStartDeliveries},
 		{"events' deliveries are enqueued with the events", testEventDeliveries},
 		{"deliveries listed, filtered, paged and counted", testListDeliveries},

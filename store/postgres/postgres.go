@@ -1,0 +1,249 @@
+// Package postgres is the store in a PostgreSQL database (github.com/jackc/pgx/v5): a pool of
+// connections, and the schema migrated at Open from the versioned SQL files embedded in the
+// binary, under an advisory lock so that several replicas starting at once apply each
+// migration once.
+//
+// What the database enforces rather than the code: one verdict per analysis (the verdicts
+// table's primary key), one analysis per idempotency key (a unique key), one delivery per
+// event and endpoint. Outbox claims lock the rows they take with FOR UPDATE SKIP LOCKED, so
+// that two senders never claim the same delivery. Event appends are serialised by a
+// transaction-level advisory lock, so that event IDs are committed in increasing order and a
+// reader following the global stream by ID never skips one.
+//
+// The DSN is a secret: it is never logged, and errors hold it with its password redacted.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/greenlight/greenlight/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Advisory lock keys (pg_advisory_lock's bigint space): the migrations, and the event appends.
+const (
+	migrateLock = 0x67726e6c_00000001 // "grnl" 1
+	eventsLock  = 0x67726e6c_00000002 // "grnl" 2
+)
+
+// DefaultConnectTimeout bounds each connection attempt when the DSN sets no connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
+// ErrDSN: the DSN does not parse (its text is not repeated: it holds a password).
+var ErrDSN = errors.New("the DSN does not parse")
+
+// Store is a store.Store in one PostgreSQL database.
+type Store struct {
+	pool   *pgxpool.Pool
+	redact func(string) string
+	target string // user@host/database, no password: how errors name the database
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database dsn names (a postgres:// URL or key=value pairs) and applies
+// the migrations it has not seen. A database written by a newer greenlight (a migration this
+// one does not know) is refused rather than misread.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if dsn == "" {
+		return nil, errors.New("open postgres store: no DSN")
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN; none of it is shown.
+		return nil, fmt.Errorf("open postgres store: %w (want postgres://USER:PASSWORD@HOST:PORT/DATABASE?OPTIONS)", ErrDSN)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	password := cfg.ConnConfig.Password
+	s := &Store{
+		redact: func(msg string) string {
+			if password == "" {
+				return msg
+			}
+			return strings.ReplaceAll(msg, password, "xxxxx")
+		},
+		target: fmt.Sprintf("%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database),
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, s.fail("open", err)
+	}
+	s.pool = pool
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// fail wraps err for the operation op on this database, its password redacted.
+func (s *Store) fail(op string, err error) error {
+	return &redacted{msg: s.redact(fmt.Sprintf("postgres store %s: %s: %v", s.target, op, err)), err: err}
+}
+
+// redacted is an error whose message has no password; Unwrap keeps errors.Is working.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return r.err }
+
+// Target names the database without its password: user@host:port/database.
+func (s *Store) Target() string { return s.target }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return s.fail("ping", err)
+	}
+	return nil
+}
+
+// Close closes every connection of the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// migration is one embedded SQL file, NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", e.Name())
+		}
+		b, err := migrations.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: versions must count from 1 without gaps", m.name)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies, each in its own transaction, the migrations newer than the database's. One
+// connection holds a session advisory lock meanwhile: a replica starting at the same moment
+// waits, then finds them applied.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres store: %w", err)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return s.fail("connect", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrateLock)); err != nil {
+		return s.fail("lock for migrations", err)
+	}
+	defer func() {
+		// Unlocked on the same connection; if that fails the connection is dropped, which
+		// releases the lock too.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrateLock)); err != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return s.fail("create schema_migrations", err)
+	}
+	var have int
+	if err := conn.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return s.fail("read schema version", err)
+	}
+	if have > len(ms) {
+		return fmt.Errorf("postgres store %s: schema version %d is newer than this greenlight knows (%d): use a newer greenlight", s.target, have, len(ms))
+	}
+	for _, m := range ms[have:] {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.version, m.name, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return s.fail("migration "+m.name, err)
+		}
+	}
+	return nil
+}
+
+// tx runs f in a transaction.
+func (s *Store) tx(ctx context.Context, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, f)
+}
+
+// SQLSTATE codes the store branches on.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// args numbers the parameters of a query built piece by piece.
+type args []any
+
+// add appends v and returns its placeholder.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// nanos and fromNanos store times as Unix nanoseconds; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
