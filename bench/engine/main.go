@@ -12,24 +12,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/greenlight/greenlight/bench/internal/proc"
 
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/smoke"
@@ -68,8 +63,8 @@ func writeHeapProfile(path string) error {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "-serve" {
-		serve()
+	if len(os.Args) > 1 && os.Args[1] == proc.TargetsFlag {
+		proc.ServeTargets()
 		return
 	}
 	n := flag.Int("n", 500, "analyses to run at once")
@@ -93,7 +88,7 @@ func main() {
 		}()
 	}
 
-	blue, green, stop := startTargets()
+	blue, green, stop := proc.StartTargets()
 	defer stop()
 	f, err := run(*n, blue, green, *warmup, *measure)
 	if err != nil {
@@ -197,15 +192,15 @@ func run(n int, blue, green string, warmup, measure time.Duration) (figures, err
 	mu.Lock()
 	measuring = true
 	mu.Unlock()
-	cpu0 := cpuTime()
+	cpu0 := proc.CPUTime()
 	start := time.Now()
 	var peak float64
 	for time.Since(start) < measure {
 		time.Sleep(time.Second)
-		peak = max(peak, rssMiB())
+		peak = max(peak, proc.RSSMiB())
 	}
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := proc.CPUTime() - cpu0
 	mu.Lock()
 	measuring = false
 	got := slices.Clone(lags)
@@ -228,66 +223,4 @@ func run(n int, blue, green string, warmup, measure time.Duration) (figures, err
 	_ = e.Shutdown(context.Background())
 	wg.Wait()
 	return f, nil
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func rssMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// startTargets runs blue and green in a child process, so that their memory and CPU are not
-// counted as the engine's; it prints their addresses on its first line.
-func startTargets() (blue, green string, stop func()) {
-	cmd := exec.Command(os.Args[0], "-serve")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		log.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		log.Fatal("target: ", err)
-	}
-	b, g, _ := strings.Cut(strings.TrimSpace(line), " ")
-	return "http://" + b, "http://" + g, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-}
-
-// serve is the child: two listeners answering /health at once.
-func serve() {
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			log.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		go func() { _ = http.Serve(ln, h) }()
-	}
-	fmt.Println(strings.Join(addrs, " "))
-	select {}
 }

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -25,14 +24,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/greenlight/greenlight/bench/internal/proc"
 
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/server"
@@ -63,8 +62,8 @@ type latency struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "-serve" {
-		targets()
+	if len(os.Args) > 1 && os.Args[1] == proc.TargetsFlag {
+		proc.ServeTargets()
 		return
 	}
 	n := flag.Int("n", 500, "analyses to run at once")
@@ -74,7 +73,7 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the figures as JSON")
 	flag.Parse()
 
-	blue, green, stop := startTargets()
+	blue, green, stop := proc.StartTargets()
 	defer stop()
 	dir, err := os.MkdirTemp("", "servebench")
 	if err != nil {
@@ -232,7 +231,7 @@ func run(n int, blue, green, dir string, warmup, measure time.Duration, rate int
 	var peak float64
 	for time.Since(start) < measure {
 		time.Sleep(time.Second)
-		peak = max(peak, rssMiB())
+		peak = max(peak, proc.RSSMiB())
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -290,60 +289,4 @@ func writtenBytes() int64 {
 		}
 	}
 	return 0
-}
-
-func rssMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// startTargets runs blue and green in a child process, so that their memory and CPU are not
-// counted as the daemon's; it prints their addresses on its first line.
-func startTargets() (blue, green string, stop func()) {
-	cmd := exec.Command(os.Args[0], "-serve")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		log.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		log.Fatal("target: ", err)
-	}
-	b, g, _ := strings.Cut(strings.TrimSpace(line), " ")
-	return "http://" + b, "http://" + g, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-}
-
-// targets is the child: two listeners answering /health at once.
-func targets() {
-	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			log.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		go func() { _ = http.Serve(ln, h) }()
-	}
-	fmt.Println(strings.Join(addrs, " "))
-	select {}
 }
