@@ -1,6 +1,6 @@
-// Package image builds greenlight's container image without a container runtime: a static
-// greenlight binary, the CA bundle and two writable folders on an empty base, as go-containerregistry
-// image, written as an OCI image layout or an OCI archive (a tar of the layout). It knows
+// Package image builds greenlight's container image without a container runtime, with
+// go-containerregistry: a static greenlight binary, the CA bundle and two writable folders on an
+// empty base, written as an OCI image layout or an OCI archive (a tar of the layout). It knows
 // nothing of Kubernetes; the manifests in deploy/kubernetes name the Repository it is pushed to.
 package image
 
@@ -190,7 +190,7 @@ func filesystem(mtime time.Time, bin, ca []byte) ([]byte, error) {
 		dir("etc/ssl/certs/", 0o755, 0),
 		file(strings.TrimPrefix(CABundle, "/"), 0o644, ca),
 		file(strings.TrimPrefix(BinaryPath, "/"), 0o755, bin),
-		dir("tmp/", 0o1777, 0),
+		dir("tmp/", 0o1777, UID),
 	}
 	for _, e := range entries {
 		h := &tar.Header{Name: e.name, Mode: e.mode, Uid: e.uid, Gid: e.uid, ModTime: mtime, Format: tar.FormatPAX}

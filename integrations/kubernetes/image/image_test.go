@@ -116,7 +116,7 @@ func TestImageArchive(t *testing.T) {
 			assert.NotContains(t, files, sh, "no shell, no tools: nothing to exec into")
 		}
 		assert.Equal(t, file{mode: 0o700, uid: 65532, gid: 65532, dir: true}, files["data"].meta())
-		assert.Equal(t, file{mode: 0o1777, dir: true}, files["tmp"].meta())
+		assert.Equal(t, file{mode: 0o1777, uid: 65532, gid: 65532, dir: true}, files["tmp"].meta())
 		assert.Equal(t, file{mode: 0o755}, files["greenlight"].meta(), "root owns the binary: the user cannot replace it")
 		pool := x509.NewCertPool()
 		assert.True(t, pool.AppendCertsFromPEM(files["etc/ssl/certs/ca-certificates.crt"].body), "the CA bundle is PEM certificates")
