@@ -92,6 +92,12 @@ func load(paths []string, opts LoadOptions) (docs *Documents, errs Errors, unrea
 				errs.add(Position{File: path}, "%s", describeFSError(err))
 				return nil
 			}
+			// Hidden folders are skipped: a Kubernetes ConfigMap volume keeps its files in a
+			// hidden, timestamped folder and links each key to it; walking both would load
+			// every spec twice.
+			if de.IsDir() && path != p && strings.HasPrefix(de.Name(), ".") {
+				return fs.SkipDir
+			}
 			if !de.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
 				found = append(found, path)
 			}

@@ -58,6 +58,23 @@ func TestMultiDocumentAndFolders(t *testing.T) {
 	assert.Nil(t, docs.Suite("four"))
 }
 
+// TestFolderAsConfigMapVolume: a Kubernetes ConfigMap mounted as a folder holds each key as a
+// link into a hidden, timestamped folder (the kubelet swaps it atomically on an update). Each
+// spec is loaded once, through its link, not a second time from the hidden folder.
+func TestFolderAsConfigMapVolume(t *testing.T) {
+	dir := t.TempDir()
+	version := "..2026_03_01_12_00_00.123456789"
+	write(t, dir, version+"/a.yaml", strings.Replace(minimal, "%s", "one", 1))
+	write(t, dir, ".git/b.yaml", strings.Replace(minimal, "%s", "two", 1))
+	require.NoError(t, os.Symlink(version, filepath.Join(dir, "..data")))
+	require.NoError(t, os.Symlink(filepath.Join("..data", "a.yaml"), filepath.Join(dir, "a.yaml")))
+	docs, err := Load([]string{dir}, LoadOptions{LookupEnv: noEnv})
+	require.NoError(t, err)
+	require.Len(t, docs.Suites, 1)
+	assert.Equal(t, "one", docs.Suites[0].Metadata.Name)
+	assert.Equal(t, filepath.Join(dir, "a.yaml"), docs.Suites[0].File)
+}
+
 func TestLoadProblemsWithPaths(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "a.yaml", strings.Replace(minimal, "%s", "same", 1))
