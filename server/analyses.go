@@ -182,19 +182,35 @@ func (s *Server) startAnalysis(ctx context.Context, req *startRequest) (store.An
 			Fields: []fieldError{{Field: "spec", Message: o.Redactor().Redact(strings.TrimPrefix(err.Error(), analysis.ErrInvalid.Error()+": ")), Position: &a.Pos}}}
 	}
 	outbox := s.deliveries(rec, emit.Started, rec.CreatedAt, nil, "")
+	// Claimed here before it is stored: this replica's scan for analyses without a lease
+	// passes over it while it starts.
+	s.claimLocal(rec.ID)
 	stored, created, err := s.o.Store.CreateAnalysis(ctx, rec, outbox...)
-	if err != nil {
-		return store.Analysis{}, false, s.internalError(err)
-	}
-	if !created {
+	if err != nil || !created {
+		s.endLocal(rec.ID)
+		if err != nil {
+			return store.Analysis{}, false, s.internalError(err)
+		}
 		return stored, false, nil
 	}
 	if len(outbox) > 0 {
 		s.dispatcher.Notify()
 	}
+	ok, err := s.acquire(ctx, stored.ID)
+	switch {
+	case err != nil:
+		s.endLocal(stored.ID)
+		// Stored without a lease: this replica or another takes it over within LeaseTTL/3.
+		return stored, true, errorf(http.StatusServiceUnavailable, "analysis %s is stored but could not start now: %v", stored.ID, err)
+	case !ok:
+		// Another replica took it over between the two steps: it runs there.
+		s.endLocal(stored.ID)
+		return stored, true, nil
+	}
 	if err := s.startRun(&run{rec: stored, plan: p, redact: o.Redactor().Redact}); err != nil {
-		// Stored but not started: it starts with the daemon (the engine stops only when the
-		// daemon does).
+		s.endLocal(stored.ID)
+		s.release(context.WithoutCancel(ctx), stored.ID)
+		// Stored but not started: it starts with the daemon or on another replica.
 		return stored, true, errorf(http.StatusServiceUnavailable, "analysis %s is stored but could not start now: %v", stored.ID, err)
 	}
 	return stored, true, nil
