@@ -136,7 +136,9 @@ func (s *Server) renew(ctx context.Context) error {
 
 // takeOver takes the lease of every running analysis no replica holds (its owner died, or
 // this daemon starts) and resumes it here from its snapshot. It returns how many it took.
-func (s *Server) takeOver(ctx context.Context) (int, error) {
+// After until (unless zero) it takes no more, so that the lease loop renews its own leases in
+// time; the rest wait for its next tick.
+func (s *Server) takeOver(ctx context.Context, until time.Time) (int, error) {
 	taken := 0
 	for {
 		s.mu.Lock()
@@ -148,6 +150,9 @@ func (s *Server) takeOver(ctx context.Context) (int, error) {
 		}
 		progress := false
 		for _, id := range ids {
+			if !until.IsZero() && time.Now().After(until) {
+				return taken, nil
+			}
 			took, err := s.takeOne(ctx, id)
 			if err != nil {
 				return taken, err
@@ -207,18 +212,31 @@ var errDecided = errors.New("decided")
 // its analyses: others may have taken them over meanwhile.
 func (s *Server) runLeases() {
 	defer close(s.leases.done)
+	// Ended by Shutdown: a takeover in progress stops.
+	loop, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		select {
+		case <-s.leases.stop:
+			stop()
+		case <-loop.Done():
+		}
+	}()
 	every := max(s.o.LeaseTTL/3, time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	renewed := s.now()
 	for {
 		select {
-		case <-s.leases.stop:
+		case <-loop.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
-		if err := s.renew(ctx); err != nil {
+		// A renewal later than the next tick is as good as lost.
+		ctx, cancel := context.WithTimeout(loop, every)
+		err := s.renew(ctx)
+		cancel()
+		if err != nil {
 			s.log.Error("cannot renew leases", "error", err)
 			if s.now().Sub(renewed) >= s.o.LeaseTTL {
 				s.fence()
@@ -226,12 +244,11 @@ func (s *Server) runLeases() {
 		} else {
 			renewed = s.now()
 		}
-		if n, err := s.takeOver(ctx); err != nil {
+		if n, err := s.takeOver(loop, time.Now().Add(every)); err != nil {
 			s.log.Error("cannot take over analyses", "error", err)
 		} else if n > 0 {
 			s.log.Info("took over analyses whose lease had expired", "analyses", n)
 		}
-		cancel()
 	}
 }
 

@@ -277,7 +277,7 @@ func (s *Server) record(rec store.Analysis, v *verdict.Verdict, events []store.E
 // renews its leases and takes over expired ones every third of LeaseTTL until Shutdown.
 func (s *Server) Resume(ctx context.Context) error {
 	defer s.ready.Store(true)
-	n, err := s.takeOver(ctx)
+	n, err := s.takeOver(ctx, time.Time{})
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}

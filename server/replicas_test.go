@@ -16,6 +16,7 @@ import (
 
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/examples/app"
+	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/store/postgres"
 	"github.com/greenlight/greenlight/store/postgres/pgtest"
 	"github.com/greenlight/greenlight/verdict"
@@ -73,28 +74,23 @@ func TestReplicaTakeover(t *testing.T) {
 	}
 	took := make(chan takeover, 2*n)
 	a := startDaemon(t, daemonConfig{store: pgA, opts: func(o *Options) { o.LeaseTTL, o.Owner = ttl, "replica-a" }})
-	b := startDaemon(t, daemonConfig{store: pgB, opts: func(o *Options) {
-		o.LeaseTTL, o.Owner = ttl, "replica-b"
-		o.tookOver = func(id string) { took <- takeover{id, time.Now()} }
-	}})
-
 	ids := map[string]bool{}
 	for range n {
 		v := a.start("", fastOn(blue, green, ""))
 		ids[v.ID] = true
 	}
-	// Every analysis is running, none decided: each waits in its smoke gate. Each runs on A,
-	// unless B's scan took it over between A storing it and taking its lease (then A left it).
-	onA := map[string]bool{}
+	// B starts once A holds their leases: it leaves them to A.
+	b := startDaemon(t, daemonConfig{store: pgB, opts: func(o *Options) {
+		o.LeaseTTL, o.Owner = ttl, "replica-b"
+		o.tookOver = func(id string) { took <- takeover{id, time.Now()} }
+	}})
+	// Every analysis runs on A, none decided: each waits in its smoke gate.
 	for id := range ids {
-		if _, err := b.srv.engine.Get(id); err == nil {
-			t.Logf("analysis %s was taken by B as A started it", id)
-			continue
-		}
 		s, err := a.srv.engine.Get(id)
 		require.NoError(t, err, "analysis %s runs on A", id)
 		require.Equal(t, verdict.Running, s.State)
-		onA[id] = true
+		_, err = b.srv.engine.Get(id)
+		require.ErrorIs(t, err, analysis.ErrNotFound, "analysis %s does not run on B", id)
 	}
 
 	// A dies: its connections to PostgreSQL are gone, then its process.
@@ -103,12 +99,9 @@ func TestReplicaTakeover(t *testing.T) {
 	a.stop()
 
 	seen := map[string]time.Duration{}
-	for len(seen) < len(onA) {
+	for len(seen) < n {
 		tk := <-took
 		require.True(t, ids[tk.id], "B takes over only A's analyses: %s", tk.id)
-		if !onA[tk.id] {
-			continue // the one B took as A started it
-		}
 		require.NotContains(t, seen, tk.id, "taken over once")
 		seen[tk.id] = tk.at.Sub(crashed)
 	}
@@ -151,4 +144,95 @@ func TestReplicaTakeover(t *testing.T) {
 	expired, err := pgB.ExpiredLeases(context.Background(), time.Now(), 10)
 	require.NoError(t, err)
 	assert.Empty(t, expired)
+}
+
+// TestLostLeaseStopsTheAnalysisHere: A's lease of a running analysis expires while A lives (a
+// pause) and B takes it; A learns it at its next renewal and stops the analysis without a
+// verdict, writing nothing more; B resumes it once B's lease is its own and decides it, once.
+func TestLostLeaseStopsTheAnalysisHere(t *testing.T) {
+	ttl := time.Second
+	dsn := pgtest.DSN(t)
+	blue, green, openGate := gatedApps(t, app.Config{}, failingGreen)
+	t.Cleanup(openGate)
+	pgA, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	pgB, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	took := make(chan string, 4)
+	a := startDaemon(t, daemonConfig{store: pgA, opts: func(o *Options) { o.LeaseTTL, o.Owner = ttl, "replica-a" }})
+	id := a.start("", fastOn(blue, green, "")).ID
+	// B starts once A holds the lease: it leaves the analysis to A.
+	b := startDaemon(t, daemonConfig{store: pgB, opts: func(o *Options) {
+		o.LeaseTTL, o.Owner = ttl, "replica-b"
+		o.tookOver = func(id string) { took <- id }
+	}})
+	_, err = b.srv.engine.Get(id)
+	require.ErrorIs(t, err, analysis.ErrNotFound, "B does not run A's analysis")
+
+	// The lease as B's store sees it 2 TTLs from now: A's has expired by then, B takes it.
+	ok, err := pgB.AcquireLease(context.Background(), id, "replica-b", ttl, time.Now().Add(2*ttl))
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	v, err := a.srv.engine.Wait(t.Context(), id)
+	require.NoError(t, err)
+	assert.Equal(t, verdict.Interrupted, v.Decision, "A stopped it")
+	a.stop()
+	assert.Contains(t, a.logs.String(), "lost the lease of an analysis")
+	_, err = pgB.Verdict(context.Background(), id)
+	require.ErrorIs(t, err, store.ErrNotFound, "A recorded no verdict")
+	evs, err := pgB.EventsAfter(context.Background(), id, 0, 0)
+	require.NoError(t, err)
+	for _, e := range evs {
+		assert.NotEqual(t, string(analysis.EventVerdict), e.Kind, "A wrote no verdict event")
+	}
+
+	// B's lease of it runs out unrenewed (B's server never took it): B takes it over properly.
+	require.Equal(t, id, <-took)
+	openGate()
+	got := b.waitVerdict("", id)
+	assert.Equal(t, "rollback", got.Verdict)
+	evs, err = pgB.EventsAfter(context.Background(), id, 0, 0)
+	require.NoError(t, err)
+	verdicts := 0
+	for _, e := range evs {
+		if e.Kind == string(analysis.EventVerdict) {
+			verdicts++
+		}
+	}
+	assert.Equal(t, 1, verdicts)
+}
+
+// TestShutdownHandsOver: a replica that stops gracefully saves its analyses' snapshots and
+// releases their leases, so another replica takes them over at its next tick rather than when
+// the leases would have expired (in an hour, here), and goes on from the snapshots.
+func TestShutdownHandsOver(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	blue, green, openGate := gatedApps(t, app.Config{}, failingGreen)
+	t.Cleanup(openGate)
+	pgA, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	pgB, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	a := startDaemon(t, daemonConfig{store: pgA, opts: func(o *Options) { o.LeaseTTL, o.Owner = time.Hour, "replica-a" }})
+	id := a.start("", fastOn(blue, green, "")).ID
+	took := make(chan string, 2)
+	b := startDaemon(t, daemonConfig{store: pgB, opts: func(o *Options) {
+		o.LeaseTTL, o.Owner = time.Second, "replica-b"
+		o.tookOver = func(id string) { took <- id }
+	}})
+	a.stop()
+	require.Equal(t, id, <-took)
+	openGate()
+	assert.Equal(t, "rollback", b.waitVerdict("", id).Verdict)
+	evs, err := pgB.EventsAfter(context.Background(), id, 0, 0)
+	require.NoError(t, err)
+	var resumed []string
+	for _, e := range evs {
+		if e.Kind == eventResumed {
+			resumed = append(resumed, string(e.Data))
+		}
+	}
+	require.Len(t, resumed, 1)
+	assert.Contains(t, resumed[0], "resumes from its snapshot")
 }
