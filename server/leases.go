@@ -15,6 +15,9 @@ import (
 // another replica takes over the analyses of one that died.
 const DefaultLeaseTTL = 15 * time.Second
 
+// MinLeaseTTL is the shortest LeaseTTL that makes sense: renewals come every third of it.
+const MinLeaseTTL = 300 * time.Millisecond
+
 // takeOverBatch bounds the expired leases read at once.
 const takeOverBatch = 100
 
