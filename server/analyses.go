@@ -182,10 +182,12 @@ func (s *Server) startAnalysis(ctx context.Context, req *startRequest) (store.An
 			Fields: []fieldError{{Field: "spec", Message: o.Redactor().Redact(strings.TrimPrefix(err.Error(), analysis.ErrInvalid.Error()+": ")), Position: &a.Pos}}}
 	}
 	outbox := s.deliveries(rec, emit.Started, rec.CreatedAt, nil, "")
-	// Claimed here before it is stored: this replica's scan for analyses without a lease
-	// passes over it while it starts.
+	// Claimed here before it is stored, and stored with its lease: no scan for analyses
+	// without a lease, this replica's or another's, takes it while it starts.
 	s.claimLocal(rec.ID)
-	stored, created, err := s.o.Store.CreateAnalysis(ctx, rec, outbox...)
+	leased := rec
+	leased.Owner, leased.LeaseUntil = s.o.Owner, s.now().Add(s.o.LeaseTTL)
+	stored, created, err := s.o.Store.CreateAnalysis(ctx, leased, outbox...)
 	if err != nil || !created {
 		s.endLocal(rec.ID)
 		if err != nil {
@@ -193,19 +195,9 @@ func (s *Server) startAnalysis(ctx context.Context, req *startRequest) (store.An
 		}
 		return stored, false, nil
 	}
+	s.holds(stored.ID)
 	if len(outbox) > 0 {
 		s.dispatcher.Notify()
-	}
-	ok, err := s.acquire(ctx, stored.ID)
-	switch {
-	case err != nil:
-		s.endLocal(stored.ID)
-		// Stored without a lease: this replica or another takes it over within LeaseTTL/3.
-		return stored, true, errorf(http.StatusServiceUnavailable, "analysis %s is stored but could not start now: %v", stored.ID, err)
-	case !ok:
-		// Another replica took it over between the two steps: it runs there.
-		s.endLocal(stored.ID)
-		return stored, true, nil
 	}
 	if err := s.startRun(&run{rec: stored, plan: p, redact: o.Redactor().Redact}); err != nil {
 		s.endLocal(stored.ID)

@@ -82,10 +82,15 @@ func (s *Server) acquire(ctx context.Context, id string) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	s.holds(id)
+	return true, nil
+}
+
+// holds records that this replica holds an analysis's lease.
+func (s *Server) holds(id string) {
 	s.mu.Lock()
 	s.leases.held[id] = true
 	s.mu.Unlock()
-	return true, nil
 }
 
 // release gives up an analysis's lease (it is decided, or this replica stops).

@@ -51,6 +51,12 @@ type Analysis struct {
 	UpdatedAt time.Time
 	// Verdict is the recorded verdict's JSON (nil while running).
 	Verdict json.RawMessage
+
+	// Owner and LeaseUntil, when Owner is set, are the lease CreateAnalysis takes of a new
+	// analysis in the same transaction (see Leases): no other replica can take it over as it
+	// starts. Reads leave them empty.
+	Owner      string
+	LeaseUntil time.Time
 }
 
 // Query selects analyses, newest first.
@@ -81,7 +87,8 @@ type Analyses interface {
 	// CreateAnalysis stores a new analysis (state running) and, in the same transaction, the
 	// deliveries that announce its start (due at once, their retry window from CreatedAt).
 	// When one with the same non-empty Key exists it is returned instead, with created false
-	// and nothing enqueued: a key never yields two analyses, even when two calls race.
+	// and nothing enqueued: a key never yields two analyses, even when two calls race. A new
+	// analysis's lease is taken with it when a.Owner is set.
 	CreateAnalysis(ctx context.Context, a Analysis, outbox ...Delivery) (stored Analysis, created bool, err error)
 	// Analysis returns one analysis with its verdict, or ErrNotFound.
 	Analysis(ctx context.Context, id string) (Analysis, error)

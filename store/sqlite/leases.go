@@ -29,11 +29,16 @@ func (s *Store) AcquireLease(_ context.Context, analysis, owner string, ttl time
 	if l, ok := s.leases.by[analysis]; ok && l.owner != owner && l.expires.After(now) {
 		return false, nil
 	}
-	if s.leases.by == nil {
-		s.leases.by = map[string]lease{}
-	}
-	s.leases.by[analysis] = lease{owner: owner, expires: now.Add(ttl)}
+	s.leases.set(analysis, lease{owner: owner, expires: now.Add(ttl)})
 	return true, nil
+}
+
+// set records a lease; mu is held.
+func (l *leases) set(analysis string, le lease) {
+	if l.by == nil {
+		l.by = map[string]lease{}
+	}
+	l.by[analysis] = le
 }
 
 // RenewLeases implements store.Leases.

@@ -104,3 +104,21 @@ func testLeaseRace(t *testing.T, s store.Store) {
 		assert.Empty(t, lost, "round %d: the winner holds it", round)
 	}
 }
+
+// testLeaseWithTheStart: an analysis created with an owner has its lease from the start.
+func testLeaseWithTheStart(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := analysis("a1", "checkout", "", nil)
+	a.Owner, a.LeaseUntil = "replica-a", t0.Add(ttl)
+	got := create(t, s, a)
+	assert.Empty(t, got.Owner, "reads leave the lease out")
+	create(t, s, analysis("a2", "checkout", "", nil))
+	expired, err := s.ExpiredLeases(ctx, t0, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a2"}, expired)
+	assert.False(t, acquire(t, s, "a1", "replica-b", t0))
+	lost, err := s.RenewLeases(ctx, "replica-a", []string{"a1"}, ttl, t0.Add(time.Second))
+	require.NoError(t, err)
+	assert.Empty(t, lost)
+	assert.True(t, acquire(t, s, "a1", "replica-b", t0.Add(time.Second+ttl)), "then it expires as any lease")
+}
