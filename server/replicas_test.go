@@ -236,3 +236,21 @@ func TestShutdownHandsOver(t *testing.T) {
 	require.Len(t, resumed, 1)
 	assert.Contains(t, resumed[0], "resumes from its snapshot")
 }
+
+// TestCutOffReplicaStopsItsAnalyses: a replica that cannot reach the database for a whole
+// lease stops its analyses, without a verdict: another replica may run them by then.
+func TestCutOffReplicaStopsItsAnalyses(t *testing.T) {
+	blue, green, openGate := gatedApps(t, app.Config{}, failingGreen)
+	t.Cleanup(openGate)
+	pgA, err := postgres.Open(context.Background(), pgtest.DSN(t))
+	require.NoError(t, err)
+	a := startDaemon(t, daemonConfig{store: pgA, opts: func(o *Options) { o.LeaseTTL, o.Owner = time.Second, "replica-a" }})
+	id := a.start("", fastOn(blue, green, "")).ID
+	require.NoError(t, pgA.Close()) // the database is out of reach from here on
+
+	v, err := a.srv.engine.Wait(t.Context(), id)
+	require.NoError(t, err)
+	assert.Equal(t, verdict.Interrupted, v.Decision)
+	assert.Contains(t, v.Reason, errLeaseLost.Error())
+	assert.Contains(t, a.logs.String(), "could not renew the lease of an analysis in time")
+}
