@@ -16,7 +16,7 @@ import (
 
 // Event kinds the server adds to an analysis's own.
 const (
-	eventResumed  = "resumed"  // the daemon restarted and started the analysis again
+	eventResumed  = "resumed"  // the daemon restarted, or a replica took the analysis over, and started it again
 	eventOverride = "override" // a person overrode the verdict after it was decided
 )
 
@@ -331,7 +331,7 @@ func (s *Server) resume(ctx context.Context, rec store.Analysis) error {
 		s.log.Warn("an analysis's snapshot does not fit its spec any more: it starts again", "analysis", rec.ID, "error", err)
 	}
 	note, err = storeEvent(eventBody{Analysis: rec.ID, Seq: last + 1, Time: note.Time, Kind: eventResumed,
-		Message: "greenlight restarted before a verdict: the analysis starts again and collects its evidence anew (no snapshot to resume from)"}, nop)
+		Message: "the daemon running it stopped before a verdict: the analysis starts again and collects its evidence anew (no snapshot to resume from)"}, nop)
 	if err != nil {
 		return err
 	}
@@ -355,7 +355,7 @@ func (s *Server) resumeFrom(ctx context.Context, rec store.Analysis, p *analysis
 	r := &run{rec: rec, plan: p, redact: redact, snap: snap, after: last}
 	if !snap.Decided() {
 		note, err := storeEvent(eventBody{Analysis: rec.ID, Seq: last + 1, Time: s.now(), Kind: eventResumed, Phase: snap.Phase,
-			Message: fmt.Sprintf("greenlight restarted before a verdict: the analysis resumes from its snapshot of %s (%s phase), with the evidence gathered until then",
+			Message: fmt.Sprintf("the daemon running it stopped before a verdict: the analysis resumes from its snapshot of %s (%s phase), with the evidence gathered until then",
 				snap.At.UTC().Format(time.RFC3339), snap.Phase)}, nop)
 		if err != nil {
 			return err
