@@ -21,9 +21,10 @@ const MinLeaseTTL = 300 * time.Millisecond
 // takeOverBatch bounds the expired leases read at once.
 const takeOverBatch = 100
 
-// errLeaseLost interrupts an analysis whose lease another replica took: it stops here, without
-// a verdict, and the other replica goes on with it.
-var errLeaseLost = errors.New("another replica took over its lease")
+// errLeaseLost interrupts an analysis whose lease this replica lost (another took it, or it
+// could not be renewed in time): it stops here, without a verdict, and another replica goes on
+// with it.
+var errLeaseLost = errors.New("this replica lost its lease: another goes on with it")
 
 // leases is what this replica knows of its leases.
 type leases struct {
