@@ -182,19 +182,27 @@ func (s *Server) startAnalysis(ctx context.Context, req *startRequest) (store.An
 			Fields: []fieldError{{Field: "spec", Message: o.Redactor().Redact(strings.TrimPrefix(err.Error(), analysis.ErrInvalid.Error()+": ")), Position: &a.Pos}}}
 	}
 	outbox := s.deliveries(rec, emit.Started, rec.CreatedAt, nil, "")
-	stored, created, err := s.o.Store.CreateAnalysis(ctx, rec, outbox...)
-	if err != nil {
-		return store.Analysis{}, false, s.internalError(err)
-	}
-	if !created {
+	// Claimed here before it is stored, and stored with its lease: no scan for analyses
+	// without a lease, this replica's or another's, takes it while it starts.
+	s.claimLocal(rec.ID)
+	leased := rec
+	leased.Owner, leased.LeaseUntil = s.o.Owner, s.now().Add(s.o.LeaseTTL)
+	stored, created, err := s.o.Store.CreateAnalysis(ctx, leased, outbox...)
+	if err != nil || !created {
+		s.endLocal(rec.ID)
+		if err != nil {
+			return store.Analysis{}, false, s.internalError(err)
+		}
 		return stored, false, nil
 	}
+	s.holds(stored.ID)
 	if len(outbox) > 0 {
 		s.dispatcher.Notify()
 	}
 	if err := s.startRun(&run{rec: stored, plan: p, redact: o.Redactor().Redact}); err != nil {
-		// Stored but not started: it starts with the daemon (the engine stops only when the
-		// daemon does).
+		s.endLocal(stored.ID)
+		s.release(context.WithoutCancel(ctx), stored.ID)
+		// Stored but not started: it starts with the daemon or on another replica.
 		return stored, true, errorf(http.StatusServiceUnavailable, "analysis %s is stored but could not start now: %v", stored.ID, err)
 	}
 	return stored, true, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/smoke"
 	"github.com/greenlight/greenlight/specs"
+	"github.com/greenlight/greenlight/store"
 	"github.com/greenlight/greenlight/store/sqlite"
 )
 
@@ -101,7 +102,7 @@ func testTokens(t *testing.T) *Tokens {
 type daemon struct {
 	t      *testing.T
 	srv    *Server
-	store  *sqlite.Store
+	store  store.Store
 	url    string
 	client *http.Client
 	logs   *syncBuffer
@@ -110,6 +111,8 @@ type daemon struct {
 
 type daemonConfig struct {
 	dbPath string
+	// store, when set, is the store instead of a SQLite file at dbPath (closed by stop).
+	store  store.Store
 	tokens *Tokens
 	net    *memnet.Network // nil: loopback
 	opts   func(*Options)
@@ -123,8 +126,12 @@ func startDaemon(t *testing.T, cfg daemonConfig) *daemon {
 	if cfg.dbPath == "" {
 		cfg.dbPath = filepath.Join(t.TempDir(), "greenlight.db")
 	}
-	st, err := sqlite.Open(context.Background(), cfg.dbPath)
-	require.NoError(t, err)
+	var st store.Store = cfg.store
+	if st == nil {
+		var err error
+		st, err = sqlite.Open(context.Background(), cfg.dbPath)
+		require.NoError(t, err)
+	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rcv, err := traces.NewReceiver(traces.Config{}, logger)

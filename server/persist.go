@@ -16,7 +16,7 @@ import (
 
 // Event kinds the server adds to an analysis's own.
 const (
-	eventResumed  = "resumed"  // the daemon restarted and started the analysis again
+	eventResumed  = "resumed"  // the daemon restarted, or a replica took the analysis over, and started it again
 	eventOverride = "override" // a person overrode the verdict after it was decided
 )
 
@@ -121,6 +121,7 @@ const maxBatch = 64
 func (s *Server) persist(r *run, sub *analysis.Subscription) {
 	defer s.wg.Done()
 	defer sub.Close()
+	defer s.endLocal(r.rec.ID)
 	ctx := context.Background()
 	polled, cancel := context.WithCancel(ctx)
 	cancel() // Next with an ended context returns what is already buffered, without waiting
@@ -166,6 +167,14 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 			}
 		}
 		w := write{analysis: r.rec.ID, events: evs, outbox: outbox, phase: phase, at: at}
+		if s.leaseLost(r.rec.ID) {
+			// Another replica runs it now and numbers its events: write nothing more.
+			if final != nil {
+				s.decide(r, *final)
+				return
+			}
+			continue
+		}
 		if final == nil {
 			if len(evs) > 0 || phase != "" {
 				s.writes <- w
@@ -207,7 +216,12 @@ func (s *Server) decide(r *run, e analysis.Event) {
 	}
 	s.mu.Lock()
 	aborted := s.aborted[r.rec.ID]
+	lost := s.leases.lost[r.rec.ID]
 	s.mu.Unlock()
+	if lost {
+		s.log.Info("analysis stopped here: another replica took over its lease and decides it", "analysis", r.rec.ID)
+		return
+	}
 	if s.closing.Load() && v.Decision == verdict.Interrupted && !aborted {
 		s.log.Info("analysis interrupted by shutdown: it starts again with the daemon", "analysis", r.rec.ID)
 		return
@@ -249,37 +263,29 @@ func (s *Server) record(rec store.Analysis, v *verdict.Verdict, events []store.E
 	}
 	s.markDecided(rec.ID)
 	s.hub.wake(rec.ID)
+	s.release(context.Background(), rec.ID)
+	s.endLocal(rec.ID)
 	if err := s.o.Store.ThinEvents(context.Background(), rec.ID, string(analysis.EventTick), s.o.DecidedTicks); err != nil {
 		s.log.Warn("cannot thin a decided analysis's ticks", "analysis", rec.ID, "error", err)
 	}
 }
 
-// Resume starts again, under their ids, the analyses the store says are running: the daemon
-// stopped (or died) before they were decided. Their evidence collection starts over, which an
-// event says; one whose spec is gone or no longer compiles is recorded as interrupted with the
-// reason. Then the server is ready.
+// Resume takes over, under their ids, the running analyses no replica holds a lease of: this
+// daemon stopped (or died) before they were decided, or another replica did. Their evidence
+// collection goes on from their snapshots, which an event says; one whose spec is gone or no
+// longer compiles is recorded as interrupted with the reason. Then the server is ready, and
+// renews its leases and takes over expired ones every third of LeaseTTL until Shutdown.
 func (s *Server) Resume(ctx context.Context) error {
 	defer s.ready.Store(true)
-	var running []store.Analysis
-	q := store.Query{State: verdict.Running, Limit: store.MaxPageSize}
-	for {
-		page, err := s.o.Store.ListAnalyses(ctx, q)
-		if err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		running = append(running, page.Analyses...)
-		if page.Next == "" {
-			break
-		}
-		q.After = page.Next
+	n, err := s.takeOver(ctx, time.Time{})
+	if err != nil {
+		return fmt.Errorf("resume: %w", err)
 	}
-	for _, rec := range running {
-		if err := s.resume(ctx, rec); err != nil {
-			return err
-		}
+	if n > 0 {
+		s.log.Info("started again the analyses that were running", "analyses", n)
 	}
-	if len(running) > 0 {
-		s.log.Info("started again the analyses that were running", "analyses", len(running))
+	if !s.leaseStarted.Swap(true) {
+		go s.runLeases()
 	}
 	return nil
 }
@@ -325,7 +331,7 @@ func (s *Server) resume(ctx context.Context, rec store.Analysis) error {
 		s.log.Warn("an analysis's snapshot does not fit its spec any more: it starts again", "analysis", rec.ID, "error", err)
 	}
 	note, err = storeEvent(eventBody{Analysis: rec.ID, Seq: last + 1, Time: note.Time, Kind: eventResumed,
-		Message: "greenlight restarted before a verdict: the analysis starts again and collects its evidence anew (no snapshot to resume from)"}, nop)
+		Message: "the daemon running it stopped before a verdict: the analysis starts again and collects its evidence anew (no snapshot to resume from)"}, nop)
 	if err != nil {
 		return err
 	}
@@ -349,7 +355,7 @@ func (s *Server) resumeFrom(ctx context.Context, rec store.Analysis, p *analysis
 	r := &run{rec: rec, plan: p, redact: redact, snap: snap, after: last}
 	if !snap.Decided() {
 		note, err := storeEvent(eventBody{Analysis: rec.ID, Seq: last + 1, Time: s.now(), Kind: eventResumed, Phase: snap.Phase,
-			Message: fmt.Sprintf("greenlight restarted before a verdict: the analysis resumes from its snapshot of %s (%s phase), with the evidence gathered until then",
+			Message: fmt.Sprintf("the daemon running it stopped before a verdict: the analysis resumes from its snapshot of %s (%s phase), with the evidence gathered until then",
 				snap.At.UTC().Format(time.RFC3339), snap.Phase)}, nop)
 		if err != nil {
 			return err

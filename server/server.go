@@ -74,7 +74,15 @@ type Options struct {
 	// MetricsDecided is how many decided analyses keep their per-check series in /metrics
 	// (default 20); the running ones always have theirs.
 	MetricsDecided int
+	// LeaseTTL is how long this replica's lease of an analysis lasts unrenewed (default 15s):
+	// it renews them every third of it, and a replica that dies has its analyses taken over
+	// by another within about that long. Owner names this replica in the leases (default: the
+	// host name and a random suffix).
+	LeaseTTL time.Duration
+	Owner    string
 
+	// tookOver, when set (tests), is told each analysis this replica takes over.
+	tookOver func(id string)
 	// recorded, when set (tests), is told each delivery attempt's outcome once it is stored.
 	recorded func(k emit.Key, outcome string)
 }
@@ -99,6 +107,10 @@ type Server struct {
 	mu      sync.Mutex
 	decided map[string]chan struct{} // closed once an analysis's verdict is committed
 	aborted map[string]bool          // aborted by a person (recorded even while shutting down)
+	leases  leases                   // under mu
+	// leaseOnce stops the lease loop once; leaseStarted: Resume started it.
+	leaseOnce    sync.Once
+	leaseStarted atomic.Bool
 	// overrideMu serialises overrides, which append events after a verdict.
 	overrideMu sync.Mutex
 
@@ -153,6 +165,12 @@ func New(o Options) (*Server, error) {
 	if o.MetricsDecided <= 0 {
 		o.MetricsDecided = DefaultMetricsDecided
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.Owner == "" {
+		o.Owner = defaultOwner()
+	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now
 	}
@@ -161,6 +179,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
 	s.hub.all, s.hub.by = make(chan struct{}), map[string]chan struct{}{}
+	s.leases = leases{held: map[string]bool{}, local: map[string]bool{}, lost: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	s.specs.Store(o.Specs)
 	s.writes, s.writerDone = make(chan write, writeQueue), make(chan struct{})
 	go s.writeEvents()
@@ -329,10 +348,12 @@ func (s *Server) StopStreams() {
 }
 
 // Shutdown stops serving long-polls and event streams, and stops the engine: the analyses it
-// interrupts stay running in the store, to start again when the daemon does. It waits for
-// their writers (or ctx).
+// interrupts stay running in the store, to start again when the daemon does or on another
+// replica (their leases are released once their snapshots are saved). It waits for their
+// writers (or ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopStreams()
+	s.stopLeases()
 	// Under startMu: a start either finished (its writer is counted in wg) or sees the stop.
 	s.startMu.Lock()
 	stopped := s.engineStopped.Swap(true)
@@ -346,6 +367,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 		close(s.writes)
 		<-s.writerDone
+		// Their snapshots are saved: another replica may take them over at once.
+		s.releaseAll(ctx)
 		// Deliveries in flight are cut short, not recorded: their claims run out and they are
 		// made again when the daemon is back.
 		s.stopDispatch()

@@ -18,6 +18,9 @@ func (s *Server) Snapshots() analysis.SnapshotSink { return snapshotSink{s} }
 type snapshotSink struct{ s *Server }
 
 func (k snapshotSink) SaveSnapshot(ctx context.Context, snap *analysis.Snapshot) error {
+	if k.s.leaseLost(snap.ID) {
+		return nil // the replica that took it over saves its own
+	}
 	data, err := json.Marshal(snap)
 	if err != nil {
 		return fmt.Errorf("snapshot of %s: %w", snap.ID, err)

@@ -27,6 +27,7 @@ type Store interface {
 	Verdicts
 	Audit
 	Outbox
+	Leases
 	// Ping checks the store can be reached (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store; nothing may be called after.
@@ -50,6 +51,12 @@ type Analysis struct {
 	UpdatedAt time.Time
 	// Verdict is the recorded verdict's JSON (nil while running).
 	Verdict json.RawMessage
+
+	// Owner and LeaseUntil, when Owner is set, are the lease CreateAnalysis takes of a new
+	// analysis in the same transaction (see Leases): no other replica can take it over as it
+	// starts. Reads leave them empty.
+	Owner      string
+	LeaseUntil time.Time
 }
 
 // Query selects analyses, newest first.
@@ -80,7 +87,8 @@ type Analyses interface {
 	// CreateAnalysis stores a new analysis (state running) and, in the same transaction, the
 	// deliveries that announce its start (due at once, their retry window from CreatedAt).
 	// When one with the same non-empty Key exists it is returned instead, with created false
-	// and nothing enqueued: a key never yields two analyses, even when two calls race.
+	// and nothing enqueued: a key never yields two analyses, even when two calls race. A new
+	// analysis's lease is taken with it when a.Owner is set.
 	CreateAnalysis(ctx context.Context, a Analysis, outbox ...Delivery) (stored Analysis, created bool, err error)
 	// Analysis returns one analysis with its verdict, or ErrNotFound.
 	Analysis(ctx context.Context, id string) (Analysis, error)
@@ -177,6 +185,26 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	// AuditLog returns an analysis's entries ("" = every analysis's), oldest first.
 	AuditLog(ctx context.Context, analysis string) ([]AuditEntry, error)
+}
+
+// Leases say which replica runs each running analysis. A lease is an owner (a replica's id)
+// and an expiry; the owner renews it while it runs the analysis, and when it stops renewing
+// (it died) the lease expires and another replica takes the analysis over. Taking and
+// renewing are atomic: of two replicas that try at once, one gets the lease.
+type Leases interface {
+	// AcquireLease takes an analysis's lease for owner until now+ttl when it is free or
+	// expired (its expiry at or before now), or renews it when owner holds it; ok is false
+	// when another owner holds it.
+	AcquireLease(ctx context.Context, analysis, owner string, ttl time.Duration, now time.Time) (ok bool, err error)
+	// RenewLeases extends to now+ttl the leases owner holds among analyses; lost are those of
+	// analyses it no longer holds (another owner took them after they expired, or they were
+	// released).
+	RenewLeases(ctx context.Context, owner string, analyses []string, ttl time.Duration, now time.Time) (lost []string, err error)
+	// ReleaseLease gives up owner's lease of an analysis (nothing when another owner holds it).
+	ReleaseLease(ctx context.Context, analysis, owner string) error
+	// ExpiredLeases returns up to limit running analyses whose lease expired at now, or that
+	// have none: those no replica runs. Oldest first.
+	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]string, error)
 }
 
 // DeliveryState is where a delivery stands (verdict/emit's states).

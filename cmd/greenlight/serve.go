@@ -91,6 +91,7 @@ running in the store and start again with the daemon.`,
 	f.StringVar(&st.externalURL, "external-url", "", "the daemon's address as receivers reach it (https://greenlight.example.com): payloads link to the analysis there")
 	f.StringVar(&st.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&st.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a graceful stop may take")
+	f.DurationVar(&st.leaseTTL, "lease-ttl", server.DefaultLeaseTTL, "how long a replica's lease of a running analysis lasts unrenewed: how soon another replica takes over those of one that died")
 	return cmd
 }
 
@@ -99,7 +100,7 @@ type serveSettings struct {
 	configFile, config, listen, data, store, tokensFile, tracesTokenFile, logLevel string
 	tlsCert, tlsKey, externalURL                                                   string
 	allowUnauthenticated                                                           bool
-	shutdownTimeout                                                                time.Duration
+	shutdownTimeout, leaseTTL                                                      time.Duration
 }
 
 // envName is a flag's environment variable: --tokens-file is GREENLIGHT_TOKENS_FILE.
@@ -152,6 +153,9 @@ func (st *serveSettings) resolve(cmd *cobra.Command) error {
 	}
 	if st.shutdownTimeout <= 0 {
 		return invalid("--shutdown-timeout must be positive")
+	}
+	if st.leaseTTL < server.MinLeaseTTL {
+		return invalid("--lease-ttl %v: want at least %v", st.leaseTTL, server.MinLeaseTTL)
 	}
 	return checkExternalURL(st.externalURL)
 }
@@ -215,7 +219,7 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	defer runner.CloseIdle()
 	srv, err := server.New(server.Options{
 		Store: db, Specs: docs, Tokens: tokens, Traces: rcv, Registry: reg, Logger: logger,
-		Notifications: notify, Delivery: delivery,
+		Notifications: notify, Delivery: delivery, LeaseTTL: st.leaseTTL,
 		Engine: analysis.EngineOptions{Runner: runner, Metrics: synthetic.NewMetrics(reg), Logger: logger, Traces: rcv, TracesAddr: ln.Addr().String()},
 	})
 	if err != nil {

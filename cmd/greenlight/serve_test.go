@@ -287,6 +287,7 @@ checks:
 		{"a short token", []string{"serve", "--config", specDir(t, serveSpecs), "--tokens-file", writeTemp(t, "ci read short\n")}, "tokens:1: token ci: shorter than 16 characters"},
 		{"an unknown setting", []string{"serve", "--config", specDir(t, serveSpecs), "--config-file", settings}, "serve.yaml:2:1: unknown setting \"listen-addr\""},
 		{"a PostgreSQL DSN that does not parse", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "postgres://u:pw@db:port/greenlight"}, "--store: open postgres store: the DSN does not parse"},
+		{"a lease TTL too short", []string{"serve", "--config", specDir(t, serveSpecs), "--lease-ttl", "10ms"}, "--lease-ttl 10ms: want at least 300ms"},
 		{"an unknown store", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "mysql://u:pw@db/greenlight"}, "want sqlite:PATH or postgres://"},
 	}
 	for _, tc := range cases {

@@ -98,6 +98,11 @@ func (s *Store) CreateAnalysis(ctx context.Context, a store.Analysis, outbox ...
 				return err
 			}
 		}
+		if a.Owner != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO leases (analysis_id, owner, expires) VALUES ($1, $2, $3)`, a.ID, a.Owner, nanos(a.LeaseUntil)); err != nil {
+				return err
+			}
+		}
 		for _, d := range outbox {
 			if err := enqueue(ctx, tx, d, a.ID, a.CreatedAt); err != nil {
 				return err

@@ -6,9 +6,10 @@
 // What the database enforces rather than the code: one verdict per analysis (the verdicts
 // table's primary key), one analysis per idempotency key (a unique key), one delivery per
 // event and endpoint. Outbox claims lock the rows they take with FOR UPDATE SKIP LOCKED, so
-// that two senders never claim the same delivery. Event appends are serialised by a
-// transaction-level advisory lock, so that event IDs are committed in increasing order and a
-// reader following the global stream by ID never skips one.
+// that two senders never claim the same delivery. A lease of a running analysis is taken or
+// renewed by one upsert conditioned on its owner or its expiry, so that one replica holds it.
+// Event appends are serialised by a transaction-level advisory lock, so that event IDs are
+// committed in increasing order and a reader following the global stream by ID never skips one.
 //
 // The DSN is a secret: it is never logged, and errors hold it with its password redacted.
 package postgres

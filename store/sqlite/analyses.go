@@ -79,6 +79,11 @@ func (s *Store) CreateAnalysis(ctx context.Context, a store.Analysis, outbox ...
 		key = a.Key
 	}
 	created := false
+	if a.Owner != "" {
+		// Held across the commit: ExpiredLeases never sees the new analysis without its lease.
+		s.leases.mu.Lock()
+		defer s.leases.mu.Unlock()
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, spec, key, labels, envs, baseline, candidate, state, phase, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
@@ -107,6 +112,9 @@ func (s *Store) CreateAnalysis(ctx context.Context, a store.Analysis, outbox ...
 	})
 	if err != nil {
 		return a, false, fmt.Errorf("create analysis: %w", err)
+	}
+	if created && a.Owner != "" {
+		s.leases.set(a.ID, lease{owner: a.Owner, expires: a.LeaseUntil})
 	}
 	var stored store.Analysis
 	if created {

@@ -41,6 +41,8 @@ type Store struct {
 	w    *sql.DB // the single writer connection
 	r    *sql.DB // readers
 	path string
+
+	leases leases
 }
 
 var _ store.Store = (*Store)(nil)

@@ -46,6 +46,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"events' deliveries are enqueued with the events", testEventDeliveries},
 		{"deliveries listed, filtered, paged and counted", testListDeliveries},
 		{"the outbox drives verdict/emit's dispatcher", testEmitOutbox},
+		{"leases are taken, renewed, expire and are taken over", testLeases},
+		{"replicas taking a lease at once: one gets it", testLeaseRace},
+		{"a start takes its lease with the analysis", testLeaseWithTheStart},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
