@@ -2,12 +2,10 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,14 +42,6 @@ func scanAnalysis(row pgx.Row) (store.Analysis, error) {
 		a.Verdict = json.RawMessage(*verdictJSON)
 	}
 	return a, nil
-}
-
-func jsonMap(m map[string]string) (string, error) {
-	if m == nil {
-		m = map[string]string{}
-	}
-	b, err := json.Marshal(m)
-	return string(b), err
 }
 
 // CreateAnalysis implements store.Analyses. A start racing another with the same key waits on
@@ -160,22 +150,6 @@ func (s *Store) AnalysisByKey(ctx context.Context, key string) (store.Analysis, 
 		return store.Analysis{}, fmt.Errorf("analysis by key: empty key: %w", store.ErrNotFound)
 	}
 	return s.analysis(ctx, s.pool, `a.key = $1`, key)
-}
-
-// cursor is a page boundary: the last analysis of the page, by creation time and id.
-func encodeCursor(a store.Analysis) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(nanos(a.CreatedAt), 10) + "/" + a.ID))
-}
-
-func decodeCursor(c string) (created int64, id string, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		ts, rest, ok := strings.Cut(string(b), "/")
-		if created, err = strconv.ParseInt(ts, 10, 64); err == nil && ok {
-			return created, rest, nil
-		}
-	}
-	return 0, "", fmt.Errorf("invalid page cursor %q", c)
 }
 
 func pageLimit(limit int) int {

@@ -19,11 +19,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/greenlight/greenlight/store/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -124,40 +124,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// migration is one embedded SQL file, NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: versions must count from 1 without gaps", m.name)
-		}
-	}
-	return out, nil
-}
-
 // migrate applies, each in its own transaction, the migrations newer than the database's. One
 // connection holds a session advisory lock meanwhile: a replica starting at the same moment
 // waits, then finds them applied.
@@ -193,14 +159,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms[have:] {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.version, m.name, time.Now().UnixNano())
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, time.Now().UnixNano())
 			return err
 		})
 		if err != nil {
-			return s.fail("migration "+m.name, err)
+			return s.fail("migration "+m.Name, err)
 		}
 	}
 	return nil
@@ -234,17 +200,16 @@ func (a *args) add(v any) string {
 	return "$" + strconv.Itoa(len(*a))
 }
 
-// nanos and fromNanos store times as Unix nanoseconds; the zero time is 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// What both SQL stores do alike (store/internal/sqlstore).
+var (
+	nanos        = sqlstore.Nanos
+	fromNanos    = sqlstore.FromNanos
+	jsonMap      = sqlstore.JSONMap
+	eventLimit   = sqlstore.EventLimit
+	encodeCursor = sqlstore.EncodeCursor
+	decodeCursor = sqlstore.DecodeCursor
+)
 
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+type migration = sqlstore.Migration
+
+func loadMigrations() ([]migration, error) { return sqlstore.LoadMigrations(migrations, "migrations") }

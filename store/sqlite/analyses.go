@@ -3,12 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,14 +43,6 @@ func scanAnalysis(row scanner) (store.Analysis, error) {
 		a.Verdict = json.RawMessage(verdictJSON.String)
 	}
 	return a, nil
-}
-
-func jsonMap(m map[string]string) (string, error) {
-	if m == nil {
-		m = map[string]string{}
-	}
-	b, err := json.Marshal(m)
-	return string(b), err
 }
 
 // CreateAnalysis implements store.Analyses.
@@ -155,22 +145,6 @@ func (s *Store) AnalysisByKey(ctx context.Context, key string) (store.Analysis, 
 		return store.Analysis{}, fmt.Errorf("analysis by key: empty key: %w", store.ErrNotFound)
 	}
 	return s.analysis(ctx, s.r, `a.key = ?`, key)
-}
-
-// cursor is a page boundary: the last analysis of the page, by creation time and id.
-func encodeCursor(a store.Analysis) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(nanos(a.CreatedAt), 10) + "/" + a.ID))
-}
-
-func decodeCursor(c string) (created int64, id string, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		ts, rest, ok := strings.Cut(string(b), "/")
-		if created, err = strconv.ParseInt(ts, 10, 64); err == nil && ok {
-			return created, rest, nil
-		}
-	}
-	return 0, "", fmt.Errorf("invalid page cursor %q", c)
 }
 
 // ListAnalyses implements store.Analyses.

@@ -84,13 +84,6 @@ func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	return out, rows.Err()
 }
 
-func eventLimit(limit int) int {
-	if limit <= 0 || limit > 10_000 {
-		return 10_000
-	}
-	return limit
-}
-
 // EventsAfter implements store.Events.
 func (s *Store) EventsAfter(ctx context.Context, analysis string, afterSeq uint64, limit int) ([]store.Event, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, analysis_id, seq, time, kind, data FROM events WHERE analysis_id = ? AND seq > ? ORDER BY seq LIMIT ?`,

@@ -14,13 +14,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/greenlight/greenlight/store/internal/sqlstore"
 
 	_ "modernc.org/sqlite" // the driver, "sqlite"
 
@@ -115,40 +114,6 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// migration is one embedded SQL file, NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: want NNNN_name.sql", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: versions must count from 1 without gaps", m.name)
-		}
-	}
-	return out, nil
-}
-
 // migrate applies, each in its own transaction, the migrations newer than the database's.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
@@ -167,14 +132,14 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms[have:] {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.version, m.name, time.Now().UnixNano())
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, m.Version, m.Name, time.Now().UnixNano())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite store %s: migration %s: %w", s.path, m.name, err)
+			return fmt.Errorf("sqlite store %s: migration %s: %w", s.path, m.Name, err)
 		}
 	}
 	return nil
@@ -220,17 +185,16 @@ func (s *Store) durableTx(ctx context.Context, f func(*sql.Tx) error) (err error
 	return tx.Commit()
 }
 
-// nanos and fromNanos store times as Unix nanoseconds; the zero time is 0.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// What both SQL stores do alike (store/internal/sqlstore).
+var (
+	nanos        = sqlstore.Nanos
+	fromNanos    = sqlstore.FromNanos
+	jsonMap      = sqlstore.JSONMap
+	eventLimit   = sqlstore.EventLimit
+	encodeCursor = sqlstore.EncodeCursor
+	decodeCursor = sqlstore.DecodeCursor
+)
 
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+type migration = sqlstore.Migration
+
+func loadMigrations() ([]migration, error) { return sqlstore.LoadMigrations(migrations, "migrations") }
