@@ -7,6 +7,9 @@
 // /usr/lib/postgresql/*/bin or on PATH. initdb refuses to run as root: as root, the server runs
 // as the user nobody, in a folder it owns. Without the binaries a test fails with what to
 // install, except under -short, where it is skipped.
+//
+// A test that stops the database mid-way (a fault test) or a benchmark takes a Server of its
+// own instead (New, Launch): Stop and Start it again on the same data and port.
 package pgtest
 
 import (
@@ -72,17 +75,11 @@ func DSN(t testing.TB) string {
 		refuse(t, failure, testing.Short())
 		return ""
 	}
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1))
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, shared.dsn("postgres"))
+	dsn, err := shared.create(fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1)))
 	if err != nil {
 		t.Fatalf("PostgreSQL for the tests: %v", err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("PostgreSQL for the tests: create database %s: %v", name, err)
-	}
-	return shared.dsn(name)
+	return dsn
 }
 
 // refuse ends a test that has no server: a failure, or under -short a skip when the binaries
@@ -174,14 +171,120 @@ func start() (*cluster, error) {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories=%s -p %d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", dir, c.port)
-	// -w: pg_ctl returns once the server accepts connections.
-	if err := c.run("pg_ctl", "start", "-w", "--pgdata", data, "--log", filepath.Join(dir, "server.log"), "-o", opts); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+	if err := c.start(); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("%w\n%s", err, log)
+		return nil, err
 	}
 	return c, nil
+}
+
+// start starts the server on the cluster's data folder and port; it returns once the server
+// accepts connections.
+func (c *cluster) start() error {
+	opts := fmt.Sprintf("-c listen_addresses='' -c unix_socket_directories=%s -p %d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", c.dir, c.port)
+	// -w: pg_ctl returns once the server accepts connections.
+	if err := c.run("pg_ctl", "start", "-w", "--pgdata", filepath.Join(c.dir, "data"), "--log", filepath.Join(c.dir, "server.log"), "-o", opts); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
+		return fmt.Errorf("%w\n%s", err, log)
+	}
+	return nil
+}
+
+// halt stops the server as an administrator's fast shutdown does: it ends every session
+// (clients see their connections dropped), checkpoints and exits, keeping the data.
+func (c *cluster) halt() error {
+	return c.run("pg_ctl", "stop", "-w", "--pgdata", filepath.Join(c.dir, "data"), "--mode", "fast")
+}
+
+// create makes a new, empty database and returns its DSN.
+func (c *cluster) create(name string) (string, error) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.dsn("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	return c.dsn(name), nil
+}
+
+// Server is a PostgreSQL server of its own (not the shared one DSN uses), for a test or a
+// benchmark that stops it and starts it again: on the same data and port, so that the DSNs it
+// gave keep working once it is back.
+type Server struct {
+	c    *cluster
+	mu   sync.Mutex
+	gone bool
+}
+
+// Launch creates and starts a server of its own in a new temporary folder; Remove stops it
+// and removes the folder.
+func Launch() (*Server, error) {
+	c, err := start()
+	if err != nil {
+		return nil, err
+	}
+	return &Server{c: c}, nil
+}
+
+// New is Launch for a test: the server is removed when the test ends. Without the server's
+// binaries the test fails (under -short it is skipped).
+func New(t testing.TB) *Server {
+	t.Helper()
+	s, err := Launch()
+	if err != nil {
+		refuse(t, err, testing.Short())
+		return nil
+	}
+	t.Cleanup(func() {
+		if err := s.Remove(); err != nil {
+			t.Errorf("PostgreSQL for the tests: %v", err)
+		}
+	})
+	return s
+}
+
+// Database creates a new, empty database on the server and returns its postgres:// DSN.
+func (s *Server) Database(name string) (string, error) {
+	return s.c.create(name)
+}
+
+// Stop stops the server (pg_ctl stop --mode fast): every connection to it is closed, and
+// new ones are refused until Start.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.c.halt()
+}
+
+// Start starts the stopped server again, on the same data folder and port; it returns once
+// the server accepts connections.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.c.start()
+}
+
+// Remove stops the server at once, whether it runs or not, and removes its folder.
+func (s *Server) Remove() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return nil
+	}
+	s.gone = true
+	if s.running() {
+		return s.c.stop()
+	}
+	return os.RemoveAll(s.c.dir)
+}
+
+// running reports whether the server's postmaster is up (its pid file exists).
+func (s *Server) running() bool {
+	_, err := os.Stat(filepath.Join(s.c.dir, "data", "postmaster.pid"))
+	return err == nil
 }
 
 // stop stops the server at once (its data is thrown away) and removes the folder.
