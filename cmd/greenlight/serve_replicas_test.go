@@ -429,3 +429,95 @@ func TestReplicasSurviveKill9(t *testing.T) {
 		assert.Equal(t, http.StatusOK, status, "replica %d ready", i+1)
 	}
 }
+
+// outage is how long TestReplicasSurvivePostgresOutage keeps PostgreSQL stopped: many times
+// the replicas' lease TTL, so that each gives up the analyses it ran.
+const outage = 30 * time.Second
+
+// TestReplicasSurvivePostgresOutage runs three real replicas on a PostgreSQL server of the
+// test's own and 30 analyses, and stops the server for 30 s while they run (those held in
+// their smoke gate until the server is down, which then pass it and monitor). Meanwhile each
+// replica stays alive (/healthz 200) but says it is not ready (/readyz 503, naming the store),
+// and the API answers what needs the store with 500. Once the server is back every replica is
+// ready again, every analysis is decided exactly once and every delivery of the outbox reaches
+// the receiver, one webhook-id per event.
+func TestReplicasSurvivePostgresOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real binary, runs three replicas and stops PostgreSQL for 30 s; full run")
+	}
+	bin := buildGreenlight(t)
+	pg := pgtest.New(t)
+	dsn, err := pg.Database("outage")
+	require.NoError(t, err)
+	hook, hookURL := newSignedHook(t)
+	blue, openBlue := heldApp(t)
+	green, openGreen := heldApp(t)
+	replicas := startReplicas(t, bin, dsn, hookURL, 3)
+
+	ids := map[string]bool{}
+	for i := range 30 {
+		id, created := startHeld(t, replicas[i%3], blue, green, fmt.Sprintf("deploy-%d", i))
+		require.True(t, created)
+		ids[id] = true
+	}
+
+	// Every analysis is running when the database goes away; then their smoke gate opens.
+	require.NoError(t, pg.Stop())
+	stopped := time.Now()
+	openBlue()
+	openGreen()
+	meanwhile := func(when string) {
+		t.Helper()
+		for i, r := range replicas {
+			var ready map[string]string
+			status, ok := r.try("GET", "/readyz", "", "", &ready)
+			require.True(t, ok, "%s: replica %d answers", when, i)
+			assert.Equal(t, http.StatusServiceUnavailable, status, "%s: replica %d is not ready", when, i)
+			assert.Contains(t, ready["error"], "store: ", "%s: replica %d says why", when, i)
+			status, ok = r.try("GET", "/healthz", "", "", nil)
+			require.True(t, ok)
+			assert.Equal(t, http.StatusOK, status, "%s: replica %d is alive: no restart needed", when, i)
+			var apiErr struct{ Error string }
+			status, ok = r.try("GET", "/api/v1/analyses", serveReadToken, "", &apiErr)
+			require.True(t, ok)
+			assert.Equal(t, http.StatusInternalServerError, status, "%s: replica %d: the list needs the store", when, i)
+			assert.NotEmpty(t, apiErr.Error)
+		}
+	}
+	meanwhile("at once")
+	select {
+	case <-time.After(outage - time.Since(stopped)):
+	case <-t.Context().Done():
+		t.Fatal("the test ended during the outage")
+	}
+	meanwhile("after 30 s")
+	require.NoError(t, pg.Start())
+	restarted := time.Now()
+
+	hook.all(t, "analysis.decided", ids)
+	t.Logf("PostgreSQL stopped for %v: every analysis decided %v after it was back", outage, time.Since(restarted).Round(time.Millisecond))
+	checkDecidedOnce(t, dsn, hook, ids)
+	for i, r := range replicas {
+		status, ok := r.try("GET", "/readyz", "", "", nil)
+		require.True(t, ok)
+		assert.Equal(t, http.StatusOK, status, "replica %d ready again", i)
+		logs := r.text()
+		t.Logf("replica %d: %d analyses given up during the outage, %d taken over after it", i, strings.Count(logs, "could not renew the lease of an analysis in time"), tookOver(logs))
+	}
+}
+
+// tookOver adds up the analyses a replica's log says it took over.
+func tookOver(logs string) int {
+	n := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, "took over analyses whose lease had expired") {
+			continue
+		}
+		_, count, _ := strings.Cut(line, " analyses=")
+		var k int
+		if _, err := fmt.Sscan(count, &k); err == nil {
+			n += k
+		}
+	}
+	return n
+}
