@@ -29,7 +29,11 @@ func CPUTime() time.Duration {
 
 // RSSMiB is the process's resident memory (VmRSS), 0 when it cannot be read.
 func RSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
+	return rssFrom("/proc/self/status")
+}
+
+func rssFrom(path string) float64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
@@ -48,7 +52,15 @@ func RSSMiB() float64 {
 // their memory and CPU are not counted as the process measured; the child prints their
 // addresses on its first line and dies with its parent.
 func StartTargets() (blue, green string, stop func()) {
-	cmd := exec.Command(os.Args[0], TargetsFlag)
+	blues, greens, stop := StartTargetPairs(1)
+	return blues[0], greens[0], stop
+}
+
+// StartTargetPairs is StartTargets with pairs blue and green servers, each on a port of its
+// own: a daemon caps the requests per second to one host (host and port), so a benchmark that
+// probes more than that spreads its analyses over several.
+func StartTargetPairs(pairs int) (blue, green []string, stop func()) {
+	cmd := exec.Command(os.Args[0], TargetsFlag, strconv.Itoa(pairs))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -62,18 +74,37 @@ func StartTargets() (blue, green string, stop func()) {
 	if err != nil {
 		log.Fatal("target: ", err)
 	}
-	b, g, _ := strings.Cut(strings.TrimSpace(line), " ")
-	return "http://" + b, "http://" + g, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	addrs := strings.Fields(line)
+	if len(addrs) != 2*pairs {
+		log.Fatalf("target: %d addresses, want %d", len(addrs), 2*pairs)
+	}
+	for i, a := range addrs {
+		if i%2 == 0 {
+			blue = append(blue, "http://"+a)
+		} else {
+			green = append(green, "http://"+a)
+		}
+	}
+	return blue, green, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 }
 
-// ServeTargets is the child: two listeners answering /health at once, forever.
+// ServeTargets is the child: pairs of listeners (one pair, or as many as the argument after
+// TargetsFlag says) answering /health at once, forever.
 func ServeTargets() {
+	pairs := 1
+	if len(os.Args) > 2 {
+		n, err := strconv.Atoi(os.Args[2])
+		if err != nil || n < 1 || n > 1000 {
+			log.Fatalf("target pairs %q: want 1 to 1000", os.Args[2])
+		}
+		pairs = n
+	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	var addrs []string
-	for range 2 {
+	for range 2 * pairs {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			log.Fatal(err)
@@ -83,4 +114,31 @@ func ServeTargets() {
 	}
 	fmt.Println(strings.Join(addrs, " "))
 	select {}
+}
+
+// ProcessRSSMiB is another process's resident memory (VmRSS), 0 when it cannot be read.
+func ProcessRSSMiB(pid int) float64 {
+	return rssFrom(fmt.Sprintf("/proc/%d/status", pid))
+}
+
+// ProcessCPUTime is another process's user and system CPU time so far, 0 when it cannot be
+// read.
+func ProcessCPUTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command (in parentheses, which may hold spaces): utime and stime
+	// are the 12th and 13th, in clock ticks (100 a second on Linux).
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * (time.Second / 100)
 }
