@@ -43,16 +43,17 @@ type figures struct {
 	PerReplica  int                `json:"analysesPerReplica"`
 	LeaseTTLS   float64            `json:"leaseTTLSeconds"`
 	MeasureS    float64            `json:"measureSeconds"`
-	StartsPerS  float64            `json:"startsPerSecond"`       // POST /api/v1/analyses, all replicas together
-	RSSMiB      []float64          `json:"rssMiB"`                // each replica's peak resident set while measuring
-	CPUPercent  []float64          `json:"cpuPercentOfOneCore"`   // each replica's CPU while measuring
-	API         map[string]latency `json:"api"`                   // requests spread over the replicas
-	PGConns     int                `json:"postgresConnections"`   // peak client connections to the database
-	PGBackends  int                `json:"postgresBackends"`      // peak server processes of every kind
-	TakeoverS   takeover           `json:"takeoverSeconds"`       // after the kill, until the analyses resumed
-	AfterRSSMiB []float64          `json:"rssAfterTakeoverMiB"`   // the survivors' resident set once they run them
-	EventsPerS  float64            `json:"eventsPerSecond"`       // stored while measuring
-	Skipped     int64              `json:"probeRunsSkippedTotal"` // probe runs skipped (host cap, rate limit, overlap) over the run
+	StartsPerS  float64            `json:"startsPerSecond"`     // POST /api/v1/analyses, all replicas together
+	RSSMiB      []float64          `json:"rssMiB"`              // each replica's peak resident set while measuring
+	CPUPercent  []float64          `json:"cpuPercentOfOneCore"` // each replica's CPU while measuring
+	API         map[string]latency `json:"api"`                 // requests spread over the replicas
+	PGConns     int                `json:"postgresConnections"` // peak client connections to the database
+	PGBackends  int                `json:"postgresBackends"`    // peak server processes of every kind
+	TakeoverS   takeover           `json:"takeoverSeconds"`     // after the kill, until the analyses resumed
+	AfterRSSMiB []float64          `json:"rssAfterTakeoverMiB"` // the survivors' resident set once they run them
+	EventsPerS  float64            `json:"eventsPerSecond"`     // stored while measuring
+	Skipped     int64              `json:"probeRunsSkippedTotal"`
+	LeaseLosses int64              `json:"leaseLosses"` // analyses a replica stopped because its lease ran out unrenewed or was taken // probe runs skipped (host cap, rate limit, overlap) over the run
 }
 
 type latency struct {
@@ -76,11 +77,21 @@ type takeover struct {
 // under the daemon's cap per host (100 requests a second).
 const perTarget = 50
 
+// failed makes the command exit 1 once main has cleaned up.
+var failed bool
+
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == proc.TargetsFlag {
 		proc.ServeTargets()
 		return
 	}
+	bench()
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func bench() {
 	n := flag.Int("n", 1000, "analyses to run at once on each replica")
 	replicas := flag.Int("replicas", 3, "replicas of greenlight serve")
 	warmup := flag.Duration("warmup", 30*time.Second, "time to let every analysis start before measuring")
@@ -123,6 +134,7 @@ func main() {
 		bin: *bin, dir: dir, pg: pg, blues: blues, greens: greens})
 	if err != nil {
 		log.Print(err)
+		failed = true // after the deferred clean-up
 		return
 	}
 	if *asJSON {
@@ -148,6 +160,7 @@ func report(w io.Writer, f figures) {
 	fmt.Fprintf(w, "  %-40s %10.0f /s\n", "events stored", f.EventsPerS)
 	fmt.Fprintf(w, "  %-40s %10.0f /s\n", "starts through the API", f.StartsPerS)
 	fmt.Fprintf(w, "  %-40s %10d\n", "probe runs skipped (all replicas)", f.Skipped)
+	fmt.Fprintf(w, "  %-40s %10d       (before the kill)\n", "analyses stopped on a lost lease", f.LeaseLosses)
 	t := f.TakeoverS
 	fmt.Fprintf(w, "  %-40s %10.2f s     (%d analyses: first %.2f s, half %.2f s; lease TTL %.0fs)\n", "takeover after kill -9, all resumed", t.LastS, t.Analyses, t.FirstS, t.MedianS, f.LeaseTTLS)
 	for i, r := range f.AfterRSSMiB {
@@ -179,8 +192,9 @@ policy: {minDuration: 24h, maxDuration: 48h}
 
 // replica is one greenlight serve process.
 type replica struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	url  string
+	lost atomic.Int64 // analyses it stopped because it lost their lease
 }
 
 func startReplica(c config, dsn, specs, tokens string) (*replica, error) {
@@ -212,7 +226,12 @@ func startReplica(c config, dsn, specs, tokens string) (*replica, error) {
 	go func() {
 		// Warnings and errors only (--log-level warn): shown, for they mean something.
 		for sc.Scan() {
-			fmt.Fprintf(os.Stderr, "replica %d: %s\n", cmd.Process.Pid, sc.Text())
+			line := sc.Text()
+			if strings.Contains(line, "lost the lease of an analysis") || strings.Contains(line, "could not renew the lease of an analysis") {
+				r.lost.Add(1)
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "replica %d: %s\n", cmd.Process.Pid, line)
 		}
 	}()
 	return r, nil
@@ -270,7 +289,7 @@ func run(c config) (figures, error) {
 	var next atomic.Int64
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	var failed atomic.Value
+	var startErr atomic.Value
 	for ri, r := range rs {
 		var mu sync.Mutex
 		for range 8 {
@@ -288,7 +307,7 @@ func run(c config) (figures, error) {
 					body := `{"spec": "bench", "environments": {"blue": "` + c.blues[k%len(c.blues)] + `", "green": "` + c.greens[k%len(c.greens)] + `"}}`
 					id, err := start(client, r.url, body)
 					if err != nil {
-						failed.Store(err)
+						startErr.Store(err)
 						return
 					}
 					mu.Lock()
@@ -299,7 +318,7 @@ func run(c config) (figures, error) {
 		}
 	}
 	wg.Wait()
-	if err, ok := failed.Load().(error); ok {
+	if err, ok := startErr.Load().(error); ok {
 		return f, err
 	}
 	f.StartsPerS = float64(c.n*c.replicas) / time.Since(t0).Seconds()
@@ -374,6 +393,7 @@ func run(c config) (figures, error) {
 	}
 	for _, r := range rs {
 		f.Skipped += skipped(client, r.url)
+		f.LeaseLosses += r.lost.Load()
 	}
 
 	// Kill replica 0 and wait until every one of its analyses has resumed on another: the time
