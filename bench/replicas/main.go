@@ -245,7 +245,7 @@ func (r *replica) kill() {
 const token = "replicasbench-admin-token"
 
 func run(c config) (figures, error) {
-	dsn, err := c.pg.Database("bench")
+	dsn, err := c.pg.Database(context.Background(), "bench")
 	if err != nil {
 		return figures{}, err
 	}

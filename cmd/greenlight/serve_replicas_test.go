@@ -448,7 +448,7 @@ func TestReplicasSurvivePostgresOutage(t *testing.T) {
 	}
 	bin := buildGreenlight(t)
 	pg := pgtest.New(t)
-	dsn, err := pg.Database("outage")
+	dsn, err := pg.Database(t.Context(), "outage")
 	require.NoError(t, err)
 	hook, hookURL := newSignedHook(t)
 	blue, openBlue := heldApp(t)

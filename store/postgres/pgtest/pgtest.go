@@ -75,7 +75,7 @@ func DSN(t testing.TB) string {
 		refuse(t, failure, testing.Short())
 		return ""
 	}
-	dsn, err := shared.create(fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1)))
+	dsn, err := shared.create(context.Background(), fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1)))
 	if err != nil {
 		t.Fatalf("PostgreSQL for the tests: %v", err)
 	}
@@ -197,8 +197,7 @@ func (c *cluster) halt() error {
 }
 
 // create makes a new, empty database and returns its DSN.
-func (c *cluster) create(name string) (string, error) {
-	ctx := context.Background()
+func (c *cluster) create(ctx context.Context, name string) (string, error) {
 	conn, err := pgx.Connect(ctx, c.dsn("postgres"))
 	if err != nil {
 		return "", err
@@ -247,8 +246,8 @@ func New(t testing.TB) *Server {
 }
 
 // Database creates a new, empty database on the server and returns its postgres:// DSN.
-func (s *Server) Database(name string) (string, error) {
-	return s.c.create(name)
+func (s *Server) Database(ctx context.Context, name string) (string, error) {
+	return s.c.create(ctx, name)
 }
 
 // Stop stops the server (pg_ctl stop --mode fast): every connection to it is closed, and

@@ -56,7 +56,7 @@ func TestMissingBinariesFail(t *testing.T) {
 // rows; Remove removes its folder, stopped or not.
 func TestServerStopsAndStarts(t *testing.T) {
 	s := New(t)
-	dsn, err := s.Database("stops")
+	dsn, err := s.Database(t.Context(), "stops")
 	require.NoError(t, err)
 	ctx := t.Context()
 	conn, err := pgx.Connect(ctx, dsn)
