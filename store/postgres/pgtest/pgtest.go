@@ -75,7 +75,7 @@ func DSN(t testing.TB) string {
 		refuse(t, failure, testing.Short())
 		return ""
 	}
-	dsn, err := shared.create(context.Background(), fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1)))
+	dsn, err := shared.create(t.Context(), fmt.Sprintf("t%d_%d", os.Getpid(), dbs.Add(1)))
 	if err != nil {
 		t.Fatalf("PostgreSQL for the tests: %v", err)
 	}
