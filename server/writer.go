@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/greenlight/greenlight/store"
@@ -60,9 +61,7 @@ func (s *Server) writeEvents() {
 			evs = append(evs, w.events...)
 			outbox = append(outbox, w.outbox...)
 		}
-		if err := s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention, outbox...); err != nil {
-			s.log.Error("cannot store events", "events", len(evs), "error", err)
-		} else if len(outbox) > 0 {
+		if s.appendEvents(ctx, evs, outbox) && len(outbox) > 0 {
 			s.dispatcher.Notify()
 		}
 		for _, w := range batch {
@@ -79,4 +78,42 @@ func (s *Server) writeEvents() {
 			}
 		}
 	}
+}
+
+// Retries of a batch of events the store refused.
+const (
+	firstWriteRetry = 100 * time.Millisecond
+	maxWriteRetry   = 2 * time.Second
+)
+
+// appendEvents commits a batch of events and the deliveries they announce. When the store
+// refuses it (the database is away a moment, a failover) it tries again, waiting twice as long
+// each time, for up to a lease: the events of analyses this replica still runs, and above all
+// the deliveries they carry, are not dropped over a short outage. An analysis whose lease is
+// lost meanwhile is left out of the next try (its new owner goes on from its snapshot and writes
+// its own events); after a whole lease, or when the daemon stops, the batch is given up, logged.
+// Meanwhile writes queue up behind it and then hold up the analyses' writers, never their runs.
+func (s *Server) appendEvents(ctx context.Context, evs []store.Event, outbox []store.Delivery) bool {
+	err := s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention, outbox...)
+	if err == nil {
+		return true
+	}
+	s.log.Warn("cannot store events, trying again", "events", len(evs), "error", err)
+	give := time.Now().Add(s.o.LeaseTTL)
+	wait := firstWriteRetry
+	for !s.closing.Load() && time.Now().Before(give) {
+		time.Sleep(wait)
+		wait = min(2*wait, maxWriteRetry)
+		evs = slices.DeleteFunc(evs, func(e store.Event) bool { return s.leaseLost(e.Analysis) })
+		outbox = slices.DeleteFunc(outbox, func(d store.Delivery) bool { return s.leaseLost(d.Analysis) })
+		if len(evs) == 0 {
+			return false
+		}
+		if err = s.o.Store.AppendEvents(ctx, evs, s.o.EventRetention, outbox...); err == nil {
+			s.log.Info("events stored after a retry", "events", len(evs))
+			return true
+		}
+	}
+	s.log.Error("cannot store events, given up", "events", len(evs), "deliveries", len(outbox), "error", err)
+	return false
 }

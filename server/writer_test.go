@@ -63,3 +63,54 @@ func TestEventsCommittedTogether(t *testing.T) {
 		require.NoError(t, srv.Shutdown(context.Background()))
 	})
 }
+
+// flakyStore refuses the first fail appends, as a database that is away for a moment.
+type flakyStore struct {
+	countingStore
+	fail int
+}
+
+func (f *flakyStore) AppendEvents(ctx context.Context, evs []store.Event, keep int, out ...store.Delivery) error {
+	f.mu.Lock()
+	if f.fail > 0 {
+		f.fail--
+		f.mu.Unlock()
+		return fmt.Errorf("connection refused")
+	}
+	f.mu.Unlock()
+	return f.countingStore.AppendEvents(ctx, evs, keep, out...)
+}
+
+// TestEventsRetriedOverAShortOutage: a batch the store refuses is tried again until it is
+// stored, within a lease; longer, it is given up and the writer goes on with the next.
+func TestEventsRetriedOverAShortOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := &flakyStore{fail: 5}
+		srv, err := New(Options{Store: fs, LeaseTTL: 15 * time.Second})
+		require.NoError(t, err)
+		done := make(chan struct{})
+		srv.writes <- write{analysis: "a", events: []store.Event{{Analysis: "a", Seq: 1}, {Analysis: "a", Seq: 2}}, done: done}
+		<-done
+		fs.mu.Lock()
+		assert.Equal(t, 1, fs.appends, "stored once, after the refusals")
+		assert.Equal(t, 2, fs.events)
+		assert.Zero(t, fs.fail, "tried until the store took it")
+		// An outage longer than a lease: the batch is given up, the next one is stored.
+		fs.fail = 1000
+		fs.mu.Unlock()
+		lost := make(chan struct{})
+		srv.writes <- write{analysis: "b", events: []store.Event{{Analysis: "b", Seq: 1}}, done: lost}
+		<-lost
+		fs.mu.Lock()
+		assert.Equal(t, 1, fs.appends, "the batch given up was not stored")
+		fs.fail = 0
+		fs.mu.Unlock()
+		next := make(chan struct{})
+		srv.writes <- write{analysis: "c", events: []store.Event{{Analysis: "c", Seq: 1}}, done: next}
+		<-next
+		fs.mu.Lock()
+		assert.Equal(t, 2, fs.appends)
+		fs.mu.Unlock()
+		require.NoError(t, srv.Shutdown(context.Background()))
+	})
+}
