@@ -40,3 +40,18 @@ func (r *run) promotedEvent(limit time.Duration) *verdict.Verdict {
 	v.Redact(r.redact.Redact)
 	return v
 }
+
+// watchWithoutEvidence ends a watch that found no regression but no evidence either that the
+// candidate works (it failed every probe, say, where the relative checks could not decide):
+// the promote is not confirmed — never promote without evidence — and, as at the end of an
+// analysis without evidence, it is inconclusive, or a rollback with policy.onInconclusive:
+// rollback (the default).
+func (r *run) watchWithoutEvidence(short string) {
+	r.v.Undecided = true
+	r.v.Decision = verdict.Inconclusive
+	r.v.Reason += "; but no evidence that " + r.cand.Name + " works: " + short + " — never promote without evidence"
+	if r.a.Policy.OnInconclusive == "rollback" {
+		r.v.Decision = verdict.Rollback
+		r.v.Reason += " (policy onInconclusive: rollback)"
+	}
+}

@@ -58,6 +58,18 @@ func TestWatchCommand(t *testing.T) {
 			})
 		})
 	}
+	t.Run("a candidate failing every probe", func(t *testing.T) {
+		// The relative checks cannot decide 100% against 0% in 2s; the watch must not confirm
+		// the promote of a candidate it never saw work.
+		inBubble(t, func(t *testing.T, n *memnet.Network) {
+			blue := serveApp(t, n, "blue.test", app.Config{Faults: jitter(4)})
+			green := serveApp(t, n, "green.test", app.Config{Faults: app.Faults{ErrorRate: map[string]float64{"/health": 1}}})
+			code, out, errOut := cliOn(t, n, "watch", writeAnalysis(t, fastAnalysis), "--env", "blue="+blue, "--env", "green="+green, "--for", "2s")
+			require.Equal(t, verdict.ExitFail, code, out+errOut)
+			assert.Contains(t, out, "no regression in 2s of watching; but no evidence that green works: errors: green succeeded 0 of")
+			assert.Contains(t, out, "never promote without evidence (policy onInconclusive: rollback)")
+		})
+	})
 	t.Run("needs a duration", func(t *testing.T) {
 		code, _, errOut := cli(t, "watch", writeAnalysis(t, fastAnalysis), "--env", "blue=http://blue.test", "--env", "green=http://green.test")
 		assert.Equal(t, verdict.ExitInvalid, code)
