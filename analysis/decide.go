@@ -56,7 +56,7 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 		r.v.Watch = elapsed
 		r.v.Reason += fmt.Sprintf("; no regression in %s of watching", limit)
 		if short := r.shortfall(); short != "" {
-			r.v.Reason += "; but the watch saw no evidence that " + r.cand.Name + " works: " + short
+			r.watchWithoutEvidence(short)
 		}
 		return true
 	case phase == verdict.PhaseWatch:

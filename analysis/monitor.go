@@ -71,7 +71,11 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 	if from != nil {
 		msg = fmt.Sprintf("resumed after %s of the %s phase: %s", time.Since(start).Round(time.Millisecond), phase, msg)
 	}
-	r.emit(Event{Kind: EventPhase, Phase: phase, Limit: limit, Message: msg})
+	ev := Event{Kind: EventPhase, Phase: phase, Limit: limit, Message: msg}
+	if phase == verdict.PhaseWatch {
+		ev.Verdict = r.promotedEvent(limit)
+	}
+	r.emit(ev)
 	if from == nil {
 		r.take()
 	}

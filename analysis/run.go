@@ -29,6 +29,10 @@ type Options struct {
 	Baseline, Candidate string
 	// Watch overrides policy.watch when set (--watch); use a negative value for "no watch".
 	Watch time.Duration
+	// WatchOnly runs the watch alone, for a candidate already promoted and serving users
+	// (greenlight watch, a daemon start with "mode": "watch"): no smoke gate, no comparison
+	// before it; the watch lasts Watch (or policy.watch) and ends in promote or rollback.
+	WatchOnly bool
 	// Tick is how often checks are evaluated (default 1s).
 	Tick    time.Duration
 	Runner  *smoke.Runner
@@ -98,6 +102,9 @@ func Compile(o Options) (*Plan, error) {
 		o.Analysis = &cp
 	}
 	if _, _, _, err := resolveTargets(o.Analysis, o, o.Redactor()); err != nil {
+		return nil, err
+	}
+	if err := o.checkWatchOnly(); err != nil {
 		return nil, err
 	}
 	for i := range o.Analysis.Monitors {
@@ -187,6 +194,10 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 			r.v = cloneVerdict(from.Promoted)
 		}
 	}
+	if phase == verdict.PhaseSmoke && o.WatchOnly {
+		r.promotedBefore()
+		phase = verdict.PhaseWatch
+	}
 	if phase == verdict.PhaseSmoke {
 		if len(a.SmokeSuites) > 0 {
 			r.take()
@@ -214,6 +225,9 @@ func (p *Plan) run(ctx context.Context, o Options) (*verdict.Verdict, error) {
 		from = nil
 	}
 	if r.v.Decision == verdict.Promote {
+		if r.v.PromotedAt.IsZero() {
+			r.v.PromotedAt = time.Now()
+		}
 		if w := r.watchDuration(); w > 0 {
 			if err := r.monitor(ctx, verdict.PhaseWatch, w, from); err != nil {
 				if ctx.Err() != nil {

@@ -43,6 +43,7 @@ func (h *Hook) CodeDeploy(ctx context.Context, ev CodeDeployEvent) (CodeDeployRe
 	a, err := h.daemon.start(ctx, startRequest{
 		Spec: h.cfg.Spec, Key: "codedeploy:" + ev.DeploymentID + ":" + ev.LifecycleEventHookExecutionID,
 		Environments: h.cfg.Environments, Baseline: h.cfg.Baseline, Candidate: h.cfg.Candidate,
+		Mode: h.cfg.Mode, Watch: h.cfg.watch(),
 		Labels: h.cfg.labels(map[string]string{
 			codedeploy.LabelDeploymentID:    ev.DeploymentID,
 			codedeploy.LabelHookExecutionID: ev.LifecycleEventHookExecutionID,

@@ -35,6 +35,13 @@ type Config struct {
 	Baseline, Candidate string
 	// Labels are added to every analysis, besides the ones naming the hook.
 	Labels map[string]string
+	// Mode is the start's mode: "" or "verify" (the smoke gate, the comparison, then
+	// policy.watch), or "watch": the watch alone, for the hook after the traffic switch
+	// (CodeDeploy's AfterAllowTraffic), which then answers when the watch ends — Succeeded with
+	// no regression, Failed at the first one. Watch, when set, is how long (it overrides
+	// policy.watch; the daemon refuses mode watch without either).
+	Mode  string
+	Watch time.Duration
 	// Timeout bounds one request to the daemon.
 	Timeout time.Duration
 	// CallbackDelay is how long ECS waits before invoking the hook again while the analysis
@@ -53,6 +60,8 @@ const (
 	EnvBaseline      = "GREENLIGHT_BASELINE"
 	EnvCandidate     = "GREENLIGHT_CANDIDATE"
 	EnvLabels        = "GREENLIGHT_LABELS"
+	EnvMode          = "GREENLIGHT_MODE"
+	EnvWatch         = "GREENLIGHT_WATCH"
 	EnvTimeout       = "GREENLIGHT_TIMEOUT"
 	EnvCallbackDelay = "GREENLIGHT_ECS_CALLBACK_DELAY"
 	EnvMaxErrors     = "GREENLIGHT_ECS_MAX_ERRORS"
@@ -65,6 +74,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		URL: strings.TrimSpace(getenv(EnvURL)), Token: secret.Secret(strings.TrimSpace(getenv(EnvToken))),
 		Spec: strings.TrimSpace(getenv(EnvSpec)), Baseline: strings.TrimSpace(getenv(EnvBaseline)),
 		Candidate: strings.TrimSpace(getenv(EnvCandidate)),
+		Mode:      strings.TrimSpace(getenv(EnvMode)),
 		Timeout:   DefaultTimeout, CallbackDelay: DefaultCallbackDelay, MaxErrors: DefaultMaxErrors,
 	}
 	var err error
@@ -85,6 +95,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	duration(EnvTimeout, &c.Timeout)
+	duration(EnvWatch, &c.Watch)
 	duration(EnvCallbackDelay, &c.CallbackDelay)
 	if v := strings.TrimSpace(getenv(EnvMaxErrors)); v != "" {
 		n, err := strconv.Atoi(v)
@@ -140,6 +151,14 @@ func (c Config) Validate() error {
 	if len(c.Labels) > maxOwnLabels {
 		errs = append(errs, fmt.Errorf("%s: at most %d labels (the hook adds its own)", EnvLabels, maxOwnLabels))
 	}
+	switch c.Mode {
+	case "", "verify", "watch":
+	default:
+		errs = append(errs, fmt.Errorf("%s: %q: want verify or watch", EnvMode, c.Mode))
+	}
+	if c.Watch < 0 {
+		errs = append(errs, fmt.Errorf("%s: must be positive, got %s", EnvWatch, c.Watch))
+	}
 	if c.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("%s: must be positive, got %s", EnvTimeout, c.Timeout))
 	}
@@ -150,6 +169,14 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s: at least 1, got %d", EnvMaxErrors, c.MaxErrors))
 	}
 	return errors.Join(errs...)
+}
+
+// watch is the start's watch field.
+func (c Config) watch() string {
+	if c.Watch <= 0 {
+		return ""
+	}
+	return c.Watch.String()
 }
 
 // labels returns the configured labels with the hook's own, which win.

@@ -35,6 +35,8 @@ type startRequest struct {
 	Baseline     string            `json:"baseline,omitempty"`
 	Candidate    string            `json:"candidate,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
+	Mode         string            `json:"mode,omitempty"`
+	Watch        string            `json:"watch,omitempty"`
 }
 
 // analysis is what the hook reads of an analysis or its verdict: verdict is running,

@@ -135,7 +135,8 @@ func (h *Hook) ecsStart(ev ECSEvent, key string) startRequest {
 		own[k] = tail(v, maxLabelValue)
 	}
 	return startRequest{Spec: h.cfg.Spec, Key: key, Environments: h.cfg.Environments,
-		Baseline: h.cfg.Baseline, Candidate: h.cfg.Candidate, Labels: h.cfg.labels(own)}
+		Baseline: h.cfg.Baseline, Candidate: h.cfg.Candidate, Labels: h.cfg.labels(own),
+		Mode: h.cfg.Mode, Watch: h.cfg.watch()}
 }
 
 // maxKey and maxLabelValue are the daemon's bounds.

@@ -45,6 +45,11 @@ type startRequest struct {
 	Baseline  string            `json:"baseline,omitempty"`
 	Candidate string            `json:"candidate,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+	// Mode is "verify" (the default) or "watch": the watch alone, for a candidate already
+	// promoted and serving users (see watch.go).
+	Mode string `json:"mode,omitempty"`
+	// Watch is how long to watch ("30m"): it overrides policy.watch.
+	Watch string `json:"watch,omitempty"`
 }
 
 // analysisView is an analysis as the API shows it.
@@ -173,7 +178,7 @@ func (s *Server) startAnalysis(ctx context.Context, req *startRequest) (store.An
 			return store.Analysis{}, false, s.internalError(err)
 		}
 	}
-	rec := store.Analysis{ID: newID(), Spec: req.Spec, Key: req.Key, Labels: req.Labels, Envs: req.Environments,
+	rec := store.Analysis{ID: newID(), Spec: req.Spec, Key: req.Key, Labels: withMode(req), Envs: req.Environments,
 		Baseline: req.Baseline, Candidate: req.Candidate, State: verdict.Running, CreatedAt: s.now()}
 	o := s.options(a, rec)
 	p, err := analysis.Compile(o)
@@ -289,6 +294,7 @@ func (s *Server) validateStart(req *startRequest) (*specs.Analysis, *apiError) {
 			add("candidate", &a.Pos, "baseline and candidate are both %q", base)
 		}
 	}
+	validateMode(req, a, add)
 	if len(fields) > 0 {
 		return nil, &apiError{Status: http.StatusUnprocessableEntity, Error: "invalid analysis request", Fields: fields}
 	}

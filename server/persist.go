@@ -72,6 +72,7 @@ type run struct {
 // options are the analysis options of a stored analysis.
 func (s *Server) options(a *specs.Analysis, rec store.Analysis) analysis.Options {
 	o := analysis.Options{Analysis: a, Envs: rec.Envs, Baseline: rec.Baseline, Candidate: rec.Candidate}
+	applyMode(&o, rec.Labels)
 	if s.o.Plan != nil {
 		s.o.Plan(&o)
 	}

@@ -86,6 +86,10 @@ type Verdict struct {
 	Undecided bool `json:"undecided,omitempty"`
 	// Watch is how long the candidate was watched after promote (0 when not).
 	Watch time.Duration `json:"-"`
+	// PromotedAt is when the analysis decided promote (for a watch alone, when it began): set
+	// on every verdict that reached a promote, whatever the watch after it made of it — a
+	// rollback in the watch, or a watch interrupted with the promote standing.
+	PromotedAt time.Time `json:"promotedAt,omitzero"`
 	// Diagnosis names what kept the environments from being measured: "blue unreachable:
 	// connection refused, 40 of 40 probes".
 	Diagnosis []string `json:"diagnosis,omitempty"`

@@ -44,18 +44,22 @@ func TestHookFunctionAgainstTheDaemon(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	emitters, routes, err := endpoints.Build([]endpoints.Config{{Name: "codedeploy", Kind: "codedeploy", URL: secret.Secret(cd.URL),
-		Events: []emit.EventType{emit.Decided, emit.Aborted, emit.Overridden}}}, endpoints.Options{})
+		Events: []emit.EventType{emit.Decided, emit.WatchRegression, emit.Aborted, emit.Overridden}}}, endpoints.Options{})
 	require.NoError(t, err)
 	d := startDaemon(t, &server.Notifications{Endpoints: []server.Endpoint{{Route: routes[0], AllAnalyses: true}}, Emitters: emitters})
 
-	function := func(t *testing.T, daemonURL string, greenHealthy bool) *emulated {
+	function := func(t *testing.T, daemonURL string, greenHealthy bool, extra ...string) *emulated {
 		blue, green := apps(t, greenHealthy)
-		return startFunction(t, map[string]string{
+		env := map[string]string{
 			"GREENLIGHT_URL": daemonURL, "GREENLIGHT_TOKEN": writeToken, "GREENLIGHT_SPEC": "checkout",
 			"GREENLIGHT_ENVIRONMENTS": "blue=" + blue + ",green=" + green, "GREENLIGHT_LABELS": "team=shop",
 			"AWS_REGION": codedeploytest.Region, "AWS_ACCESS_KEY_ID": lambdaKey, "AWS_SECRET_ACCESS_KEY": "lambda-secret",
 			"AWS_ENDPOINT_URL_CODEDEPLOY": cd.URL,
-		})
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			env[extra[i]] = extra[i+1]
+		}
+		return startFunction(t, env)
 	}
 	// callsFor returns the CodeDeploy calls about one deployment.
 	callsFor := func(deployment string) []codedeploytest.Call {
@@ -159,6 +163,33 @@ func TestHookFunctionAgainstTheDaemon(t *testing.T) {
 		assert.Equal(t, 1, ds[1].Attempts)
 		assert.Contains(t, ds[1].LastError, "LifecycleEventAlreadyCompletedException")
 	})
+
+	// A second function, configured for the watch, at AfterAllowTraffic: the traffic is on
+	// green; the daemon answers the hook when the watch ends — Succeeded with no regression,
+	// Failed at the first one (and CodeDeploy switches the traffic back).
+	for _, tc := range []struct {
+		name       string
+		healthy    bool
+		verdict    string
+		codeDeploy string
+	}{
+		{"watch after the switch: no regression", true, "promote", "Succeeded"},
+		{"watch after the switch: a regression", false, "rollback", "Failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fn := function(t, d.url, tc.healthy, "GREENLIGHT_MODE", "watch", "GREENLIGHT_WATCH", "2s")
+			deployment := "d-WATCH-" + strings.ToUpper(tc.verdict)
+			var res awshook.CodeDeployResult
+			fn.invoke(map[string]string{"DeploymentId": deployment, "LifecycleEventHookExecutionId": "hook-after-allow-traffic"}, &res)
+			require.NotEmpty(t, res.Analysis)
+			v, reason := d.waitVerdict(t, res.Analysis)
+			require.Equal(t, tc.verdict, v, reason)
+			d.settled(t, res.Analysis, 1)
+			calls := callsFor(deployment)
+			require.Len(t, calls, 1)
+			assertCall(t, calls[0], daemonKey, deployment, "hook-after-allow-traffic", tc.codeDeploy)
+		})
+	}
 
 	t.Run("daemon down", func(t *testing.T) {
 		gone := httptest.NewServer(nil)

@@ -12,7 +12,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
@@ -330,6 +332,22 @@ func TestActionRun(t *testing.T) {
 		assert.Equal(t, map[string]string{"verdict": "invalid", "exit-code": "3"}, r.outputs)
 		assert.Contains(t, r.stdout, "::error title=greenlight::greenlight verify exited 3 (invalid)")
 	})
+	t.Run("watch after the switch", func(t *testing.T) {
+		// green, serving users now, fails its API: exit 1, switch back.
+		r := runAction(t, map[string]string{"binary": bin, "command": "watch", "watch": "2s", "analysis": analysisFile,
+			"suites": suites, "environments": "blue=" + blue + "\ngreen=" + green})
+		assert.Equal(t, 1, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		assert.Equal(t, map[string]string{"verdict": "rollback", "exit-code": "1"}, r.outputs)
+		assert.Contains(t, r.stdout, "[watch] promoted: watching green for 2s")
+		assert.NotContains(t, r.stdout, "[smoke]")
+		assert.Contains(t, r.summary, "greenlight: rollback")
+	})
+	t.Run("an unknown command", func(t *testing.T) {
+		r := runAction(t, map[string]string{"binary": bin, "command": "deploy", "analysis": analysisFile})
+		assert.Equal(t, 3, r.code)
+		assert.Equal(t, map[string]string{"verdict": "invalid", "exit-code": "3"}, r.outputs)
+		assert.Contains(t, r.stdout, "::error title=greenlight::command: deploy is neither verify nor watch")
+	})
 	t.Run("a binary that is not one", func(t *testing.T) {
 		r := runAction(t, map[string]string{"binary": filepath.Join(dir, "nothing"), "analysis": analysisFile})
 		assert.Equal(t, 3, r.code)
@@ -350,17 +368,18 @@ func TestActionInstallsFromItsSource(t *testing.T) {
 	assert.Equal(t, "invalid", r.outputs["verdict"])
 }
 
-// TestGitLabSnippet: deploy/gitlab/.gitlab-ci.yml runs a greenlight verify this greenlight
-// accepts, and uploads its JUnit report as the job's test report — also when the verdict fails
-// the job, which is when it matters.
+// TestGitLabSnippet: deploy/gitlab/.gitlab-ci.yml runs a greenlight verify and, after the
+// switch, a greenlight watch that this greenlight accepts, and uploads their JUnit reports as
+// the jobs' test reports — also when the verdict fails the job, which is when it matters. The
+// watch job's timeout is above its watch, and a regression (exit 1) switches back.
 func TestGitLabSnippet(t *testing.T) {
 	data, err := os.ReadFile(repoFile(t, "deploy", "gitlab", ".gitlab-ci.yml"))
 	require.NoError(t, err)
 	var pipeline map[string]yaml.Node
 	require.NoError(t, yaml.Unmarshal(data, &pipeline))
-	node, ok := pipeline["verify"]
-	require.True(t, ok, "a verify job")
-	var job struct {
+	type job struct {
+		Needs     []string `yaml:"needs"`
+		Timeout   string   `yaml:"timeout"`
 		Script    []string `yaml:"script"`
 		Artifacts struct {
 			When    string            `yaml:"when"`
@@ -368,33 +387,57 @@ func TestGitLabSnippet(t *testing.T) {
 			Paths   []string          `yaml:"paths"`
 		} `yaml:"artifacts"`
 	}
-	require.NoError(t, node.Decode(&job))
-	var line string
-	for _, l := range job.Script {
-		if strings.HasPrefix(l, "greenlight verify ") {
-			line = l
+	check := func(t *testing.T, name string) (job, *cobra.Command) {
+		t.Helper()
+		node, ok := pipeline[name]
+		require.True(t, ok, "a %s job", name)
+		var j job
+		require.NoError(t, node.Decode(&j))
+		var line string
+		for _, l := range j.Script {
+			if strings.HasPrefix(l, "greenlight "+name+" ") {
+				line, _, _ = strings.Cut(l, " ||")
+			}
 		}
-	}
-	require.NotEmpty(t, line, "the verify job runs greenlight verify")
-
-	args := shellWords(t, line)[1:]
-	root := newRootCmd(io.Discard, io.Discard)
-	cmd, rest, err := root.Find(args)
-	require.NoError(t, err)
-	require.Equal(t, "verify", cmd.Name())
-	require.NoError(t, cmd.ParseFlags(rest), "flags this greenlight has")
-	flags, err := cmd.Flags().GetStringArray("report")
-	require.NoError(t, err)
-	reports, err := parseReports(flags)
-	require.NoError(t, err)
-	require.Contains(t, reports, "junit")
-	assert.Equal(t, reports["junit"], job.Artifacts.Reports["junit"], "the JUnit report is the job's test report")
-	assert.Equal(t, "always", job.Artifacts.When, "a failed job uploads its reports too")
-	for format, file := range reports {
-		if format != "junit" {
-			assert.Contains(t, job.Artifacts.Paths, file, "the %s report is kept", format)
+		require.NotEmpty(t, line, "the %s job runs greenlight %s", name, name)
+		args := shellWords(t, line)[1:]
+		root := newRootCmd(io.Discard, io.Discard)
+		cmd, rest, err := root.Find(args)
+		require.NoError(t, err)
+		require.Equal(t, name, cmd.Name())
+		require.NoError(t, cmd.ParseFlags(rest), "flags this greenlight has")
+		flags, err := cmd.Flags().GetStringArray("report")
+		require.NoError(t, err)
+		reports, err := parseReports(flags)
+		require.NoError(t, err)
+		require.Contains(t, reports, "junit")
+		assert.Equal(t, reports["junit"], j.Artifacts.Reports["junit"], "the JUnit report is the job's test report")
+		assert.Equal(t, "always", j.Artifacts.When, "a failed job uploads its reports too")
+		for format, file := range reports {
+			if format != "junit" {
+				assert.Contains(t, j.Artifacts.Paths, file, "the %s report is kept", format)
+			}
 		}
+		return j, cmd
 	}
+	t.Run("verify", func(t *testing.T) { check(t, "verify") })
+	t.Run("watch", func(t *testing.T) {
+		j, cmd := check(t, "watch")
+		watchFor, err := cmd.Flags().GetDuration("for")
+		require.NoError(t, err)
+		require.Positive(t, watchFor)
+		timeout, err := time.ParseDuration(strings.ReplaceAll(j.Timeout, " ", ""))
+		require.NoError(t, err, "the watch job has a timeout")
+		assert.Greater(t, timeout, watchFor, "the job's timeout is above the watch")
+		require.Len(t, j.Needs, 1)
+		switchJob := pipeline[j.Needs[0]]
+		var sw job
+		require.NoError(t, switchJob.Decode(&sw))
+		assert.Contains(t, strings.Join(sw.Script, "\n"), "switch-traffic.sh green", "the watch follows the switch")
+		script := strings.Join(j.Script, "\n")
+		assert.Contains(t, script, `if [ "${code:-0}" = 1 ]; then ./scripts/switch-traffic.sh blue; fi`, "exit 1 switches back")
+		assert.Contains(t, script, `exit "${code:-0}"`, "the job fails on any verdict but 0")
+	})
 }
 
 // shellWords splits a command line as a POSIX shell would for the quoting the snippet uses:

@@ -114,6 +114,7 @@ Exit codes: 0 passed/promote, 1 failed/rollback, 2 inconclusive, 3 invalid input
 		newValidateCmd(),
 		newSmokeCmd(),
 		newVerifyCmd(),
+		newWatchCmd(),
 		newServeCmd(),
 		newPlanCmd(),
 		newSchemaCmd(),

@@ -180,7 +180,8 @@ func (o *verifyRun) execute(ctx context.Context) error {
 			fmt.Fprintf(stdout, "[traces] receiving OTLP/HTTP spans at http://%s/v1/traces\n", addr)
 		}
 	}
-	v, err := o.run(ctx, live)
+	phases := newPhaseReports(o, redact)
+	v, err := o.run(ctx, live, phases)
 	switch {
 	case errors.Is(err, analysis.ErrInvalid):
 		return invalid("%s", redact.Redact(err.Error()))
@@ -201,7 +202,7 @@ func (o *verifyRun) execute(ctx context.Context) error {
 	default:
 		live.text.Verdict(v)
 	}
-	if err := writeVerdictReports(v, o.reports, redact); err != nil {
+	if err := phases.final(v); err != nil {
 		return &exitError{code: verdict.ExitInternal, err: err}
 	}
 	return exitWith(v.ExitCode())
@@ -210,7 +211,7 @@ func (o *verifyRun) execute(ctx context.Context) error {
 // run drives the analysis through the same Engine the daemon uses: compile, start, follow its
 // events on the live view, wait for the verdict. A signal interrupts it (the verdict then says
 // "interrupted by SIGINT").
-func (o *verifyRun) run(ctx context.Context, live *liveView) (*verdict.Verdict, error) {
+func (o *verifyRun) run(ctx context.Context, live *liveView, phases *phaseReports) (*verdict.Verdict, error) {
 	p, err := analysis.Compile(o.opts)
 	if err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func (o *verifyRun) run(ctx context.Context, live *liveView) (*verdict.Verdict, 
 		return nil, err
 	}
 	shown := make(chan struct{})
-	if live != nil {
+	if live != nil || phases.active() {
 		sub, err := e.Subscribe(id, 0)
 		if err != nil {
 			return nil, err
@@ -236,7 +237,10 @@ func (o *verifyRun) run(ctx context.Context, live *liveView) (*verdict.Verdict, 
 				if err != nil {
 					return
 				}
-				live.event(ev)
+				if live != nil {
+					live.event(ev)
+				}
+				phases.event(ev)
 			}
 		}()
 	} else {

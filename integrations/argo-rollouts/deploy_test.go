@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -119,7 +120,9 @@ func argoValidation(t *testing.T, d deployment) field.ErrorList {
 }
 
 // TestTemplatesDifferOnlyInStage: the post-promotion template is the pre-promotion one with
-// another stage in its key and labels, so that the two cannot drift apart.
+// another stage in its key and labels, and the watch: its starts ask for the watch alone
+// ("mode": "watch", for the template's watch argument), and its verdict is polled long enough
+// for that watch to end — so that the two cannot drift apart otherwise.
 func TestTemplatesDifferOnlyInStage(t *testing.T) {
 	d := loadDeployment(t, "analysis-templates.yaml")
 	pre, post := d.Templates["greenlight-pre-promotion"], d.Templates["greenlight-post-promotion"]
@@ -127,6 +130,40 @@ func TestTemplatesDifferOnlyInStage(t *testing.T) {
 	require.NotNil(t, post)
 	preJSON, err := json.Marshal(pre.Spec)
 	require.NoError(t, err)
+	post = post.DeepCopy()
+
+	var watch time.Duration
+	args := post.Spec.Args[:0]
+	for _, a := range post.Spec.Args {
+		if a.Name == "watch" {
+			require.NotNil(t, a.Value, "the watch has a default")
+			watch, err = time.ParseDuration(*a.Value)
+			require.NoError(t, err)
+			continue
+		}
+		args = append(args, a)
+	}
+	post.Spec.Args = args
+	require.Positive(t, watch, "the post-promotion template has a watch argument")
+	for i := range post.Spec.Metrics {
+		m := &post.Spec.Metrics[i]
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(m.Provider.Web.JSONBody, &body))
+		assert.Equal(t, "watch", body["mode"], "metric %s starts the watch alone", m.Name)
+		assert.Equal(t, "{{args.watch}}", body["watch"], "metric %s", m.Name)
+		delete(body, "mode")
+		delete(body, "watch")
+		m.Provider.Web.JSONBody, err = json.Marshal(body)
+		require.NoError(t, err)
+	}
+	v := &post.Spec.Metrics[1]
+	interval, err := time.ParseDuration(string(v.Interval))
+	require.NoError(t, err)
+	count := v.Count.IntValue()
+	assert.Greater(t, time.Duration(count)*interval, watch+10*time.Minute, "Argo waits out the watch, with room for the analysis's start")
+	assert.Equal(t, count-1, v.InconclusiveLimit.IntValue(), "running answers alone never succeed")
+	v.Interval, v.Count, v.InconclusiveLimit = pre.Spec.Metrics[1].Interval, pre.Spec.Metrics[1].Count, pre.Spec.Metrics[1].InconclusiveLimit
+
 	postJSON, err := json.Marshal(post.Spec)
 	require.NoError(t, err)
 	assert.Contains(t, string(postJSON), "post-promotion")

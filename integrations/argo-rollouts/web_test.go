@@ -27,8 +27,10 @@ import (
 // Argo's intervals, as the templates and Argo's controller set them.
 const (
 	verdictInterval = 15 * time.Second // greenlight-verdict's interval
-	errorRetry      = 10 * time.Second // Argo retries a measurement that errored after this
-	namespace       = "shop"
+	// postVerdictInterval is the post-promotion template's: it waits out a watch of half an hour.
+	postVerdictInterval = 30 * time.Second
+	errorRetry          = 10 * time.Second // Argo retries a measurement that errored after this
+	namespace           = "shop"
 )
 
 var hashes atomic.Int64
@@ -171,7 +173,7 @@ func TestWebProviderAnalysisRun(t *testing.T) {
 		id := lastValue(t, run, "greenlight-start")
 		assert.Equal(t, "post-promotion", daemon.Get(t, id).Labels["stage"])
 		require.Equal(t, "inconclusive", daemon.Abort(t, id, "wrong image").Verdict)
-		c.Advance(verdictInterval)
+		c.Advance(postVerdictInterval)
 		run = c.Reconcile(namespace, run.Name)
 		assert.Equal(t, v1alpha1.AnalysisPhaseFailed, run.Status.Phase, run.Status.Message)
 		assert.Equal(t, "inconclusive", lastValue(t, run, "greenlight-verdict"))

@@ -36,6 +36,8 @@ type startRequest struct {
 	Baseline     string            `json:"baseline,omitempty"`
 	Candidate    string            `json:"candidate,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
+	Mode         string            `json:"mode,omitempty"`
+	Watch        string            `json:"watch,omitempty"`
 }
 
 // answer is what the daemon says of an analysis: the start's answer and the verdict's share

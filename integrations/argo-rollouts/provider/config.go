@@ -44,6 +44,10 @@ type Config struct {
 	Baseline     string            `json:"baseline,omitempty"`
 	Candidate    string            `json:"candidate,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
+	// Mode is the start's mode: verify (the default) or watch — the watch alone, for a
+	// postPromotionAnalysis; Watch is how long, overriding the spec's policy.watch.
+	Mode  string   `json:"mode,omitempty"`
+	Watch Duration `json:"watch,omitempty"`
 	// PollInterval is how long Argo waits before it asks again while the analysis runs (default
 	// 10s, 1s to 10m).
 	PollInterval Duration `json:"pollInterval,omitempty"`
@@ -106,6 +110,14 @@ func configOf(metric v1alpha1.Metric) (Config, error) {
 	if strings.TrimSpace(c.Spec) == "" {
 		problems = append(problems, "spec: required (the name of an Analysis the daemon has loaded)")
 	}
+	switch c.Mode {
+	case "", "verify", "watch":
+	default:
+		problems = append(problems, fmt.Sprintf("mode: %q: want verify or watch", c.Mode))
+	}
+	if c.Watch < 0 {
+		problems = append(problems, fmt.Sprintf("watch: %s is not above zero", time.Duration(c.Watch)))
+	}
 	if len(c.Key) > maxKeyLen {
 		problems = append(problems, fmt.Sprintf("key: longer than %d characters", maxKeyLen))
 	}
@@ -119,6 +131,14 @@ func configOf(metric v1alpha1.Metric) (Config, error) {
 		return Config{}, fmt.Errorf("metric %q: provider.plugin[%q]: %w", metric.Name, Name, errors.New(strings.Join(problems, "; ")))
 	}
 	return c, nil
+}
+
+// watch is the start's watch field: "" when not set.
+func (c Config) watch() string {
+	if c.Watch <= 0 {
+		return ""
+	}
+	return time.Duration(c.Watch).String()
 }
 
 // key is the configured idempotency key, or one per AnalysisRun and metric.

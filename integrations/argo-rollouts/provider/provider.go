@@ -71,7 +71,7 @@ func (p *Provider) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alph
 	ctx, cancel := p.call(c)
 	defer cancel()
 	a, err := cl.start(ctx, startRequest{Spec: c.Spec, Key: key, Environments: c.Environments,
-		Baseline: c.Baseline, Candidate: c.Candidate, Labels: c.Labels})
+		Baseline: c.Baseline, Candidate: c.Candidate, Labels: c.Labels, Mode: c.Mode, Watch: c.watch()})
 	if err != nil {
 		return p.failed(m, p.explain(err, c))
 	}

@@ -61,6 +61,7 @@ func TestConfigErrorsAreMeasurementErrors(t *testing.T) {
 		{"unknown field", map[string]any{"address": "http://greenlight", "spec": "checkout", "adress": "x"}, `unknown field "adress"`},
 		{"bad duration", map[string]any{"address": "http://greenlight", "spec": "checkout", "pollInterval": "soon"}, `time: invalid duration "soon"`},
 		{"duration out of bounds", map[string]any{"address": "http://greenlight", "spec": "checkout", "pollInterval": "100ms", "timeout": "5m"}, "pollInterval: 100ms is not between 1s and 10m; timeout: 5m0s is not between 1s and 1m"},
+		{"unknown mode", map[string]any{"address": "http://greenlight", "spec": "checkout", "mode": "later", "watch": "-1m"}, `mode: "later": want verify or watch; watch: -1m0s is not above zero`},
 		{"key too long", map[string]any{"address": "http://greenlight", "spec": "checkout", "key": strings.Repeat("k", 257)}, "key: longer than 256 characters"},
 	}
 	for _, tc := range cases {
@@ -186,6 +187,18 @@ func TestVerdictsBecomePhases(t *testing.T) {
 			assert.JSONEq(t, `{"spec":"checkout","key":"k-1","environments":{"stable":"http://s","preview":"http://p"}}`, string(body))
 		})
 	}
+}
+
+// TestWatchModeIsSent: a post-promotion metric asks for the watch alone, for as long as it says.
+func TestWatchModeIsSent(t *testing.T) {
+	srv, reqs := server(t, 200, "application/json", `{"id":"a1","verdict":"running","state":"running"}`)
+	cfg := baseConfig(srv.URL)
+	cfg["mode"], cfg["watch"] = "watch", "30m"
+	m := newProvider(t).Run(run, metricWith(t, cfg))
+	assert.Equal(t, v1alpha1.AnalysisPhaseRunning, m.Phase, m.Message)
+	require.Len(t, *reqs, 1)
+	body, _ := io.ReadAll((*reqs)[0].Body)
+	assert.JSONEq(t, `{"spec":"checkout","key":"k-1","environments":{"stable":"http://s","preview":"http://p"},"mode":"watch","watch":"30m0s"}`, string(body))
 }
 
 func TestRunningIsResumedLater(t *testing.T) {

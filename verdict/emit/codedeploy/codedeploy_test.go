@@ -76,7 +76,7 @@ func TestEmitAnswersTheHook(t *testing.T) {
 		{"overridden to rollback", overriddenRollback, "Failed"},
 		{"started", event(emit.Started), ""},
 		{"smoke done", event(emit.SmokeDone), ""},
-		{"regression after promote", event(emit.WatchRegression), ""},
+		{"regression in the watch after promote", event(emit.WatchRegression), "Failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := codedeploytest.New(t)

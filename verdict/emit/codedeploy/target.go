@@ -25,9 +25,11 @@ type Target struct {
 }
 
 // TargetOf reads the call an event's payload asks for: nil when the analysis is no hook's, or
-// when the event decides nothing (started, smoke done, a regression after promote — the
-// hook was answered at the decision). Succeeded only for a promote; Failed for every other
-// decision, an abort, and an override to rollback.
+// when the event decides nothing (started, smoke done). Succeeded only for a promote; Failed
+// for every other decision, an abort, an override to rollback, and a regression in the watch
+// after a promote — the verdict a watch ends with, the hook's only answer: a hook at
+// AfterAllowTraffic running the watch ("mode": "watch") fails there, and CodeDeploy rolls
+// the traffic back.
 func TargetOf(p *emit.Payload) (*Target, error) {
 	labels := p.Data.Analysis.Labels
 	dep, hook := labels[LabelDeploymentID], labels[LabelHookExecutionID]
@@ -47,7 +49,7 @@ func TargetOf(p *emit.Payload) (*Target, error) {
 		if v.Decision == verdict.Promote {
 			t.Status = Succeeded
 		}
-	case emit.Aborted:
+	case emit.Aborted, emit.WatchRegression:
 	default:
 		return nil, nil
 	}
