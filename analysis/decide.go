@@ -23,12 +23,19 @@ func (r *run) failingSource(checks []*check) *check {
 }
 
 // sourceFailed ends the analysis undecided, never promoted: a check without data is no evidence.
-// In the watch phase the promote stands, with the failure noted.
+// A watch that goes blind so ends the same way: it ran too short to confirm the promote, and
+// a pipeline told "the watch passed" would tear the baseline down with a regression unseen.
 func (r *run) sourceFailed(c *check, elapsed time.Duration) {
 	reason := fmt.Sprintf("%s: its source failed %d times in a row (%s) — never promote without evidence", c.spec.Name, c.consecutive, c.srcErr)
 	if r.v.Phase == verdict.PhaseWatch || r.v.Decision == verdict.Promote {
 		r.v.Watch = elapsed
-		r.v.Reason += "; watch ended early: " + reason
+		r.v.Undecided = true
+		r.v.Decision = verdict.Inconclusive
+		r.v.Reason += fmt.Sprintf("; the watch went blind after %s: %s", elapsed.Round(time.Second), reason)
+		if r.a.Policy.OnInconclusive == "rollback" {
+			r.v.Decision = verdict.Rollback
+			r.v.Reason += " (policy onInconclusive: rollback)"
+		}
 		return
 	}
 	r.v.Undecided = true

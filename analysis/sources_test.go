@@ -264,3 +264,30 @@ policy: {minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 2, onInconclus
 	assert.Contains(t, logs.String(), "source failed")
 	assert.NotContains(t, logs.String(), token)
 }
+
+// TestBlindWatchIsNoPass: a watch whose source fails consecutiveErrors times in a row ends
+// early and does not confirm the promote — inconclusive, or a rollback under onInconclusive:
+// rollback — so a pipeline is never told "the watch passed" by a watch that saw nothing.
+func TestBlindWatchIsNoPass(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		want   verdict.Decision
+	}{{"hold", verdict.Inconclusive}, {"rollback", verdict.Rollback}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
+				url := n.Serve(t, "prometheus.test:9090", f)
+				f.down.Store(true)
+				a := promAnalysis(t, url, "minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 3, onInconclusive: "+tc.policy)
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+				defer cancel()
+				v, err := Run(ctx, Options{Analysis: a, Tick: 50 * time.Millisecond, DialContext: n.DialContext, WatchOnly: true, Watch: time.Minute})
+				require.NoError(t, err)
+				assert.Equal(t, tc.want, v.Decision, v.Reason)
+				assert.Contains(t, v.Reason, "the watch went blind after")
+				assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
+				assert.Less(t, v.Watch, time.Minute, "it ends early, at the third failure")
+			})
+		})
+	}
+}

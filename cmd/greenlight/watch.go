@@ -35,7 +35,8 @@ happens from now on. There is no smoke gate and no comparison before it.
   greenlight watch analysis.yaml suites/ --env blue=… --env green=… --for 30m || ./switch-traffic-to blue
 
 Exit codes: 0 the watch ended with no regression, 1 a regression: switch back (at the first
-one), 3 invalid input, 4 internal error, 5 interrupted (SIGINT/SIGTERM): nothing was decided
+one), 2 inconclusive: the watch could not confirm the promote (its sources failed, or the
+candidate showed no evidence of working) and policy.onInconclusive is not rollback, 3 invalid input, 4 internal error, 5 interrupted (SIGINT/SIGTERM): nothing was decided
 about the watch; the promote stands and the reports say so. See docs/pipelines.md.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
