@@ -47,6 +47,30 @@ func (r *run) sourceFailed(c *check, elapsed time.Duration) {
 	}
 }
 
+// baselineDownLimit is how long every baseline probe may fail to reach it before the analysis
+// ends: there is nothing to compare the candidate with.
+const baselineDownLimit = 30 * time.Second
+
+// baselineDown ends the analysis (or the watch) undecided, never promoted: the baseline could
+// not be reached by any probe for baselineDownLimit — a wrong URL, colours swapped, the old
+// version torn down — so the candidate cannot be compared with it.
+func (r *run) baselineDown(elapsed time.Duration) {
+	reason := fmt.Sprintf("%s (baseline) unreachable at every probe for %s (%s): nothing to compare %s with — never promote without evidence",
+		r.base.Name, (elapsed - r.baseDownFrom).Round(time.Second), strings.Join(r.diagnosis(), "; "), r.cand.Name)
+	if r.v.Phase == verdict.PhaseWatch || r.v.Decision == verdict.Promote {
+		r.v.Watch = elapsed
+		r.v.Reason += fmt.Sprintf("; the watch went blind after %s: %s", elapsed.Round(time.Second), reason)
+	} else {
+		r.v.Reason = "inconclusive: " + reason
+	}
+	r.v.Undecided = true
+	r.v.Decision = verdict.Inconclusive
+	if r.a.Policy.OnInconclusive == "rollback" {
+		r.v.Decision = verdict.Rollback
+		r.v.Reason += " (policy onInconclusive: rollback)"
+	}
+}
+
 // decide applies the policy to one tick's results; true when the phase is over.
 func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed, limit time.Duration) bool {
 	d, reason := verdict.Aggregate(results)

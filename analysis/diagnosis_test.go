@@ -4,10 +4,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/greenlight/greenlight/compare"
 	"github.com/greenlight/greenlight/examples/app"
 	"github.com/greenlight/greenlight/internal/memnet"
 	"github.com/greenlight/greenlight/verdict"
@@ -55,4 +57,44 @@ func testUnreachableEnvironmentIsNamed(t *testing.T, n *memnet.Network) {
 	verdict.NewTextWriter(&out, verdict.TextOptions{}).Verdict(v)
 	assert.Contains(t, out.String(), "diagnosis: "+v.Diagnosis[0])
 	assert.NotContains(t, out.String(), "NaN")
+}
+
+// TestBaselineDownNeverPromotes: a baseline no probe reaches (a wrong URL, colours swapped, the
+// old version torn down) leaves nothing to compare the candidate with. Its failures are not
+// counted against it — they would make any working candidate look better — and after 30 s of
+// it the analysis ends without a promote, saying why.
+func TestBaselineDownNeverPromotes(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		want   verdict.Decision
+	}{{"hold", verdict.Inconclusive}, {"promote", verdict.Inconclusive}, {"rollback", verdict.Rollback}} {
+		t.Run(tc.policy, func(t *testing.T) {
+			inBubble(t, func(t *testing.T, n *memnet.Network) {
+				_, green := serveApp(t, n, "green", app.Config{Faults: jittered(4), Seed: 2})
+				a := spec(t, "minDuration: 1s, maxDuration: 5m, onInconclusive: "+tc.policy, "")
+				v, _ := runAnalysis(t, n, a, "http://blue:80", green, nil)
+				assert.Equal(t, tc.want, v.Decision, v.Reason)
+				assert.Contains(t, v.Reason, "blue (baseline) unreachable at every probe for 30s (blue unreachable: connection refused")
+				assert.Contains(t, v.Reason, "nothing to compare green with")
+				for _, c := range v.Checks {
+					assert.NotEqual(t, compare.Pass, c.State, "%s: a comparison with no baseline", c.Name)
+				}
+			})
+		})
+	}
+}
+
+// TestBaselineBackInTimeIsCompared: a baseline down for a while (a restart) and then back is
+// compared from then on; the analysis decides as usual.
+func TestBaselineBackInTimeIsCompared(t *testing.T) {
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, green := serveApp(t, n, "green", app.Config{Faults: jittered(4), Seed: 2})
+		go func() {
+			time.Sleep(20 * time.Second)
+			serveApp(t, n, "blue", app.Config{Faults: jittered(4), Seed: 1})
+		}()
+		a := spec(t, "minDuration: 1s, maxDuration: 5m, onInconclusive: hold", "")
+		v, _ := runAnalysis(t, n, a, "http://blue:80", green, nil)
+		assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
+	})
 }

@@ -41,6 +41,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	r.checks, r.elapsed, r.reach, r.savedAt = checks, 0, [2]reachCount{}, 0
+	r.baseDown = false
 	r.phase, r.phaseStart = phase, time.Now()
 	if from != nil {
 		if err := r.resume(from, checks); err != nil {
@@ -181,9 +182,23 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 		case p := <-pairs:
 			r.reach[0].add(p.Baseline)
 			r.reach[1].add(p.Candidate)
+			// A baseline probe that reached nothing has nothing to compare the candidate with:
+			// counted as the baseline failing, it would make any candidate look better (a wrong
+			// baseline URL would pass every release). The pair is left out of the comparison;
+			// the candidate's own result still counts toward the evidence floor.
+			noBase := p.Baseline.Unreachable != ""
+			switch {
+			case noBase && !r.baseDown:
+				r.baseDown, r.baseDownFrom = true, time.Since(start)
+			case !noBase:
+				r.baseDown = false
+			}
 			for _, c := range byMonitor[p.Monitor] {
 				c.advance(time.Since(start))
 				c.observeCandidate(p.Candidate)
+				if noBase {
+					continue
+				}
 				if err := c.feed(compare.Baseline, p.Baseline); err != nil {
 					r.o.Logger.Warn("observation rejected", "check", c.spec.Name, "env", r.base.Name, "err", err)
 				}
@@ -225,6 +240,10 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results, Diagnosis: r.diagnosis(), Lag: lag})
 			if failing := r.failingSource(checks); failing != nil {
 				r.sourceFailed(failing, elapsed)
+				return nil
+			}
+			if r.baseDown && elapsed-r.baseDownFrom >= baselineDownLimit {
+				r.baselineDown(elapsed)
 				return nil
 			}
 			if r.decide(phase, results, elapsed, limit) {

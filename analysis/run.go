@@ -298,6 +298,10 @@ type run struct {
 	// reach counts, per side (baseline, candidate), the probes of this phase that could not
 	// reach the environment at all.
 	reach [2]reachCount
+	// baseDown is set while every baseline probe since baseDownFrom (phase run time) could not
+	// reach it: such pairs have no baseline to compare the candidate with.
+	baseDown     bool
+	baseDownFrom time.Duration
 }
 
 // Redactor returns a redactor for every secret the run can reveal: the analysis's own and the
