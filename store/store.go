@@ -321,3 +321,27 @@ type DeliveryCount struct {
 	State  DeliveryState
 	N      int
 }
+
+// Change says that an analysis's events or verdict were committed, by this process or by
+// another sharing the database (another replica).
+type Change struct {
+	Analysis string
+	// LastEventID is the ID of the newest of the analysis's events committed with it (0: none).
+	LastEventID int64
+	// Decided: its verdict was recorded, or revised.
+	Decided bool
+	// Resync: changes may have been missed (the store lost its way of hearing of them for a
+	// while, or the subscriber did not keep up): whoever follows the store reads it again.
+	// Analysis is empty then.
+	Resync bool
+}
+
+// Changes tells of commits made by anyone sharing the store, once they are committed: how a
+// replica learns of the events and verdicts another one writes. A store that only this process
+// writes (SQLite) need not provide it: the process knows its own commits.
+type Changes interface {
+	// Subscribe returns the changes committed from now on, until ctx ends or cancel is called,
+	// after which the channel is closed (also when the store is closed). A Resync comes first,
+	// once the store listens, and again whenever changes may have been lost meanwhile.
+	Subscribe(ctx context.Context) (changes <-chan Change, cancel func())
+}
