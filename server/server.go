@@ -81,6 +81,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	Owner    string
 
+	// waiting, when set (tests), is told each verdict long-poll that starts waiting.
+	waiting func(id string)
 	// tookOver, when set (tests), is told each analysis this replica takes over.
 	tookOver func(id string)
 	// recorded, when set (tests), is told each delivery attempt's outcome once it is stored.
@@ -128,6 +130,9 @@ type Server struct {
 	// writes go to the one events writer (writeEvents), which closes writerDone when they end.
 	writes     chan write
 	writerDone chan struct{}
+
+	// unsubscribe ends the following of the store's changes (those of other replicas).
+	unsubscribe func()
 }
 
 // New returns a server; call Resume before serving, and Shutdown at the end.
@@ -227,6 +232,12 @@ func New(o Options) (*Server, error) {
 	}
 	s.mux.HandleFunc("/", s.noRoute)
 	s.runDispatcher()
+	s.unsubscribe = func() {}
+	if cs, ok := o.Store.(store.Changes); ok {
+		changes, cancel := cs.Subscribe(context.Background())
+		s.unsubscribe = cancel
+		go s.followChanges(changes)
+	}
 	return s, nil
 }
 
@@ -353,6 +364,7 @@ func (s *Server) StopStreams() {
 // writers (or ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopStreams()
+	s.unsubscribe()
 	s.stopLeases()
 	// Under startMu: a start either finished (its writer is counted in wg) or sees the stop.
 	s.startMu.Lock()
@@ -407,6 +419,18 @@ func (h *hub) wait(analysis string) <-chan struct{} {
 	return ch
 }
 
+// wakeAll wakes every stream: they read the store again.
+func (h *hub) wakeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.all)
+	h.all = make(chan struct{})
+	for id, ch := range h.by {
+		close(ch)
+		delete(h.by, id)
+	}
+}
+
 func (h *hub) wake(analysis string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -441,18 +465,49 @@ func (s *Server) markDecided(id string) {
 	delete(s.aborted, id)
 }
 
-// waitDecided waits until the analysis's verdict is committed, ctx ends or the server stops.
-func (s *Server) waitDecided(ctx context.Context, id string) error {
-	ch := s.decidedCh(id)
-	if _, err := s.o.Store.Verdict(ctx, id); err == nil {
-		return nil
+// wakeDecided wakes whoever waits for an analysis's verdict ("" for every analysis's): another
+// replica recorded it, or may have. They read the store again.
+func (s *Server) wakeDecided(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ch := range s.decided {
+		if id == "" || k == id {
+			close(ch)
+			delete(s.decided, k)
+		}
 	}
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.stop:
-		return errors.New("greenlight is shutting down")
+}
+
+// waitDecided waits until the analysis's verdict is committed (by this replica or, when the
+// store tells of other replicas' commits, by any), ctx ends or the server stops.
+func (s *Server) waitDecided(ctx context.Context, id string) error {
+	for {
+		ch := s.decidedCh(id)
+		if _, err := s.o.Store.Verdict(ctx, id); err == nil {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return errors.New("greenlight is shutting down")
+		}
+	}
+}
+
+// followChanges wakes the event streams and the verdict waits at the commits the store tells
+// of, other replicas' included; a resync wakes them all (changes may have been missed).
+func (s *Server) followChanges(changes <-chan store.Change) {
+	for c := range changes {
+		if c.Resync {
+			s.hub.wakeAll()
+			s.wakeDecided("")
+			continue
+		}
+		s.hub.wake(c.Analysis)
+		if c.Decided {
+			s.wakeDecided(c.Analysis)
+		}
 	}
 }

@@ -102,14 +102,16 @@ func (s *Server) verdictOf(w http.ResponseWriter, r *http.Request, find func(htt
 		return
 	}
 	if a.State == verdict.Running && wait > 0 {
-		if _, err := s.engine.Get(a.ID); err == nil {
-			ctx, cancel := context.WithTimeout(r.Context(), wait)
-			err := s.waitDecided(ctx, a.ID)
-			cancel()
-			if err == nil {
-				if a, ok = find(w, r); !ok {
-					return
-				}
+		// Whichever replica runs it: the store tells of the verdict's commit.
+		if s.o.waiting != nil {
+			s.o.waiting(a.ID)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		err := s.waitDecided(ctx, a.ID)
+		cancel()
+		if err == nil {
+			if a, ok = find(w, r); !ok {
+				return
 			}
 		}
 	}
