@@ -330,6 +330,8 @@ type Change struct {
 	LastEventID int64
 	// Decided: its verdict was recorded, or revised.
 	Decided bool
+	// Command is a command of the analysis that was added or done (0: none; see Commands).
+	Command int64
 	// Resync: changes may have been missed (the store lost its way of hearing of them for a
 	// while, or the subscriber did not keep up): whoever follows the store reads it again.
 	// Analysis is empty then.
@@ -344,4 +346,40 @@ type Changes interface {
 	// after which the channel is closed (also when the store is closed). A Resync comes first,
 	// once the store listens, and again whenever changes may have been lost meanwhile.
 	Subscribe(ctx context.Context) (changes <-chan Change, cancel func())
+}
+
+// Command is a person's abort or override of a running analysis, asked of any replica and
+// carried out by the one that runs the analysis (its lease owner), at most once: stored, taken
+// by one replica, then done with the answer the API gives (Status and Result, its JSON body).
+type Command struct {
+	ID       int64
+	Analysis string
+	Kind     string           // "abort", "override"
+	Decision verdict.Decision // an override's decision
+	By       string           // who, as they named themselves
+	Token    string           // the name of the API token that made the call
+	Why      string
+	Created  time.Time
+	// TakenBy is the replica that took it to carry it out ("" while pending).
+	TakenBy string
+	// DoneAt is when it was carried out (zero until then), with the answer.
+	DoneAt time.Time
+	Status int
+	Result json.RawMessage
+}
+
+// Commands stores the commands. Adding and finishing one tells the subscribers of Changes (a
+// Change with Command set), so that the replica running the analysis, and the one waiting
+// for the answer, hear of it.
+type Commands interface {
+	// AddCommand stores a pending command and returns it with its ID.
+	AddCommand(ctx context.Context, c Command) (Command, error)
+	// Command returns one command, or ErrNotFound.
+	Command(ctx context.Context, id int64) (Command, error)
+	// PendingCommands returns an analysis's commands no replica has taken, oldest first.
+	PendingCommands(ctx context.Context, analysis string) ([]Command, error)
+	// TakeCommand takes a pending command for owner; false when another took it first.
+	TakeCommand(ctx context.Context, id int64, owner string) (bool, error)
+	// FinishCommand records the answer of a command taken by owner.
+	FinishCommand(ctx context.Context, id int64, owner string, status int, result json.RawMessage, at time.Time) error
 }

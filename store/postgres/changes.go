@@ -35,6 +35,7 @@ type change struct {
 	Analysis    string `json:"a"`
 	LastEventID int64  `json:"e,omitempty"`
 	Decided     bool   `json:"d,omitempty"`
+	Command     int64  `json:"c,omitempty"`
 }
 
 // notifyChanges tells every listener, once tx commits, of the events committed in it (and of
@@ -231,7 +232,7 @@ func (s *Store) listenOnce(ctx context.Context) (listened bool) {
 			continue
 		}
 		for _, c := range cs {
-			s.changes.send(store.Change{Analysis: c.Analysis, LastEventID: c.LastEventID, Decided: c.Decided})
+			s.changes.send(store.Change{Analysis: c.Analysis, LastEventID: c.LastEventID, Decided: c.Decided, Command: c.Command})
 		}
 	}
 }

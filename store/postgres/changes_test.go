@@ -146,3 +146,51 @@ func TestChangesSlowSubscriber(t *testing.T) {
 	_, ok := <-sub.ch
 	assert.False(t, ok)
 }
+
+// TestCommands: a command asked of one replica is heard of by another, taken by one replica
+// only, and its answer, once done, heard of and read back.
+func TestCommands(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	a, b := open(t, dsn), open(t, dsn)
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	ch, cancel := a.Subscribe(ctx)
+	defer cancel()
+	waitResync(t, ch)
+	mkAnalysis(t, a, "an-1")
+
+	_, err := b.AddCommand(ctx, store.Command{Analysis: "nope", Kind: "abort", Created: time.Unix(5, 0)})
+	require.ErrorIs(t, err, store.ErrNotFound)
+	c, err := b.AddCommand(ctx, store.Command{Analysis: "an-1", Kind: "override", Decision: verdict.Promote, By: "ana", Token: "oncall", Why: "flake", Created: time.Unix(5, 0).UTC()})
+	require.NoError(t, err)
+	assert.Equal(t, store.Change{Analysis: "an-1", Command: c.ID}, nextChange(t, ch), "the replica running it hears of it")
+
+	pending, err := a.PendingCommands(ctx, "an-1")
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, c, pending[0])
+
+	took, err := a.TakeCommand(ctx, c.ID, "replica-a")
+	require.NoError(t, err)
+	assert.True(t, took)
+	took, err = b.TakeCommand(ctx, c.ID, "replica-b")
+	require.NoError(t, err)
+	assert.False(t, took, "taken once")
+	pending, err = a.PendingCommands(ctx, "an-1")
+	require.NoError(t, err)
+	assert.Empty(t, pending)
+
+	require.ErrorIs(t, b.FinishCommand(ctx, c.ID, "replica-b", 200, json.RawMessage(`{}`), time.Unix(6, 0)), store.ErrNotFound, "only its taker finishes it")
+	require.NoError(t, a.FinishCommand(ctx, c.ID, "replica-a", 200, json.RawMessage(`{"verdict":"promote"}`), time.Unix(6, 0)))
+	assert.Equal(t, store.Change{Analysis: "an-1", Command: c.ID}, nextChange(t, ch))
+	require.ErrorIs(t, a.FinishCommand(ctx, c.ID, "replica-a", 500, nil, time.Unix(7, 0)), store.ErrNotFound, "done once")
+
+	got, err := b.Command(ctx, c.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "replica-a", got.TakenBy)
+	assert.Equal(t, 200, got.Status)
+	assert.JSONEq(t, `{"verdict":"promote"}`, string(got.Result))
+	assert.Equal(t, time.Unix(6, 0).UTC(), got.DoneAt)
+	_, err = b.Command(ctx, c.ID+1)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
