@@ -80,7 +80,12 @@ type Options struct {
 	// host name and a random suffix).
 	LeaseTTL time.Duration
 	Owner    string
+	// CommandWait is how long an abort or override of an analysis another replica runs waits
+	// for that replica's answer before answering 202 Accepted (default 30s).
+	CommandWait time.Duration
 
+	// forwarded, when set (tests), is told each command stored for another replica.
+	forwarded func(c store.Command)
 	// waiting, when set (tests), is told each verdict long-poll that starts waiting.
 	waiting func(id string)
 	// tookOver, when set (tests), is told each analysis this replica takes over.
@@ -110,6 +115,9 @@ type Server struct {
 	decided map[string]chan struct{} // closed once an analysis's verdict is committed
 	aborted map[string]bool          // aborted by a person (recorded even while shutting down)
 	leases  leases                   // under mu
+
+	// commands: closed when the store tells of a change of a command this replica waits for.
+	commands map[int64]chan struct{}
 	// leaseOnce stops the lease loop once; leaseStarted: Resume started it.
 	leaseOnce    sync.Once
 	leaseStarted atomic.Bool
@@ -176,13 +184,16 @@ func New(o Options) (*Server, error) {
 	if o.Owner == "" {
 		o.Owner = defaultOwner()
 	}
+	if o.CommandWait <= 0 {
+		o.CommandWait = DefaultCommandWait
+	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now
 	}
 	if o.Engine.Logger == nil {
 		o.Engine.Logger = o.Logger
 	}
-	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
+	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, commands: map[int64]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
 	s.hub.all, s.hub.by = make(chan struct{}), map[string]chan struct{}{}
 	s.leases = leases{held: map[string]bool{}, local: map[string]bool{}, lost: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	s.specs.Store(o.Specs)
@@ -497,17 +508,29 @@ func (s *Server) waitDecided(ctx context.Context, id string) error {
 }
 
 // followChanges wakes the event streams and the verdict waits at the commits the store tells
-// of, other replicas' included; a resync wakes them all (changes may have been missed).
+// of, other replicas' included, and carries out the commands asked of other replicas for the
+// analyses this one runs; a resync wakes them all and looks for commands (changes may have
+// been missed).
 func (s *Server) followChanges(changes <-chan store.Change) {
 	for c := range changes {
 		if c.Resync {
 			s.hub.wakeAll()
 			s.wakeDecided("")
+			s.wakeCommand(0)
+			for _, id := range s.localAnalyses() {
+				go s.runCommands(id)
+			}
 			continue
 		}
 		s.hub.wake(c.Analysis)
 		if c.Decided {
 			s.wakeDecided(c.Analysis)
+		}
+		if c.Command != 0 {
+			s.wakeCommand(c.Command)
+			if s.runsHere(c.Analysis) {
+				go s.runCommands(c.Analysis)
+			}
 		}
 	}
 }
