@@ -276,3 +276,38 @@ func TestPendingCommandRunByTheTaker(t *testing.T) {
 	assert.Equal(t, "replica-b", cmds[0].TakenBy, "the taker carried it out")
 	assert.Equal(t, http.StatusOK, cmds[0].Status)
 }
+
+// TestChangesWakeStreamsAndWaits: a change another replica committed wakes the streams of its
+// analysis and of all, and the waits for its verdict when it is one; a resync (notifications
+// may have been lost) wakes every stream and every wait, which read the store again.
+func TestChangesWakeStreamsAndWaits(t *testing.T) {
+	s := &Server{decided: map[string]chan struct{}{}, commands: map[int64]chan struct{}{}}
+	s.hub.all, s.hub.by = make(chan struct{}), map[string]chan struct{}{}
+	s.leases = leases{local: map[string]bool{}, lost: map[string]bool{}}
+	changes := make(chan store.Change)
+	done := make(chan struct{})
+	go func() { s.followChanges(changes); close(done) }()
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+
+	one, other, all := s.hub.wait("an-1"), s.hub.wait("an-2"), s.hub.wait("")
+	decided1, decided2 := s.decidedCh("an-1"), s.decidedCh("an-2")
+	command := s.commandCh(7)
+	changes <- store.Change{Analysis: "an-1", LastEventID: 3, Decided: true}
+	changes <- store.Change{Analysis: "an-1", Command: 7}
+	changes <- store.Change{Analysis: "an-9"} // received: the ones before are handled
+	assert.True(t, closed(one) && closed(all) && closed(decided1) && closed(command))
+	assert.False(t, closed(other) || closed(decided2), "another analysis's stream and wait sleep on")
+
+	changes <- store.Change{Resync: true}
+	changes <- store.Change{Analysis: "an-9"} // the resync is handled
+	assert.True(t, closed(other) && closed(decided2), "a resync wakes them all")
+	close(changes)
+	<-done
+}
