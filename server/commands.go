@@ -114,6 +114,9 @@ func (s *Server) forward(ctx context.Context, c store.Command) reply {
 	for {
 		done, decided := s.commandCh(c.ID), s.decidedCh(c.Analysis)
 		got, err := cs.Command(wait, c.ID)
+		if err == nil {
+			c.TakenBy = got.TakenBy
+		}
 		if err == nil && !got.DoneAt.IsZero() {
 			return reply{status: got.Status, body: got.Result}
 		}
@@ -137,9 +140,12 @@ func (s *Server) forward(ctx context.Context, c store.Command) reply {
 
 // accepted answers a command not carried out yet: 202, and where to look.
 func (s *Server) accepted(c store.Command) reply {
-	return reply{status: http.StatusAccepted, body: accepted{ID: c.Analysis, Command: c.ID, Status: "pending",
-		Message: fmt.Sprintf("the %s is stored for the replica that runs analysis %s, which carries it out when it hears of it (or when it takes the analysis over); its verdict says when", c.Kind, c.Analysis),
-		Links:   map[string]string{"analysis": "/api/v1/analyses/" + c.Analysis, "verdict": "/api/v1/analyses/" + c.Analysis + "/verdict"}}}
+	status, msg := "pending", fmt.Sprintf("the %s is stored for the replica that runs analysis %s, which carries it out when it hears of it (or when it takes the analysis over); its verdict says when", c.Kind, c.Analysis)
+	if c.TakenBy != "" {
+		status, msg = "taken", fmt.Sprintf("replica %s is carrying out the %s of analysis %s; its verdict says when it is done", c.TakenBy, c.Kind, c.Analysis)
+	}
+	return reply{status: http.StatusAccepted, body: accepted{ID: c.Analysis, Command: c.ID, Status: status, Message: msg,
+		Links: map[string]string{"analysis": "/api/v1/analyses/" + c.Analysis, "verdict": "/api/v1/analyses/" + c.Analysis + "/verdict"}}}
 }
 
 // runCommand takes a command and carries it out here; false when another replica took it
