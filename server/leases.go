@@ -211,6 +211,8 @@ func (s *Server) takeOne(ctx context.Context, id string) (bool, error) {
 		}
 		return false, err
 	}
+	// Commands asked while no replica ran it (its owner died) are carried out now.
+	go s.runCommands(id)
 	return true, nil
 }
 

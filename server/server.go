@@ -80,7 +80,14 @@ type Options struct {
 	// host name and a random suffix).
 	LeaseTTL time.Duration
 	Owner    string
+	// CommandWait is how long an abort or override of an analysis another replica runs waits
+	// for that replica's answer before answering 202 Accepted (default 30s).
+	CommandWait time.Duration
 
+	// forwarded, when set (tests), is told each command stored for another replica.
+	forwarded func(c store.Command)
+	// waiting, when set (tests), is told each verdict long-poll that starts waiting.
+	waiting func(id string)
 	// tookOver, when set (tests), is told each analysis this replica takes over.
 	tookOver func(id string)
 	// recorded, when set (tests), is told each delivery attempt's outcome once it is stored.
@@ -108,6 +115,9 @@ type Server struct {
 	decided map[string]chan struct{} // closed once an analysis's verdict is committed
 	aborted map[string]bool          // aborted by a person (recorded even while shutting down)
 	leases  leases                   // under mu
+
+	// commands: closed when the store tells of a change of a command this replica waits for.
+	commands map[int64]chan struct{}
 	// leaseOnce stops the lease loop once; leaseStarted: Resume started it.
 	leaseOnce    sync.Once
 	leaseStarted atomic.Bool
@@ -128,6 +138,9 @@ type Server struct {
 	// writes go to the one events writer (writeEvents), which closes writerDone when they end.
 	writes     chan write
 	writerDone chan struct{}
+
+	// unsubscribe ends the following of the store's changes (those of other replicas).
+	unsubscribe func()
 }
 
 // New returns a server; call Resume before serving, and Shutdown at the end.
@@ -171,13 +184,16 @@ func New(o Options) (*Server, error) {
 	if o.Owner == "" {
 		o.Owner = defaultOwner()
 	}
+	if o.CommandWait <= 0 {
+		o.CommandWait = DefaultCommandWait
+	}
 	if o.Engine.Now == nil {
 		o.Engine.Now = time.Now
 	}
 	if o.Engine.Logger == nil {
 		o.Engine.Logger = o.Logger
 	}
-	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
+	s := &Server{o: o, log: o.Logger, now: o.Engine.Now, decided: map[string]chan struct{}{}, commands: map[int64]chan struct{}{}, aborted: map[string]bool{}, stop: make(chan struct{})}
 	s.hub.all, s.hub.by = make(chan struct{}), map[string]chan struct{}{}
 	s.leases = leases{held: map[string]bool{}, local: map[string]bool{}, lost: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	s.specs.Store(o.Specs)
@@ -227,6 +243,12 @@ func New(o Options) (*Server, error) {
 	}
 	s.mux.HandleFunc("/", s.noRoute)
 	s.runDispatcher()
+	s.unsubscribe = func() {}
+	if cs, ok := o.Store.(store.Changes); ok {
+		changes, cancel := cs.Subscribe(context.Background())
+		s.unsubscribe = cancel
+		go s.followChanges(changes)
+	}
 	return s, nil
 }
 
@@ -353,6 +375,7 @@ func (s *Server) StopStreams() {
 // writers (or ctx).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopStreams()
+	s.unsubscribe()
 	s.stopLeases()
 	// Under startMu: a start either finished (its writer is counted in wg) or sees the stop.
 	s.startMu.Lock()
@@ -407,6 +430,18 @@ func (h *hub) wait(analysis string) <-chan struct{} {
 	return ch
 }
 
+// wakeAll wakes every stream: they read the store again.
+func (h *hub) wakeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.all)
+	h.all = make(chan struct{})
+	for id, ch := range h.by {
+		close(ch)
+		delete(h.by, id)
+	}
+}
+
 func (h *hub) wake(analysis string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -441,18 +476,61 @@ func (s *Server) markDecided(id string) {
 	delete(s.aborted, id)
 }
 
-// waitDecided waits until the analysis's verdict is committed, ctx ends or the server stops.
-func (s *Server) waitDecided(ctx context.Context, id string) error {
-	ch := s.decidedCh(id)
-	if _, err := s.o.Store.Verdict(ctx, id); err == nil {
-		return nil
+// wakeDecided wakes whoever waits for an analysis's verdict ("" for every analysis's): another
+// replica recorded it, or may have. They read the store again.
+func (s *Server) wakeDecided(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ch := range s.decided {
+		if id == "" || k == id {
+			close(ch)
+			delete(s.decided, k)
+		}
 	}
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.stop:
-		return errors.New("greenlight is shutting down")
+}
+
+// waitDecided waits until the analysis's verdict is committed (by this replica or, when the
+// store tells of other replicas' commits, by any), ctx ends or the server stops.
+func (s *Server) waitDecided(ctx context.Context, id string) error {
+	for {
+		ch := s.decidedCh(id)
+		if _, err := s.o.Store.Verdict(ctx, id); err == nil {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return errors.New("greenlight is shutting down")
+		}
+	}
+}
+
+// followChanges wakes the event streams and the verdict waits at the commits the store tells
+// of, other replicas' included, and carries out the commands asked of other replicas for the
+// analyses this one runs; a resync wakes them all and looks for commands (changes may have
+// been missed).
+func (s *Server) followChanges(changes <-chan store.Change) {
+	for c := range changes {
+		if c.Resync {
+			s.hub.wakeAll()
+			s.wakeDecided("")
+			s.wakeCommand(0)
+			for _, id := range s.localAnalyses() {
+				go s.runCommands(id)
+			}
+			continue
+		}
+		s.hub.wake(c.Analysis)
+		if c.Decided {
+			s.wakeDecided(c.Analysis)
+		}
+		if c.Command != 0 {
+			s.wakeCommand(c.Command)
+			if s.runsHere(c.Analysis) {
+				go s.runCommands(c.Analysis)
+			}
+		}
 	}
 }

@@ -102,14 +102,16 @@ func (s *Server) verdictOf(w http.ResponseWriter, r *http.Request, find func(htt
 		return
 	}
 	if a.State == verdict.Running && wait > 0 {
-		if _, err := s.engine.Get(a.ID); err == nil {
-			ctx, cancel := context.WithTimeout(r.Context(), wait)
-			err := s.waitDecided(ctx, a.ID)
-			cancel()
-			if err == nil {
-				if a, ok = find(w, r); !ok {
-					return
-				}
+		// Whichever replica runs it: the store tells of the verdict's commit.
+		if s.o.waiting != nil {
+			s.o.waiting(a.ID)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		err := s.waitDecided(ctx, a.ID)
+		cancel()
+		if err == nil {
+			if a, ok = find(w, r); !ok {
+				return
 			}
 		}
 	}
@@ -149,7 +151,8 @@ func checkText(fields *[]fieldError, field, v string, required bool) {
 	}
 }
 
-// abort stops a running analysis: its verdict is interrupted with the reason, audited.
+// abort stops a running analysis: its verdict is interrupted with the reason, audited. Asked
+// of a replica that does not run it, it is carried out by the one that does (see forward).
 func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 	var req abortRequest
 	if e := decodeBody(w, r, s.o.MaxBodyBytes, &req); e != nil {
@@ -171,14 +174,19 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = caller(r.Context())
 	}
+	s.command(w, r, a, store.Command{Analysis: a.ID, Kind: commandAbort, By: by, Token: caller(r.Context()), Why: req.Reason})
+}
+
+// doAbort aborts an analysis this replica runs, and answers the verdict; here is false when
+// the analysis is running but not here.
+func (s *Server) doAbort(ctx context.Context, a store.Analysis, c store.Command) (rep reply, here bool) {
 	if a.State != verdict.Running {
-		writeError(w, errorf(http.StatusConflict, "analysis %s is already decided: %s", a.ID, a.State))
-		return
+		return errReply(errorf(http.StatusConflict, "analysis %s is already decided: %s", a.ID, a.State)), true
 	}
 	s.mu.Lock()
 	s.aborted[a.ID] = true
 	s.mu.Unlock()
-	err := s.engine.Abort(a.ID, fmt.Sprintf("%s (by %s)", req.Reason, by))
+	err := s.engine.Abort(a.ID, fmt.Sprintf("%s (by %s)", c.Why, c.By))
 	if err != nil {
 		s.mu.Lock()
 		delete(s.aborted, a.ID)
@@ -186,37 +194,32 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, analysis.ErrNotFound):
-		writeError(w, errorf(http.StatusConflict, "analysis %s is not running on this daemon", a.ID))
-		return
+		return reply{}, false
 	case errors.Is(err, analysis.ErrDecided):
 		// Decided before the abort (its verdict may not be committed yet): nothing was aborted.
-		if err := s.waitDecided(r.Context(), a.ID); err != nil {
-			writeError(w, errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err))
-			return
+		if err := s.waitDecided(ctx, a.ID); err != nil {
+			return errReply(errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err)), true
 		}
-		if a, ok = s.lookup(w, r); ok {
-			writeError(w, errorf(http.StatusConflict, "analysis %s is already decided: %s", a.ID, a.State))
+		a, e := s.reread(ctx, a.ID)
+		if e != nil {
+			return errReply(e), true
 		}
-		return
+		return errReply(errorf(http.StatusConflict, "analysis %s is already decided: %s", a.ID, a.State)), true
 	case err != nil:
-		s.internal(w, err)
-		return
+		return errReply(s.internalError(err)), true
 	}
-	if err := s.waitDecided(r.Context(), a.ID); err != nil {
-		writeError(w, errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err))
-		return
+	if err := s.waitDecided(ctx, a.ID); err != nil {
+		return errReply(errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err)), true
 	}
-	if _, err := s.o.Store.AppendAudit(r.Context(), store.AuditEntry{Analysis: a.ID, Action: "abort", By: by, Token: caller(r.Context()), Why: req.Reason, At: s.now()}); err != nil {
-		s.internal(w, err)
-		return
+	if _, err := s.o.Store.AppendAudit(ctx, store.AuditEntry{Analysis: a.ID, Action: "abort", By: c.By, Token: c.Token, Why: c.Why, At: s.now()}); err != nil {
+		return errReply(s.internalError(err)), true
 	}
-	if a, ok = s.lookup(w, r); ok {
-		s.answerVerdict(w, r, a)
-	}
+	return s.verdictReply(ctx, a.ID), true
 }
 
 // override decides an analysis by hand, audited: a running one stops with the person's
 // decision; a decided one has its verdict revised, the analysis's own decision kept in it.
+// A running one that another replica runs is overridden by that replica (see forward).
 func (s *Server) override(w http.ResponseWriter, r *http.Request) {
 	var req overrideRequest
 	if e := decodeBody(w, r, s.o.MaxBodyBytes, &req); e != nil {
@@ -241,48 +244,43 @@ func (s *Server) override(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = caller(r.Context())
 	}
+	s.command(w, r, a, store.Command{Analysis: a.ID, Kind: commandOverride, Decision: req.Decision, By: by, Token: caller(r.Context()), Why: req.Why})
+}
+
+// doOverride overrides an analysis this replica runs, or a decided one, and answers the
+// verdict; here is false when the analysis is running but not here.
+func (s *Server) doOverride(ctx context.Context, a store.Analysis, c store.Command) (rep reply, here bool) {
 	s.overrideMu.Lock()
 	defer s.overrideMu.Unlock()
-	audit := store.AuditEntry{Analysis: a.ID, Action: "override", Decision: req.Decision, By: by, Token: caller(r.Context()), Why: req.Why, At: s.now()}
+	audit := store.AuditEntry{Analysis: a.ID, Action: "override", Decision: c.Decision, By: c.By, Token: c.Token, Why: c.Why, At: s.now()}
 	if a.State == verdict.Running {
-		if _, err := s.engine.Override(a.ID, req.Decision, by, req.Why); errors.Is(err, analysis.ErrNotFound) {
-			writeError(w, errorf(http.StatusConflict, "analysis %s is not running on this daemon", a.ID))
-			return
+		if _, err := s.engine.Override(a.ID, c.Decision, c.By, c.Why); errors.Is(err, analysis.ErrNotFound) {
+			return reply{}, false
 		}
-		if err := s.waitDecided(r.Context(), a.ID); err != nil {
-			writeError(w, errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err))
-			return
+		if err := s.waitDecided(ctx, a.ID); err != nil {
+			return errReply(errorf(http.StatusServiceUnavailable, "analysis %s: %v", a.ID, err)), true
 		}
-		sv, err := s.o.Store.Verdict(r.Context(), a.ID)
+		sv, err := s.o.Store.Verdict(ctx, a.ID)
 		if err != nil {
-			s.internal(w, err)
-			return
+			return errReply(s.internalError(err)), true
 		}
 		var v verdict.Verdict
 		if err := json.Unmarshal(sv.Data, &v); err != nil {
-			s.internal(w, err)
-			return
+			return errReply(s.internalError(err)), true
 		}
-		if o := v.Override; o != nil && o.Decision == req.Decision && o.By == by && o.Why == req.Why {
+		if o := v.Override; o != nil && o.Decision == c.Decision && o.By == c.By && o.Why == c.Why {
 			// The engine stopped the run with this override: the verdict carries it.
-			if _, err := s.o.Store.AppendAudit(r.Context(), audit); err != nil {
-				s.internal(w, err)
-				return
+			if _, err := s.o.Store.AppendAudit(ctx, audit); err != nil {
+				return errReply(s.internalError(err)), true
 			}
-			if a, ok = s.lookup(w, r); ok {
-				s.answerVerdict(w, r, a)
-			}
-			return
+			return s.verdictReply(ctx, a.ID), true
 		}
 		// The run was decided on its own just before: revise that verdict.
 	}
-	if err := s.revise(r.Context(), a, audit); err != nil {
-		s.internal(w, err)
-		return
+	if err := s.revise(ctx, a, audit); err != nil {
+		return errReply(s.internalError(err)), true
 	}
-	if a, ok = s.lookup(w, r); ok {
-		s.answerVerdict(w, r, a)
-	}
+	return s.verdictReply(ctx, a.ID), true
 }
 
 // revise puts an override over a recorded verdict, with its audit entry, an event and the

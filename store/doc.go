@@ -7,6 +7,11 @@
 // Dispatcher sends what the store enqueued; Deliveries turns emit.Fanout's deliveries into
 // the store's, to be enqueued with the verdict (or start, override) they announce.
 //
+// Two optional interfaces serve several replicas on one database: Changes tells of commits
+// made by any of them (the events and verdicts another replica writes), and Commands keeps the
+// aborts and overrides asked of one replica for the replica that runs the analysis. A store
+// only one process writes (store/sqlite) has neither: the process knows its own commits.
+//
 // It holds types and contracts only; each backend is a package of its own (store/sqlite, the
 // embedded default; store/postgres, for several replicas) and every backend passes the one
 // test table in store/storetest unchanged.

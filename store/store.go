@@ -321,3 +321,65 @@ type DeliveryCount struct {
 	State  DeliveryState
 	N      int
 }
+
+// Change says that an analysis's events or verdict were committed, by this process or by
+// another sharing the database (another replica).
+type Change struct {
+	Analysis string
+	// LastEventID is the ID of the newest of the analysis's events committed with it (0: none).
+	LastEventID int64
+	// Decided: its verdict was recorded, or revised.
+	Decided bool
+	// Command is a command of the analysis that was added or done (0: none; see Commands).
+	Command int64
+	// Resync: changes may have been missed (the store lost its way of hearing of them for a
+	// while, or the subscriber did not keep up): whoever follows the store reads it again.
+	// Analysis is empty then.
+	Resync bool
+}
+
+// Changes tells of commits made by anyone sharing the store, once they are committed: how a
+// replica learns of the events and verdicts another one writes. A store that only this process
+// writes (SQLite) need not provide it: the process knows its own commits.
+type Changes interface {
+	// Subscribe returns the changes committed from now on, until ctx ends or cancel is called,
+	// after which the channel is closed (also when the store is closed). A Resync comes first,
+	// once the store listens, and again whenever changes may have been lost meanwhile.
+	Subscribe(ctx context.Context) (changes <-chan Change, cancel func())
+}
+
+// Command is a person's abort or override of a running analysis, asked of any replica and
+// carried out by the one that runs the analysis (its lease owner), at most once: stored, taken
+// by one replica, then done with the answer the API gives (Status and Result, its JSON body).
+type Command struct {
+	ID       int64
+	Analysis string
+	Kind     string           // "abort", "override"
+	Decision verdict.Decision // an override's decision
+	By       string           // who, as they named themselves
+	Token    string           // the name of the API token that made the call
+	Why      string
+	Created  time.Time
+	// TakenBy is the replica that took it to carry it out ("" while pending).
+	TakenBy string
+	// DoneAt is when it was carried out (zero until then), with the answer.
+	DoneAt time.Time
+	Status int
+	Result json.RawMessage
+}
+
+// Commands stores the commands. Adding and finishing one tells the subscribers of Changes (a
+// Change with Command set), so that the replica running the analysis, and the one waiting
+// for the answer, hear of it.
+type Commands interface {
+	// AddCommand stores a pending command and returns it with its ID.
+	AddCommand(ctx context.Context, c Command) (Command, error)
+	// Command returns one command, or ErrNotFound.
+	Command(ctx context.Context, id int64) (Command, error)
+	// PendingCommands returns an analysis's commands no replica has taken, oldest first.
+	PendingCommands(ctx context.Context, analysis string) ([]Command, error)
+	// TakeCommand takes a pending command for owner; false when another took it first.
+	TakeCommand(ctx context.Context, id int64, owner string) (bool, error)
+	// FinishCommand records the answer of a command taken by owner.
+	FinishCommand(ctx context.Context, id int64, owner string, status int, result json.RawMessage, at time.Time) error
+}

@@ -19,6 +19,9 @@ func (s *Store) AppendEvents(ctx context.Context, evs []store.Event, keep int, o
 		if err := appendEvents(ctx, tx, evs, keep); err != nil {
 			return err
 		}
+		if err := notifyChanges(ctx, tx, evs, ""); err != nil {
+			return err
+		}
 		for _, d := range outbox {
 			if err := enqueue(ctx, tx, d, d.Analysis, d.Timestamp); err != nil {
 				return err

@@ -11,6 +11,10 @@
 // Event appends are serialised by a transaction-level advisory lock, so that event IDs are
 // committed in increasing order and a reader following the global stream by ID never skips one.
 //
+// Replicas hear of each other's commits through LISTEN/NOTIFY (Subscribe): the transactions
+// that append events or record a verdict notify on commit, and one connection per Store
+// listens. Notifications made while it is reconnecting are lost: it says so with a resync.
+//
 // The DSN is a secret: it is never logged, and errors hold it with its password redacted.
 package postgres
 
@@ -49,12 +53,16 @@ var ErrDSN = errors.New("the DSN does not parse")
 
 // Store is a store.Store in one PostgreSQL database.
 type Store struct {
-	pool   *pgxpool.Pool
-	redact func(string) string
-	target string // user@host/database, no password: how errors name the database
+	pool    *pgxpool.Pool
+	redact  func(string) string
+	target  string // user@host/database, no password: how errors name the database
+	changes changes
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store   = (*Store)(nil)
+	_ store.Changes = (*Store)(nil)
+)
 
 // Open connects to the database dsn names (a postgres:// URL or key=value pairs) and applies
 // the migrations it has not seen. A database written by a newer greenlight (a migration this
@@ -120,6 +128,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
+	s.changes.close()
 	s.pool.Close()
 	return nil
 }

@@ -37,7 +37,8 @@ func (s *Store) RecordVerdict(ctx context.Context, v store.Verdict, events []sto
 	return nil
 }
 
-// afterVerdict sets the analysis's state and writes the events and deliveries of a verdict.
+// afterVerdict sets the analysis's state and writes the events and deliveries of a verdict;
+// the listeners hear of it on commit.
 func afterVerdict(ctx context.Context, tx pgx.Tx, v store.Verdict, events []store.Event, outbox []store.Delivery) error {
 	tag, err := tx.Exec(ctx, `UPDATE analyses SET state = $1, updated_at = $2 WHERE id = $3`, string(v.Decision), nanos(v.At), v.Analysis)
 	if err != nil {
@@ -54,7 +55,7 @@ func afterVerdict(ctx context.Context, tx pgx.Tx, v store.Verdict, events []stor
 			return err
 		}
 	}
-	return nil
+	return notifyChanges(ctx, tx, events, v.Analysis)
 }
 
 // ReviseVerdict implements store.Verdicts.
