@@ -132,11 +132,27 @@ func (s *Server) internal(w http.ResponseWriter, err error) {
 	writeError(w, s.internalError(err))
 }
 
-// internalError logs err and returns the 500 that answers it.
+// internalError logs err and returns the answer to it: 503 when the store cannot be reached
+// (the database is down or failing over: a client or load balancer should try again, here or on
+// another replica), else 500.
 func (s *Server) internalError(err error) *apiError {
+	ctx, cancel := context.WithTimeout(context.Background(), storeProbeTimeout)
+	defer cancel()
+	if perr := s.o.Store.Ping(ctx); perr != nil {
+		s.log.Error("store unavailable", "error", err, "ping", perr)
+		e := errorf(http.StatusServiceUnavailable, "store unavailable: %v", perr)
+		e.RetryAfter = storeRetryAfter
+		return e
+	}
 	s.log.Error("internal error", "error", err)
 	return errorf(http.StatusInternalServerError, "internal error: %v", err)
 }
+
+// How long internalError waits for the store to answer a ping, and the Retry-After of a 503.
+const (
+	storeProbeTimeout = 2 * time.Second
+	storeRetryAfter   = 5 // seconds
+)
 
 func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 	var req startRequest

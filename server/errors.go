@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/greenlight/greenlight/specs"
@@ -16,6 +17,8 @@ type apiError struct {
 	Status int          `json:"-"`
 	Error  string       `json:"error"`
 	Fields []fieldError `json:"fields,omitempty"`
+	// RetryAfter, when set, is sent as the Retry-After header (seconds).
+	RetryAfter int `json:"-"`
 }
 
 // fieldError names one field of the request that is wrong, and where in a spec file the
@@ -41,6 +44,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	writeJSON(w, e.Status, e)
 }
 

@@ -438,7 +438,7 @@ const outage = 30 * time.Second
 // test's own and 30 analyses, and stops the server for 30 s while they run (those held in
 // their smoke gate until the server is down, which then pass it and monitor). Meanwhile each
 // replica stays alive (/healthz 200) but says it is not ready (/readyz 503, naming the store),
-// and the API answers what needs the store — a list, a start — with 500. Once the server is
+// and the API answers what needs the store — a list, a start — with 503. Once the server is
 // back every replica is ready again, every analysis is decided exactly once, none was started
 // during the outage, and every delivery of the outbox reaches the receiver, one webhook-id per
 // event.
@@ -481,13 +481,13 @@ func TestReplicasSurvivePostgresOutage(t *testing.T) {
 			var apiErr struct{ Error string }
 			status, ok = r.try("GET", "/api/v1/analyses", serveReadToken, "", &apiErr)
 			require.True(t, ok)
-			assert.Equal(t, http.StatusInternalServerError, status, "%s: replica %d: the list needs the store", when, i)
+			assert.Equal(t, http.StatusServiceUnavailable, status, "%s: replica %d: the list needs the store", when, i)
 			assert.NotEmpty(t, apiErr.Error)
 			// A start is refused: nothing is stored (the count after the outage says so).
 			body := fmt.Sprintf(`{"spec": "held", "key": "during-%s-%d", "environments": {"blue": %q, "green": %q}}`, strings.ReplaceAll(when, " ", "-"), i, blue, green)
 			status, ok = r.try("POST", "/api/v1/analyses", serveAdminToken, body, &apiErr)
 			require.True(t, ok)
-			assert.Equal(t, http.StatusInternalServerError, status, "%s: replica %d: a start needs the store", when, i)
+			assert.Equal(t, http.StatusServiceUnavailable, status, "%s: replica %d: a start needs the store", when, i)
 		}
 	}
 	meanwhile("at once")
