@@ -175,11 +175,19 @@ func eval[T any](p *page, expr string) T {
 	return v
 }
 
+// text is the text of the element sel selects, read in one step in the page: the dashboard
+// redraws its elements as events come, and a node looked up first and read after may be gone.
 func (p *page) text(sel string) string {
 	p.t.Helper()
-	s, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
-	require.NoError(p.t, err, "%s", sel)
-	return s
+	p.until(sel, fmt.Sprintf(`document.querySelector(%q) !== null`, sel))
+	return eval[string](p, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ""}).innerText`, sel))
+}
+
+// click clicks the element sel selects once, as soon as there is one, in one step in the page
+// (see text).
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.until("a click on "+sel, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (e === null) return false; e.click(); return true; })()`, sel))
 }
 
 func (p *page) screenshot(dir, name string) {
@@ -194,7 +202,8 @@ func (p *page) screenshot(dir, name string) {
 // signIn enters a token in the page's token form.
 func (p *page) signIn(token, who string) {
 	p.t.Helper()
-	p.do(chromedp.WaitVisible(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#token-form button")))
+	p.do(chromedp.WaitVisible(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), token))
+	p.click("#token-form button")
 	p.until("signed in as "+who, fmt.Sprintf(`document.getElementById("who").textContent === %q`, who))
 }
 
@@ -253,7 +262,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	p.screenshot(dir, "dashboard-list.png")
 
 	// The rollback: its reason, and the errors check's interval above its limit.
-	p.do(chromedp.Click(chromedp.CSS(`tr[data-id="` + rolled.ID + `"] a`)))
+	p.click(`tr[data-id="` + rolled.ID + `"] a`)
 	p.until("the rollback's page", `document.body.dataset.view === "analysis" && document.querySelector('[data-check="errors"][data-state="fail"] svg .now') !== null`)
 	p.until("the verdict", `document.getElementById("verdict-h").textContent === "Verdict: rollback"`)
 	assert.Contains(t, p.text("#reason"), "errors: error rate green 100.00% vs blue 0.00%")
@@ -306,7 +315,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	eval[string](p, `location.hash = "#/analyses/`+held.ID+`"`)
 	p.until("the wait", `document.getElementById("main").dataset.analysis === "`+held.ID+`" && document.getElementById("verdict-h") !== null && document.getElementById("verdict-h").textContent === "Verdict: waiting on a person"`)
 	assert.Zero(t, eval[int](p, overrideButtons))
-	p.do(chromedp.Click(chromedp.ID("forget")))
+	p.click("#forget")
 	p.signIn(adminToken, "oncall (admin)")
 	p.until("the promote button", `document.getElementById("override-promote") !== null`)
 	p.do(chromedp.Focus(chromedp.ID("override-promote")), chromedp.KeyEvent("\r"))
