@@ -414,7 +414,7 @@ func Feasibility(a *specs.Analysis) []string {
 			slow = append(slow, fmt.Sprintf("%s at %s per environment", s.spec.Name, rateString(s.rate)))
 		}
 	}
-	msg := fmt.Sprintf("with these rates a healthy candidate is promoted within policy.maxDuration %s in only %s of simulated analyses (%s undecided)",
+	msg := fmt.Sprintf("with these rates a healthy candidate is promoted within policy.maxDuration %s in only %s of simulated analyses (%s inconclusive)",
 		maxD, pctString(h.Promote), strings.Join(slow, ", "))
 	var fixes []string
 	// A faster rate: the smallest of 2, 4, … 64 times the current ones that promotes half the

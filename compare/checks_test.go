@@ -63,7 +63,7 @@ func TestLatencyDetectsRegression(t *testing.T) {
 func TestLatencyPassNeedsEvidence(t *testing.T) {
 	state, _, o := runLatency(t, 2, 1, 10, 5, Threshold{MaxRatio: F(1.2)})
 	assert.Equal(t, Inconclusive, state, "50 samples per side cannot show p95 within 20%%: %s", o.Reason)
-	assert.Contains(t, o.Reason, "undecided against ≤ 1.20")
+	assert.Contains(t, o.Reason, "inconclusive against ≤ 1.20")
 
 	state, _, o = runLatency(t, 2, 1, 100, 120, Threshold{MaxRatio: F(1.2)})
 	require.Equal(t, Pass, state)

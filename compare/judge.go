@@ -59,7 +59,7 @@ func (c constraint) describe(state State) string {
 		rel = "within [" + c.show(c.min) + ", " + c.show(c.max) + "] allowed"
 	}
 	if state == Inconclusive {
-		rel = "undecided against " + strings.TrimSuffix(rel, " allowed")
+		rel = "inconclusive against " + strings.TrimSuffix(rel, " allowed")
 	}
 	return body + " " + rel
 }

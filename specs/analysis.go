@@ -35,7 +35,7 @@ type Analysis struct {
 	Monitors     []Monitor              `yaml:"monitors,omitempty" doc:"Synthetic monitors, run against baseline and candidate at the same moments."`
 	Sources      Sources                `yaml:"sources,omitempty" doc:"Metric systems checks can read instead of monitors."`
 	Checks       []Check                `yaml:"checks" doc:"What to compare, each with its threshold."`
-	Policy       Policy                 `yaml:"policy,omitempty" doc:"Durations, the false-rollback level and what an undecided analysis means."`
+	Policy       Policy                 `yaml:"policy,omitempty" doc:"Durations, the false-rollback level and what an inconclusive analysis means."`
 	Notify       []string               `yaml:"notify,omitempty" doc:"greenlight serve: the endpoints of the Notifications document this analysis's events go to (beside those with allAnalyses)."`
 
 	File string   `yaml:"-"`

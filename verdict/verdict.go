@@ -146,7 +146,7 @@ func Aggregate(checks []CheckResult) (Decision, string) {
 	case critical == 0:
 		return Running, "no critical check: nothing can justify a promote"
 	case len(waiting) > 0:
-		return Running, "undecided: " + strings.Join(waiting, ", ")
+		return Running, "inconclusive: " + strings.Join(waiting, ", ")
 	}
 	return Promote, fmt.Sprintf("all %d critical checks passed", critical)
 }

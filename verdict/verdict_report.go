@@ -100,10 +100,10 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 			tc.Error = &junitResult{Message: xmlChars(c.Reason), Type: "source-error", Text: xmlChars(body)}
 			ts.Errors++
 		case c.State == compare.Inconclusive && c.Critical && v.Undecided && v.Decision == Rollback:
-			tc.Failure = &junitResult{Message: xmlChars("undecided: " + c.Reason), Type: "inconclusive", Text: xmlChars(body)}
+			tc.Failure = &junitResult{Message: xmlChars("inconclusive: " + c.Reason), Type: "inconclusive", Text: xmlChars(body)}
 			ts.Failures++
 		case c.State == compare.Inconclusive:
-			tc.Skipped = &junitSkipped{Message: xmlChars("undecided: " + c.Reason)}
+			tc.Skipped = &junitSkipped{Message: xmlChars("inconclusive: " + c.Reason)}
 			ts.Skipped++
 		}
 		ts.Tests++
@@ -128,7 +128,7 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 }
 
 var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️"}
-var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ undecided", compare.Error: "⚠️ source error"}
+var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ inconclusive", compare.Error: "⚠️ source error"}
 
 // WriteVerdictMarkdown writes the verdict as GitHub-flavoured Markdown: headline, reason, one
 // row per check with both sides, the effect and its interval, then the smoke gate.

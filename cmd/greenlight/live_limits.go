@@ -36,7 +36,7 @@ func decidingLines(checks []verdict.CheckResult) string {
 					parts = append(parts, fmt.Sprintf("to pass the lower end must come %s higher, to fail the upper end %s lower",
 						distance(f, l.Min-l.Interval.Lower), distance(f, l.Interval.Upper-l.Min)))
 				}
-				where = "undecided: " + strings.Join(parts, "; ")
+				where = "inconclusive: " + strings.Join(parts, "; ")
 			}
 			fmt.Fprintf(&b, "    %s %s, limit %s — %s\n", l.Effect, iv, limitText(l, f), where)
 		}

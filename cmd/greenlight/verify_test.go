@@ -248,7 +248,7 @@ func TestBundledAnalysisCatchesTheDemoRegression(t *testing.T) {
 		// errors are tested pair by pair), and the profile's p95 is measured as it was served,
 		// (28+14u)ms against (20+10u)ms: ×1.4.
 		assert.Contains(t, out, "why: order-errors: error rate green 3.91% vs blue 0.00%")
-		assert.Regexp(t, `profile-p95\s+undecided\s+42ms\s+29ms\s+×1\.4\d`, out)
+		assert.Regexp(t, `profile-p95\s+inconclusive\s+42ms\s+29ms\s+×1\.4\d`, out)
 		assert.NotContains(t, out, "policy onInconclusive", "a check decided it, not the time limit")
 		assert.NotContains(t, out, "testpass", "the login password is a secret")
 	})
