@@ -103,6 +103,20 @@ policy: {minDuration: 5m, maxDuration: 1m, onInconclusive: maybe}
 			`8:9: policy: minDuration (5m0s) is longer than maxDuration (1m0s)`,
 			`8:9: policy: onInconclusive must be rollback, promote or hold, got "maybe"`,
 		}},
+		// One cause, one error: a values check given a monitor says why, and nothing else.
+		{"values check given a monitor", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+checks:
+  - {name: errs, errorRate: {from: m, maxIncrease: 1%}}
+  - {name: cpu, values: {from: m, criterion: "<=+10%"}}
+  - {name: shape, traceShape: {step: s}}
+`, []string{
+			`10:26: from: a values check reads a series from prometheus or datadog, not a monitor's probes (for those use errorRate, latency or shift)`,
+			`11:5: check "shape" reads traces: declare sources.traces`,
+			`11:32: step: a traceShape check reads the received traces (sources.traces), not a monitor's probes`,
+		}},
 		{"every check advisory", `environments: {blue: {}, green: {}}
 baseline: blue
 candidate: green

@@ -222,6 +222,12 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, extra func(k, val *
 			if extra != nil && extra(k, val) {
 				continue
 			}
+			if r, ok := refuser(v); ok {
+				if msg := r.refuseField(k.Value); msg != "" {
+					d.errorf(k, "%s", msg)
+					continue
+				}
+			}
 			d.errorf(k, "unknown field %q%s", k.Value, suggest(k.Value, fields.names))
 			continue
 		}
@@ -230,6 +236,21 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, extra func(k, val *
 		d.value(val, v.FieldByIndex(f.index))
 		d.field = saved
 	}
+}
+
+// fieldRefuser is a type that knows why a field other types take is not one of its own, so the
+// error says what to write instead (a values check given a monitor's from) rather than only
+// "unknown field". refuseField returns "" for a field it has nothing to say about.
+type fieldRefuser interface {
+	refuseField(key string) string
+}
+
+func refuser(v reflect.Value) (fieldRefuser, bool) {
+	if !v.CanAddr() {
+		return nil, false
+	}
+	r, ok := v.Addr().Interface().(fieldRefuser)
+	return r, ok
 }
 
 // posKey is the pseudo-field through which a struct learns where it was written.
