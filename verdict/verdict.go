@@ -42,6 +42,9 @@ type CheckResult struct {
 	// Evidence is what the check's data showed of the candidate itself working: the absolute
 	// floor a promote needs besides the relative comparison.
 	Evidence *Evidence `json:"evidence,omitempty"`
+	// Decided is how long into its phase the check reached its state, when it passed or
+	// failed; zero while it is not decided. JSON: decidedAfterMs.
+	Decided time.Duration `json:"-"`
 }
 
 // Evidence counts the candidate's observations in one check's data.

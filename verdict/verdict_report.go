@@ -83,7 +83,12 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 		},
 	}
 	for _, c := range v.Checks {
-		tc := junitTestcase{Name: c.Name, Classname: "analysis." + v.Analysis, Time: seconds(v.Duration)}
+		// A check's time is how long it took to decide; one that never did took the whole analysis.
+		took := v.Duration
+		if (c.State == compare.Pass || c.State == compare.Fail) && c.Decided > 0 {
+			took = c.Decided
+		}
+		tc := junitTestcase{Name: c.Name, Classname: "analysis." + v.Analysis, Time: seconds(took)}
 		body := fmt.Sprintf("%s\nsource: %s\ncritical: %v\nsamples: %d %s, %d %s", c.Reason, c.Source, c.Critical,
 			c.Candidate.N, v.Candidate.Name, c.Baseline.N, v.Baseline.Name)
 		switch {

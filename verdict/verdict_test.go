@@ -218,3 +218,40 @@ func TestSourceErrorStateNeverPasses(t *testing.T) {
 		}
 	}
 }
+
+// Each check's JUnit time is how long it took to decide; one still inconclusive at the end
+// took the whole analysis. The JSON keeps the decision time and reads it back.
+func TestVerdictJUnitCheckTimes(t *testing.T) {
+	v := fixtureVerdict(Rollback)
+	v.Checks[0].Decided = 12500 * time.Millisecond
+	var buf bytes.Buffer
+	if err := WriteVerdictJUnit(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	times := map[string]string{}
+	for _, tc := range doc.Suites[len(doc.Suites)-1].Cases {
+		times[tc.Name] = tc.Time
+	}
+	if times["p95"] != "12.500" || times["errors"] != "42.000" {
+		t.Errorf("check times %v: want p95 12.500 (decided then), errors 42.000 (never decided)", times)
+	}
+
+	buf.Reset()
+	if err := WriteVerdictJSON(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"decidedAfterMs": 12500`) {
+		t.Errorf("want the decision time in JSON:\n%s", buf.String())
+	}
+	var back Verdict
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Checks[0].Decided != v.Checks[0].Decided || back.Checks[0].Name != "p95" {
+		t.Errorf("read back %v %q, want %v p95", back.Checks[0].Decided, back.Checks[0].Name, v.Checks[0].Decided)
+	}
+}
