@@ -17,7 +17,7 @@ var (
 	secondsUnit = unit{value: fmtSeconds, diff: func(v float64) string { return signed(v, fmtSeconds) }}
 	rateUnit    = unit{value: fmtPercent, diff: func(v float64) string { return signed(v*100, func(x float64) string { return trimFloat(x) + "pp" }) }}
 	plainUnit   = unit{value: trimFloat, diff: func(v float64) string { return signed(v, trimFloat) }}
-	probUnit    = unit{value: func(v float64) string { return fmt.Sprintf("%.2f", v) }, diff: func(v float64) string { return signed(v, func(x float64) string { return fmt.Sprintf("%.2f", x) }) }}
+	probUnit    = unit{value: fmtProb, diff: func(v float64) string { return signed(v, fmtProb) }}
 )
 
 // constraint is one limit checked against one interval.
@@ -174,9 +174,22 @@ func ratioUpper(cu, bl float64) float64 {
 	return cu / bl
 }
 
+// noValue is how a number that does not exist yet (NaN: nothing observed) reads: never "NaN".
+const noValue = "—"
+
 func fmtRatio(v float64) string {
-	if math.IsInf(v, 1) {
+	switch {
+	case math.IsInf(v, 1):
 		return "∞"
+	case math.IsNaN(v):
+		return noValue
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func fmtProb(v float64) string {
+	if math.IsNaN(v) {
+		return noValue
 	}
 	return fmt.Sprintf("%.2f", v)
 }
@@ -184,6 +197,8 @@ func fmtRatio(v float64) string {
 func fmtSeconds(v float64) string {
 	a := math.Abs(v)
 	switch {
+	case math.IsNaN(v):
+		return noValue
 	case math.IsInf(v, 1):
 		return "∞"
 	case math.IsInf(v, -1):
@@ -199,7 +214,7 @@ func fmtSeconds(v float64) string {
 }
 
 func fmtPercent(v float64) string {
-	if math.IsInf(v, 0) {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return fmtRatio(v)
 	}
 	return fmt.Sprintf("%.2f%%", v*100)
@@ -212,7 +227,9 @@ func trimFloat(v float64) string {
 		return "∞"
 	case math.IsInf(v, -1):
 		return "-∞"
-	case v == 0 || math.IsNaN(v):
+	case math.IsNaN(v):
+		return noValue
+	case v == 0:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	mag := math.Floor(math.Log10(math.Abs(v)))
@@ -221,7 +238,10 @@ func trimFloat(v float64) string {
 }
 
 func signed(v float64, f func(float64) string) string {
-	if v >= 0 || math.IsNaN(v) {
+	if math.IsNaN(v) {
+		return noValue
+	}
+	if v >= 0 {
 		return "+" + f(v)
 	}
 	return "-" + f(-v)

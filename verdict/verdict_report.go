@@ -210,13 +210,16 @@ func effectCells(c CheckResult) (string, string) {
 		return "—", "—"
 	}
 	if c.Statistic != nil {
-		return fmt.Sprintf("%.2f", c.Statistic.Value), fmt.Sprintf("[%.2f, %.2f]", c.Statistic.Lower, c.Statistic.Upper)
+		return num(c.Statistic.Value), interval(num, c.Statistic.Lower, c.Statistic.Upper, c.Statistic.Lower != c.Statistic.Lower, c.Statistic.Upper != c.Statistic.Upper)
 	}
 	if c.Threshold.MaxRatio != nil || c.Threshold.MaxIncrease == nil {
 		// A ratio's bounds are 0 and ∞ on the side a one-sided test does not look at.
 		return "×" + num(c.Ratio.Value), interval(num, c.Ratio.Lower, c.Ratio.Upper, !(c.Ratio.Lower > 0), !(c.Ratio.Upper <= 1e12))
 	}
 	f := func(x float64) string {
+		if x != x { // NaN: no data yet
+			return "—"
+		}
 		if c.Kind == "error-rate" {
 			return fmt.Sprintf("%+.2fpp", x*100)
 		}
@@ -263,6 +266,8 @@ func humanSeconds(s float64) string {
 
 func signedSeconds(s float64) string {
 	switch {
+	case s != s:
+		return "—"
 	case s > 1e12:
 		return "+∞"
 	case s < -1e12:

@@ -2,8 +2,11 @@ package verdict
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
+
+	"github.com/greenlight/greenlight/compare"
 )
 
 // A check not decided yet is "inconclusive" in every output, as in JSON: never a second word
@@ -26,5 +29,31 @@ func TestInconclusiveIsOneWordEverywhere(t *testing.T) {
 				t.Errorf("want the state called inconclusive, never undecided:\n%s", b.String())
 			}
 		})
+	}
+}
+
+// A number that does not exist yet (no data: NaN) reads "—" in every human-readable output,
+// never "NaN" or "+NaNpp".
+func TestNoNaNInHumanOutput(t *testing.T) {
+	nan, inc := math.NaN(), 0.01
+	c := CheckResult{Name: "errors", Critical: true, Source: "prometheus", Error: "prometheus for green: empty result",
+		Outcome: compare.Outcome{Kind: "error-rate", Metric: "error rate", State: compare.Error, Reason: "no usable data",
+			Baseline: compare.Estimate{Value: nan, Lower: nan, Upper: nan}, Candidate: compare.Estimate{Value: nan, Lower: nan, Upper: nan},
+			Ratio: compare.Effect{Value: nan, Lower: nan, Upper: nan}, Diff: compare.Effect{Value: nan, Lower: nan, Upper: nan},
+			Threshold: compare.Threshold{MaxIncrease: &inc}}}
+	shift := c
+	shift.Name, shift.Kind, shift.Threshold = "shift", "shift", compare.Threshold{}
+	shift.Statistic = &compare.Effect{Value: nan, Lower: nan, Upper: nan}
+	v := fixtureVerdict(Inconclusive)
+	v.Checks = []CheckResult{c, shift}
+	var text, md bytes.Buffer
+	NewTextWriter(&text, TextOptions{}).Verdict(v)
+	if err := WriteVerdictMarkdown(&md, v); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+		if strings.Contains(out, "NaN") {
+			t.Errorf("%s shows NaN:\n%s", name, out)
+		}
 	}
 }
