@@ -22,7 +22,7 @@ var _ source.Source = (*Source)(nil)
 // a *source.Error; one that holds nothing usable wraps source.ErrNoData.
 func (s *Source) Fetch(ctx context.Context, q source.Query, env source.Env, w source.Window) (source.Result, error) {
 	fail := func(fe *fetchError) (source.Result, error) {
-		return source.Result{}, &source.Error{Source: "datadog", Env: env.Name, Reason: s.redact.Redact(fe.reason), Retryable: fe.retryable, Err: fe.err}
+		return source.Result{}, &source.Error{Source: "datadog", URL: source.PublicURL(s.baseURL), Env: env.Name, Reason: s.redact.Redact(fe.reason), Retryable: fe.retryable, Err: fe.err}
 	}
 	if err := checkWindow(w); err != nil {
 		return fail(&fetchError{reason: err.Error()})
