@@ -12,15 +12,15 @@ import (
 func TestNoValueNeverReadsNaN(t *testing.T) {
 	nan := math.NaN()
 	for name, got := range map[string]string{
-		"rate":       rateUnit.value(nan),
-		"rate diff":  rateUnit.diff(nan),
-		"seconds":    secondsUnit.value(nan),
-		"diff":       secondsUnit.diff(nan),
-		"plain":      plainUnit.value(nan),
-		"ratio":      fmtRatio(nan),
-		"prob":       probUnit.value(nan),
-		"prob diff":  probUnit.diff(nan),
-		"plain diff": plainUnit.diff(nan),
+		"rate":       rateUnit.value(nan, 0),
+		"rate diff":  rateUnit.diff(nan, 0),
+		"seconds":    secondsUnit.value(nan, 0),
+		"diff":       secondsUnit.diff(nan, 0),
+		"plain":      plainUnit.value(nan, 0),
+		"ratio":      fmtRatio(nan, 0),
+		"prob":       probUnit.value(nan, 0),
+		"prob diff":  probUnit.diff(nan, 0),
+		"plain diff": plainUnit.diff(nan, 0),
 	} {
 		assert.Equal(t, "—", got, name)
 	}

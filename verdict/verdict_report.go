@@ -214,16 +214,22 @@ func effectCells(c CheckResult) (string, string) {
 	}
 	if c.Threshold.MaxRatio != nil || c.Threshold.MaxIncrease == nil {
 		// A ratio's bounds are 0 and ∞ on the side a one-sided test does not look at.
-		return "×" + num(c.Ratio.Value), interval(num, c.Ratio.Lower, c.Ratio.Upper, !(c.Ratio.Lower > 0), !(c.Ratio.Upper <= 1e12))
+		f := besideLimits(c, EffectRatio, func(x float64, extra int) string { return numN(x, extra) })
+		return "×" + num(c.Ratio.Value), interval(f, c.Ratio.Lower, c.Ratio.Upper, !(c.Ratio.Lower > 0), !(c.Ratio.Upper <= 1e12))
 	}
 	f := func(x float64) string {
 		if x != x { // NaN: no data yet
 			return "—"
 		}
-		if c.Kind == "error-rate" {
-			return fmt.Sprintf("%+.2fpp", x*100)
-		}
 		return signedSeconds(x)
+	}
+	if c.Kind == "error-rate" {
+		f = besideLimits(c, EffectDiff, func(x float64, extra int) string {
+			if x != x {
+				return "—"
+			}
+			return fmt.Sprintf("%+.*fpp", 2+extra, x*100)
+		})
 	}
 	lowOpen, highOpen := !(c.Diff.Lower > -1e12), !(c.Diff.Upper < 1e12)
 	if c.Kind == "error-rate" {
@@ -245,6 +251,41 @@ func interval(f func(float64) string, lo, hi float64, lowOpen, highOpen bool) st
 		return "≥ " + f(lo)
 	}
 	return "[" + f(lo) + ", " + f(hi) + "]"
+}
+
+// besideLimits formats an interval's ends with f, giving an end that lies just beyond one of
+// the check's limits of that effect the digits that tell it from the limit (1.5003, not 1.50,
+// for a ratio that failed a limit of 1.5): a failure never reads like equality.
+func besideLimits(c CheckResult, effect string, f func(x float64, extra int) string) func(float64) string {
+	var limits []Limit
+	for _, l := range c.Limits() {
+		if l.Effect == effect {
+			limits = append(limits, l)
+		}
+	}
+	return func(x float64) string {
+		for _, l := range limits {
+			limit := l.Max
+			if x == l.Interval.Upper && x < l.Min {
+				limit = l.Min
+			} else if x != l.Interval.Lower || x <= l.Max {
+				continue
+			}
+			for extra := 0; extra <= 6; extra++ {
+				if s := f(x, extra); s != f(limit, extra) {
+					return s
+				}
+			}
+		}
+		return f(x, 0)
+	}
+}
+
+func numN(x float64, extra int) string {
+	if x != x || x > 1e12 {
+		return num(x)
+	}
+	return fmt.Sprintf("%.*f", 2+extra, x)
 }
 
 func num(x float64) string {

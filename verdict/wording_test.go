@@ -57,3 +57,23 @@ func TestNoNaNInHumanOutput(t *testing.T) {
 		}
 	}
 }
+
+// The table's "sure of" interval of a check that failed just beyond its limit shows the digits
+// that tell it from the limit, as the reason does.
+func TestSureOfBesideTheLimit(t *testing.T) {
+	v := fixtureVerdict(Rollback)
+	limit := 1.5
+	v.Checks = []CheckResult{check("p95", true, compare.Fail)}
+	v.Checks[0].Threshold.MaxRatio = &limit
+	v.Checks[0].Ratio = compare.Effect{Value: 1.76, Lower: 1.5003, Upper: 2.17}
+	var text, md bytes.Buffer
+	NewTextWriter(&text, TextOptions{}).Verdict(v)
+	if err := WriteVerdictMarkdown(&md, v); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+		if !strings.Contains(out, "[1.5003, 2.17]") {
+			t.Errorf("%s: want the interval as [1.5003, 2.17]:\n%s", name, out)
+		}
+	}
+}

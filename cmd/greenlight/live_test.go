@@ -82,3 +82,16 @@ func TestLiveViewLeavesLastStateOnInterrupt(t *testing.T) {
 		})
 	}
 }
+
+// A failed check whose interval ends just beyond its limit shows the digits that make the
+// comparison visibly true, not an interval that starts at the limit.
+func TestLiveViewBoundBesideTheLimit(t *testing.T) {
+	checks := liveChecks()
+	checks[1].Ratio = compare.Effect{Value: 1.76, Lower: 1.20031, Upper: 2.17}
+	var out bytes.Buffer
+	l := newLiveView(&out, true)
+	e := tick(5 * time.Second)
+	e.Checks = checks
+	l.event(e)
+	assert.Contains(t, out.String(), "ratio [×1.2003, ×2.17], limit ≤ ×1.20 — beyond the limit: fails")
+}
