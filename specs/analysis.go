@@ -184,10 +184,10 @@ func (a *Analysis) validateMonitor(d *decoder, m *Monitor, seen map[string]bool)
 		d.errs.add(m.Pos, "duplicate monitor name %q", m.Name)
 	}
 	seen[m.Name] = true
-	if (m.Suite.Ref == "") == (m.Step == nil) {
+	if (m.Suite.Ref == "") == (m.Step == nil) && !(m.Suite.Ref == "" && d.meant(m.Pos, "suite", "step")) {
 		d.errs.add(m.Pos, "monitor %q: give exactly one of suite and step", m.Name)
 	}
-	if (m.Every == 0) == (m.Cron == "") {
+	if (m.Every == 0) == (m.Cron == "") && !(m.Every == 0 && d.meant(m.Pos, "every", "cron")) {
 		d.errs.add(m.Pos, "monitor %q: give exactly one of every and cron", m.Name)
 	}
 	if m.Every != 0 && m.Every.D() < 10*time.Millisecond {

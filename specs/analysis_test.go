@@ -117,6 +117,19 @@ checks:
 			`11:5: check "shape" reads traces: declare sources.traces`,
 			`11:32: step: a traceShape check reads the received traces (sources.traces), not a monitor's probes`,
 		}},
+		// One cause, one error: a misspelled field is unknown, not also missing.
+		{"misspelled kind and schedule", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, evry: 1s, stp: {http: {url: /}}}]
+checks:
+  - {name: e, errorrate: {from: m, maxIncrease: 1%}}
+  - {name: f, errorRate: {from: m, maxIncrease: 1%}}
+`, []string{
+			`7:22: unknown field "evry" (did you mean "every"?)`,
+			`7:32: unknown field "stp" (did you mean "step"?)`,
+			`9:15: unknown field "errorrate" (did you mean "errorRate"?)`,
+		}},
 		{"every check advisory", `environments: {blue: {}, green: {}}
 baseline: blue
 candidate: green

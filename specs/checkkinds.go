@@ -174,7 +174,9 @@ func (c *Check) IsCritical() bool {
 
 func validateCheck(d *decoder, c *Check, monitors map[string]bool, declared map[string]bool) {
 	if len(c.kinds()) != 1 {
-		d.errs.add(c.Pos, "check %q: give exactly one of %s", c.Name, strings.Join(CheckKinds(), ", "))
+		if len(c.kinds()) > 1 || !d.meant(c.Pos, CheckKinds()...) {
+			d.errs.add(c.Pos, "check %q: give exactly one of %s", c.Name, strings.Join(CheckKinds(), ", "))
+		}
 		return
 	}
 	cfg, kind := c.config()
