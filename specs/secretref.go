@@ -40,7 +40,11 @@ func secretRefValue(r SecretRef, dir string, lookup func(string) (string, bool))
 // secretProblem reports a secret that could not be read: a warning when it is only missing and
 // the options allow that, an error otherwise.
 func (d *decoder) secretProblem(pos Position, missing bool, format string, args ...any) {
-	if missing && d.ctx.allowMissingSecrets {
+	switch {
+	case missing && d.ctx.missing != nil:
+		d.ctx.missing.add(pos, format, args...)
+		return
+	case missing && d.ctx.allowMissingSecrets:
 		d.warns.add(pos, format, args...)
 		return
 	}

@@ -45,6 +45,9 @@ type Suite struct {
 
 	File string   `yaml:"-"`
 	Pos  Position `yaml:"-"`
+	// MissingSecrets are the suite's secrets that were not there at load, kept here rather than
+	// failing the load under LoadOptions.SecretsWhenUsed (see Analysis.RequireSecrets).
+	MissingSecrets Errors `yaml:"-"`
 
 	ctx        *loadContext
 	redactOnce sync.Once
