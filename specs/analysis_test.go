@@ -11,7 +11,7 @@ import (
 )
 
 func TestAnalysisExampleLoads(t *testing.T) {
-	docs, err := Load([]string{"../examples/analyses/checkout.yaml", "../examples/suites"}, LoadOptions{LookupEnv: envOf("SMOKE_PASS", "pw")})
+	docs, err := Load([]string{"../examples/analyses/checkout.yaml", "../examples/suites"}, LoadOptions{LookupEnv: envOf("SMOKE_PASS", "testpass")})
 	require.NoError(t, err)
 	require.Len(t, docs.Analyses, 1)
 	a := docs.Analyses[0]
