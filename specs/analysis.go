@@ -108,7 +108,9 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 		d.errs.add(at("apiVersion"), "apiVersion must be %q, got %q", APIVersion, a.APIVersion)
 	}
 	if a.Metadata.Name == "" {
-		d.errs.add(at("metadata"), "metadata.name is required")
+		if !d.meant(at("metadata"), "name") {
+			d.errs.add(at("metadata"), "metadata.name is required")
+		}
 	} else if !nameRe.MatchString(a.Metadata.Name) {
 		d.errs.add(a.Metadata.Pos, "metadata.name %q may use letters, digits, '.', '_' and '-' only", a.Metadata.Name)
 	}
