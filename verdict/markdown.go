@@ -21,6 +21,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		tool = "greenlight"
 	}
 	switch {
+	case len(r.Problems) > 0:
+		fmt.Fprintf(bw, "### ⛔ %s: invalid input\n\n", mdText(tool))
+		for _, p := range r.Problems {
+			fmt.Fprintf(bw, "- %s\n", mdCode(p))
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write markdown report: %w", err)
+		}
+		return nil
 	case r.Interrupted:
 		fmt.Fprintf(bw, "### ⏹️ %s: interrupted before every step ran — nothing decided\n", mdText(tool))
 	case len(r.Suites) == 0:

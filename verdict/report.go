@@ -28,6 +28,9 @@ type Report struct {
 	// Interrupted is set when a signal stopped the run before every step ran: the failures of
 	// steps cut short are greenlight's, not the environment's, and the run decides nothing.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Problems, when set, are why the input was invalid (exit 3): nothing ran. Only the command
+	// line writes such a report, so that CI shows what to fix.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // SuiteReport is one suite run against one environment. A suite that ran on blue and

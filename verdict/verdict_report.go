@@ -63,8 +63,9 @@ func WriteVerdictJSON(w io.Writer, v *Verdict) error {
 }
 
 // WriteVerdictJUnit writes the smoke gate's suites and one test suite for the analysis with a
-// test case per check: a failed check is a <failure>, an undecided one <skipped> (or a failure
-// when the policy turned the undecided analysis into a rollback).
+// test case per check: a failed check is a <failure>, an inconclusive one <skipped> (or a
+// failure when the policy turned the inconclusive analysis into a rollback). Invalid input is
+// one test case in <error>, with the problems.
 func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 	doc := junitTestsuites{Name: "greenlight"}
 	if v.Smoke != nil {
@@ -81,6 +82,17 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 			{Name: "baseline", Value: v.Baseline.Name},
 			{Name: "candidate", Value: v.Candidate.Name},
 		},
+	}
+	if v.Decision == Invalid {
+		// Nothing ran: one test case that errored, with what to fix, so CI does not show green.
+		msg := v.Reason + ": " + strings.Join(v.Problems, "; ")
+		ts.Name, ts.Properties = strings.TrimSpace("invalid input "+v.Analysis), ts.Properties[:1]
+		ts.Tests, ts.Errors = 1, 1
+		ts.Cases = append(ts.Cases, junitTestcase{Name: "(input)", Classname: "analysis." + v.Analysis, Time: seconds(0),
+			Error: &junitResult{Message: xmlChars(msg), Type: "invalid-input", Text: xmlChars(strings.Join(v.Problems, "\n"))}})
+		doc.Suites = append(doc.Suites, ts)
+		doc.Tests, doc.Errors, doc.Time = doc.Tests+1, doc.Errors+1, seconds(0)
+		return encodeJUnit(w, doc)
 	}
 	for _, c := range v.Checks {
 		// A check's time is how long it took to decide; one that never did took the whole analysis.
@@ -132,17 +144,32 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 	return encodeJUnit(w, doc)
 }
 
-var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️"}
+var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️", Invalid: "⛔"}
 var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ inconclusive", compare.Error: "⚠️ source error"}
 
 // WriteVerdictMarkdown writes the verdict as GitHub-flavoured Markdown: headline, reason, one
 // row per check with both sides, the effect and its interval, then the smoke gate.
 func WriteVerdictMarkdown(w io.Writer, v *Verdict) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "### %s greenlight: %s — %s\n\n", decisionIcon[v.Decision], v.Decision, mdText(v.Analysis))
-	fmt.Fprintf(bw, "%s (candidate) vs %s (baseline), %s, decided in the %s phase.\n\n",
-		mdCode(v.Candidate.Name), mdCode(v.Baseline.Name), humanDuration(v.Duration), v.Phase)
+	switch {
+	case v.Decision == Invalid && v.Analysis == "":
+		fmt.Fprintf(bw, "### %s greenlight: invalid input\n\n", decisionIcon[v.Decision])
+	case v.Decision == Invalid:
+		fmt.Fprintf(bw, "### %s greenlight: invalid input — %s\n\n", decisionIcon[v.Decision], mdText(v.Analysis))
+	default:
+		fmt.Fprintf(bw, "### %s greenlight: %s — %s\n\n", decisionIcon[v.Decision], v.Decision, mdText(v.Analysis))
+	}
+	if v.Decision != Invalid {
+		fmt.Fprintf(bw, "%s (candidate) vs %s (baseline), %s, decided in the %s phase.\n\n",
+			mdCode(v.Candidate.Name), mdCode(v.Baseline.Name), humanDuration(v.Duration), v.Phase)
+	}
 	fmt.Fprintf(bw, "**Why:** %s\n\n", mdText(v.Reason))
+	for _, p := range v.Problems {
+		fmt.Fprintf(bw, "- %s\n", mdCode(p))
+	}
+	if len(v.Problems) > 0 {
+		fmt.Fprintln(bw)
+	}
 	for _, d := range v.Diagnosis {
 		fmt.Fprintf(bw, "**Diagnosis:** %s\n\n", mdText(d))
 	}

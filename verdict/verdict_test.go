@@ -255,3 +255,86 @@ func TestVerdictJUnitCheckTimes(t *testing.T) {
 		t.Errorf("read back %v %q, want %v p95", back.Checks[0].Decided, back.Checks[0].Name, v.Checks[0].Decided)
 	}
 }
+
+// A run stopped on invalid input still writes its reports: JSON with verdict "error", exit 3
+// and the problems; a JUnit error; Markdown and GitHub annotations that say what to fix.
+func TestInvalidInputReports(t *testing.T) {
+	v := InvalidInput("checkout", "invalid spec:\nsuites/a.yaml:3:7: unknown field \"evry\"\nan.yaml:9:5: no suite named \"x\"",
+		time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if v.ExitCode() != ExitInvalid {
+		t.Errorf("exit code %d, want %d", v.ExitCode(), ExitInvalid)
+	}
+	var js, junit, md, gh bytes.Buffer
+	for _, w := range []error{WriteVerdictJSON(&js, v), WriteVerdictJUnit(&junit, v), WriteVerdictMarkdown(&md, v), WriteVerdictGitHub(&gh, v)} {
+		if w != nil {
+			t.Fatal(w)
+		}
+	}
+	var got struct {
+		Verdict  string   `json:"verdict"`
+		Reason   string   `json:"reason"`
+		ExitCode int      `json:"exitCode"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Verdict != "error" || got.ExitCode != 3 || got.Reason != "invalid spec" || len(got.Problems) != 2 {
+		t.Errorf("json: %+v", got)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Errors != 1 || doc.Tests != 1 || !strings.Contains(junit.String(), `unknown field &#34;evry&#34;`) {
+		t.Errorf("junit: errors %d tests %d\n%s", doc.Errors, doc.Tests, junit.String())
+	}
+	if !strings.Contains(md.String(), "### ⛔ greenlight: invalid input — checkout") || !strings.Contains(md.String(), "- `suites/a.yaml:3:7: unknown field \"evry\"`") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	if !strings.Contains(gh.String(), "::error title=greenlight%3A invalid input::an.yaml:9:5: no suite named \"x\"") {
+		t.Errorf("github:\n%s", gh.String())
+	}
+}
+
+// A smoke run stopped on invalid input writes its reports too: status "error", exit 3, the
+// problems in every format.
+func TestInvalidInputSmokeReports(t *testing.T) {
+	r := &Report{Tool: "greenlight", Problems: []string{`s.yaml:3:7: unknown field "stps"`}}
+	if r.ExitCode() != ExitInvalid {
+		t.Errorf("exit code %d, want %d", r.ExitCode(), ExitInvalid)
+	}
+	var js, junit, md, gh bytes.Buffer
+	for _, err := range []error{WriteJSON(&js, r), WriteJUnit(&junit, r), WriteMarkdown(&md, r), WriteGitHub(&gh, r)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got struct {
+		Status   string   `json:"status"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "error" || len(got.Problems) != 1 {
+		t.Errorf("json: %s", js.String())
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Problems) != 1 {
+		t.Errorf("read back %v: %+v", err, back)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Errors != 1 || !strings.Contains(junit.String(), `type="invalid-input"`) {
+		t.Errorf("junit:\n%s", junit.String())
+	}
+	if md.String() != "### ⛔ greenlight: invalid input\n\n- `s.yaml:3:7: unknown field \"stps\"`\n" {
+		t.Errorf("markdown:\n%q", md.String())
+	}
+	if !strings.Contains(gh.String(), "::error title=greenlight%3A invalid input::s.yaml:3:7") {
+		t.Errorf("github:\n%s", gh.String())
+	}
+}
