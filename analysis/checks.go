@@ -38,6 +38,23 @@ type check struct {
 	// is whether that data tells success from failure at all.
 	ev   verdict.Evidence
 	sees bool
+
+	// state is the state of the last result and since when (the phase's elapsed time) it
+	// has held: a decided check's time in reports.
+	state compare.State
+	since time.Duration
+}
+
+// resultAt is the check's result at elapsed, with the time it decided when it has.
+func (c *check) resultAt(elapsed time.Duration) verdict.CheckResult {
+	r := c.result()
+	if r.State != c.state {
+		c.state, c.since = r.State, elapsed
+	}
+	if r.State == compare.Pass || r.State == compare.Fail {
+		r.Decided = c.since
+	}
+	return r
 }
 
 // observeCandidate counts one candidate probe toward the evidence floor.

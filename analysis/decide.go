@@ -186,7 +186,7 @@ func (r *run) inconclusive(results []verdict.CheckResult, limit time.Duration) {
 		}
 	}
 	r.v.Undecided = true
-	base := fmt.Sprintf("inconclusive after %s: %s undecided", limit, strings.Join(undecided, ", "))
+	base := fmt.Sprintf("inconclusive after %s: %s not decided", limit, strings.Join(undecided, ", "))
 	if d := r.diagnosis(); len(d) > 0 {
 		base += " (" + strings.Join(d, "; ") + ")"
 	}

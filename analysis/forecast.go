@@ -69,14 +69,14 @@ type Forecast struct {
 
 // CheckForecast is one check's plan.
 type CheckForecast struct {
-	Check    string
-	Kind     string // latency, error-rate, shift
-	Critical bool
-	Rate     float64 // observations per second per environment; 0 when not simulated
-	Note     string  // why it was not simulated
-	Alpha    float64 // its share of the false-rollback budget
-	Healthy  Outcomes
-	Regress  Outcomes
+	Check    string   `json:"check"`
+	Kind     string   `json:"kind"` // latency, error-rate, shift
+	Critical bool     `json:"critical"`
+	Rate     float64  `json:"rate"`           // observations per second per environment; 0 when not simulated
+	Note     string   `json:"note,omitempty"` // why it was not simulated
+	Alpha    float64  `json:"alpha"`          // its share of the false-rollback budget
+	Healthy  Outcomes `json:"healthy"`
+	Regress  Outcomes `json:"regression"`
 }
 
 // Outcomes are how simulated analyses of one scenario ended by maxDuration.
@@ -414,7 +414,7 @@ func Feasibility(a *specs.Analysis) []string {
 			slow = append(slow, fmt.Sprintf("%s at %s per environment", s.spec.Name, rateString(s.rate)))
 		}
 	}
-	msg := fmt.Sprintf("with these rates a healthy candidate is promoted within policy.maxDuration %s in only %s of simulated analyses (%s undecided)",
+	msg := fmt.Sprintf("with these rates a healthy candidate is promoted within policy.maxDuration %s in only %s of simulated analyses (%s inconclusive)",
 		maxD, pctString(h.Promote), strings.Join(slow, ", "))
 	var fixes []string
 	// A faster rate: the smallest of 2, 4, … 64 times the current ones that promotes half the

@@ -234,7 +234,7 @@ func (r *run) monitor(ctx context.Context, phase verdict.Phase, limit time.Durat
 			r.elapsed = elapsed
 			results := make([]verdict.CheckResult, len(checks))
 			for i, c := range checks {
-				results[i] = c.result()
+				results[i] = c.resultAt(elapsed)
 			}
 			r.v.Checks = results
 			r.emit(Event{Kind: EventTick, Phase: phase, Elapsed: elapsed, Limit: limit, Checks: results, Diagnosis: r.diagnosis(), Lag: lag})

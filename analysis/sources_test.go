@@ -38,6 +38,17 @@ func (f *promFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"status":"error","errorType":"unavailable","error":"shutting down"}`))
 		return
 	}
+	if strings.HasSuffix(r.URL.Path, "/series") {
+		// Series exist for the colours it has counts for.
+		data := `[]`
+		for color := range f.counts {
+			if strings.Contains(r.Form.Get("match[]"), `color="`+color+`"`) {
+				data = `[{"__name__":"http_requests_total","color":"` + color + `"}]`
+			}
+		}
+		_, _ = w.Write([]byte(`{"status":"success","data":` + data + `}`))
+		return
+	}
 	for color, c := range f.counts {
 		if strings.Contains(q, `color="`+color+`"`) {
 			v := c[1]
@@ -53,6 +64,13 @@ func (f *promFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func promAnalysis(t *testing.T, url, policy string) *specs.Analysis {
 	t.Helper()
+	return promAnalysisLabel(t, url, policy, "color")
+}
+
+// promAnalysisLabel is promAnalysis with the total query's environment label named label (a
+// typo, say).
+func promAnalysisLabel(t *testing.T, url, policy, label string) *specs.Analysis {
+	t.Helper()
 	src := `apiVersion: greenlight/v1
 kind: Analysis
 metadata: {name: prom}
@@ -65,8 +83,8 @@ checks:
   - name: server-errors
     errorRate:
       prometheus:
-        errors: sum(increase(http_requests_total{color="{{ .env.name }}",code=~"5.."}[{{ .window }}])) or vector(0)
-        total: sum(increase(http_requests_total{color="{{ .env.name }}"}[{{ .window }}]))
+        errors: sum(increase(http_requests_total{color="{{ .env.name }}",code=~"5.."}[{{ .window }}])) or 0 * sum(increase(http_requests_total{color="{{ .env.name }}"}[{{ .window }}]))
+        total: sum(increase(http_requests_total{` + label + `="{{ .env.name }}"}[{{ .window }}]))
       maxIncrease: 1%
 policy: {` + policy + `}
 `
@@ -160,14 +178,32 @@ func TestPrometheusStoppedNeverPromotes(t *testing.T) {
 				v := runProm(t, n, promAnalysis(t, url, "minDuration: 100ms, maxDuration: 20s, consecutiveErrors: 3, onInconclusive: "+tc.policy))
 				assert.Equal(t, tc.want, v.Decision, v.Reason)
 				assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
-				assert.Contains(t, v.Reason, "(prometheus for blue: errors query: server error: 503)")
-				assert.Contains(t, v.Checks[0].Error, "prometheus for blue")
+				assert.Contains(t, v.Reason, "(prometheus at http://prometheus.test:9090 for blue: errors query: server error: 503)")
+				assert.Contains(t, v.Checks[0].Error, "prometheus at http://prometheus.test:9090 for blue")
 				assert.Equal(t, compare.Error, v.Checks[0].State, "a check whose source fails is in the error state")
 				// Polled every 100ms; the tick that sees the third failure ends the run.
 				assert.Equal(t, int64(3), f.calls.Load(), "three polls, each stopped by blue's failed errors query")
 			})
 		})
 	}
+}
+
+// TestPrometheusLabelTypoEndsFast: a query whose selector matches no series (a typo in a
+// label) is a source error once the analysis is a minute in, so policy.consecutiveErrors ends it
+// then, without a promote, instead of waiting for maxDuration; the reason names the query, the
+// selector and the server.
+func TestPrometheusLabelTypoEndsFast(t *testing.T) {
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		f := &promFake{counts: map[string][2]string{"blue": {"1", "5000"}, "green": {"2", "5000"}}}
+		url := n.Serve(t, "prometheus.test:9090", f)
+		v := runProm(t, n, promAnalysisLabel(t, url, "minDuration: 100ms, maxDuration: 30m, consecutiveErrors: 3, onInconclusive: promote", "colour"))
+		assert.Equal(t, verdict.Inconclusive, v.Decision, v.Reason)
+		assert.Equal(t, compare.Error, v.Checks[0].State)
+		assert.Contains(t, v.Reason, "server-errors: its source failed 3 times in a row")
+		assert.Contains(t, v.Reason, `prometheus at http://prometheus.test:9090 for blue: total query: sum(increase(http_requests_total{colour="blue"}[`)
+		assert.Contains(t, v.Reason, `returned no series: http_requests_total{colour="blue"} matches no series in the last 5m0s`)
+		assert.Less(t, v.Duration, 2*time.Minute, "a minute's grace and three polls, not maxDuration")
+	})
 }
 
 func TestPrometheusInvalidSpec(t *testing.T) {

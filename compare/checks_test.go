@@ -55,7 +55,7 @@ func TestLatencyDetectsRegression(t *testing.T) {
 	state, sec, o := runLatency(t, 1, 2, 10, 300, Threshold{MaxRatio: F(1.2)})
 	require.Equal(t, Fail, state)
 	assert.Less(t, sec, 120, "a doubled p95 at 10 obs/s is caught in seconds, not minutes")
-	assert.Regexp(t, `^p95 green \d+ms vs blue \d+ms: ratio \d\.\d\d \[>?\d\.\d\d, \d\.\d\d\] > 1\.20 allowed$`, o.Reason)
+	assert.Regexp(t, `^p95 green \d+ms vs blue \d+ms: ratio \d\.\d\d \[>?\d\.\d{2,8}, \d\.\d\d\] > 1\.20 allowed$`, o.Reason)
 	assert.Greater(t, o.Ratio.Lower, 1.2)
 	assert.Equal(t, o.Candidate.N, o.Baseline.N)
 }
@@ -63,7 +63,7 @@ func TestLatencyDetectsRegression(t *testing.T) {
 func TestLatencyPassNeedsEvidence(t *testing.T) {
 	state, _, o := runLatency(t, 2, 1, 10, 5, Threshold{MaxRatio: F(1.2)})
 	assert.Equal(t, Inconclusive, state, "50 samples per side cannot show p95 within 20%%: %s", o.Reason)
-	assert.Contains(t, o.Reason, "undecided against ≤ 1.20")
+	assert.Contains(t, o.Reason, "inconclusive against ≤ 1.20")
 
 	state, _, o = runLatency(t, 2, 1, 100, 120, Threshold{MaxRatio: F(1.2)})
 	require.Equal(t, Pass, state)
@@ -346,7 +346,34 @@ func TestOutcomeJSON(t *testing.T) {
 	assert.True(t, math.IsInf(o.Ratio.Upper, 1), "and reads back as +Inf")
 }
 
-// A bound a hair beyond its limit would print as the limit: the reason says which side it is on.
+// A bound just beyond its limit gets the digits that make the comparison read true, in every
+// unit, and no more digits than usual otherwise.
+func TestBoundBesideTheLimitShowsTheDifference(t *testing.T) {
+	cases := []struct {
+		name  string
+		k     constraint
+		state State
+		want  string
+	}{
+		{"ratio", constraint{label: "ratio", est: Effect{1.76, 1.5003, 2.17}, min: math.Inf(-1), max: 1.5, show: fmtRatio}, Fail,
+			"ratio 1.76 [1.5003, 2.17] > 1.50 allowed"},
+		{"ratio below", constraint{label: "ratio", est: Effect{0.6, 0.5, 0.66661}, min: 1 / 1.5, max: math.Inf(1), show: fmtRatio}, Fail,
+			"ratio 0.60 [0.50, 0.6666] < 0.67 allowed"},
+		{"difference in points", constraint{est: Effect{0.02, 0.010004, 0.03}, min: math.Inf(-1), max: 0.01, show: rateUnit.diff}, Fail,
+			"+2pp [+1.0004pp, +3pp] > +1pp allowed"},
+		{"latency", constraint{label: "green", est: Effect{0.31, 0.30004, 0.32}, min: math.Inf(-1), max: 0.3, show: secondsUnit.value}, Fail,
+			"green 310ms [300.04ms, 320ms] > 300ms allowed"},
+		{"far from the limit: usual digits", constraint{label: "ratio", est: Effect{1.76, 1.61, 2.17}, min: math.Inf(-1), max: 1.5, show: fmtRatio}, Fail,
+			"ratio 1.76 [1.61, 2.17] > 1.50 allowed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.k.describe(tc.state))
+		})
+	}
+}
+
+// A bound a hair beyond its limit, closer than extra digits can show, is marked with its side.
 func TestBoundAtTheLimitSaysWhichSide(t *testing.T) {
 	k := constraint{label: "ratio", est: Effect{1.23, math.Nextafter(1.2, 2), 1.28}, min: math.Inf(-1), max: 1.2, show: fmtRatio}
 	assert.Equal(t, "ratio 1.23 [>1.20, 1.28] > 1.20 allowed", k.describe(Fail))

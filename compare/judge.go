@@ -7,17 +7,21 @@ import (
 	"strings"
 )
 
+// format writes a number of one unit, with extra digits beyond the usual when a bound must be
+// told apart from the limit it is compared with.
+type format func(v float64, extra int) string
+
 // unit formats a check's values in reasons.
 type unit struct {
-	value func(float64) string // a level: "412ms", "3.10%"
-	diff  func(float64) string // a signed difference: "+214ms", "+2.90pp"
+	value format // a level: "412ms", "3.10%"
+	diff  format // a signed difference: "+214ms", "+2.90pp"
 }
 
 var (
-	secondsUnit = unit{value: fmtSeconds, diff: func(v float64) string { return signed(v, fmtSeconds) }}
-	rateUnit    = unit{value: fmtPercent, diff: func(v float64) string { return signed(v*100, func(x float64) string { return trimFloat(x) + "pp" }) }}
-	plainUnit   = unit{value: trimFloat, diff: func(v float64) string { return signed(v, trimFloat) }}
-	probUnit    = unit{value: func(v float64) string { return fmt.Sprintf("%.2f", v) }, diff: func(v float64) string { return signed(v, func(x float64) string { return fmt.Sprintf("%.2f", x) }) }}
+	secondsUnit = unit{value: fmtSeconds, diff: signedFormat(fmtSeconds)}
+	rateUnit    = unit{value: fmtPercent, diff: signedFormat(func(v float64, extra int) string { return trimFloat(v*100, extra) + "pp" })}
+	plainUnit   = unit{value: trimFloat, diff: signedFormat(trimFloat)}
+	probUnit    = unit{value: fmtProb, diff: signedFormat(fmtProb)}
 )
 
 // constraint is one limit checked against one interval.
@@ -25,41 +29,62 @@ type constraint struct {
 	label    string // "ratio", "" for a difference, "value" for a guard
 	est      Effect
 	min, max float64 // allowed region
-	show     func(float64) string
+	show     format
 	limit    string // "1.20", "+50ms"
+}
+
+// maxExtraDigits bounds the digits added to tell a bound from its limit; closer than that, the
+// bound is marked with > or < instead.
+const maxExtraDigits = 6
+
+// beside writes bound v, on the far side of limit, with just enough digits for the comparison
+// to read true: 1.5003 beside a limit of 1.50, not 1.50. Closer than maxExtraDigits can show, it
+// is the limit marked with the side ("<1.20", ">1.20").
+func (c constraint) beside(v, limit float64, mark string) string {
+	shown := c.show(v, 0)
+	if shown != c.show(limit, 0) {
+		return shown
+	}
+	for extra := 1; extra <= maxExtraDigits; extra++ {
+		if s := c.show(v, extra); s != c.show(limit, extra) {
+			return s
+		}
+	}
+	return mark + shown
 }
 
 func (c constraint) violated() bool  { return c.est.Lower > c.max || c.est.Upper < c.min }
 func (c constraint) satisfied() bool { return c.est.Lower >= c.min && c.est.Upper <= c.max }
 
 func (c constraint) describe(state State) string {
-	lo, hi := c.show(c.est.Lower), c.show(c.est.Upper)
-	// A bound just beyond a limit would print as the limit itself: say which side it is on.
-	if c.est.Lower > c.max && lo == c.show(c.max) {
-		lo = ">" + lo
+	lo, hi := c.show(c.est.Lower, 0), c.show(c.est.Upper, 0)
+	// A bound just beyond a limit would print as the limit itself, a failure reading like
+	// equality: give it the digits that show which side it is on.
+	if c.est.Lower > c.max {
+		lo = c.beside(c.est.Lower, c.max, ">")
 	}
-	if c.est.Upper < c.min && hi == c.show(c.min) {
-		hi = "<" + hi
+	if c.est.Upper < c.min {
+		hi = c.beside(c.est.Upper, c.min, "<")
 	}
-	body := fmt.Sprintf("%s [%s, %s]", c.show(c.est.Value), lo, hi)
+	body := fmt.Sprintf("%s [%s, %s]", c.show(c.est.Value, 0), lo, hi)
 	if c.label != "" {
 		body = c.label + " " + body
 	}
 	var rel string
 	switch {
 	case state == Fail && c.est.Lower > c.max:
-		rel = "> " + c.show(c.max) + " allowed"
+		rel = "> " + c.show(c.max, 0) + " allowed"
 	case state == Fail:
-		rel = "< " + c.show(c.min) + " allowed"
+		rel = "< " + c.show(c.min, 0) + " allowed"
 	case math.IsInf(c.min, -1):
-		rel = "≤ " + c.show(c.max) + " allowed"
+		rel = "≤ " + c.show(c.max, 0) + " allowed"
 	case math.IsInf(c.max, 1):
-		rel = "≥ " + c.show(c.min) + " allowed"
+		rel = "≥ " + c.show(c.min, 0) + " allowed"
 	default:
-		rel = "within [" + c.show(c.min) + ", " + c.show(c.max) + "] allowed"
+		rel = "within [" + c.show(c.min, 0) + ", " + c.show(c.max, 0) + "] allowed"
 	}
 	if state == Inconclusive {
-		rel = "undecided against " + strings.TrimSuffix(rel, " allowed")
+		rel = "inconclusive against " + strings.TrimSuffix(rel, " allowed")
 	}
 	return body + " " + rel
 }
@@ -83,7 +108,7 @@ func judgeEffects(o *Outcome, t Threshold, u unit, minSamples int64, names [2]st
 	b, c := o.Baseline, o.Candidate
 	o.Threshold = t
 
-	head := fmt.Sprintf("%s %s %s vs %s %s", o.Metric, names[1], u.value(c.Value), names[0], u.value(b.Value))
+	head := fmt.Sprintf("%s %s %s vs %s %s", o.Metric, names[1], u.value(c.Value, 0), names[0], u.value(b.Value, 0))
 	if b.N < minSamples || c.N < minSamples {
 		o.State = Inconclusive
 		o.Reason = fmt.Sprintf("%s: waiting for samples (%s %d, %s %d of %d)", o.Metric, names[1], c.N, names[0], b.N, minSamples)
@@ -174,16 +199,31 @@ func ratioUpper(cu, bl float64) float64 {
 	return cu / bl
 }
 
-func fmtRatio(v float64) string {
-	if math.IsInf(v, 1) {
+// noValue is how a number that does not exist yet (NaN: nothing observed) reads: never "NaN".
+const noValue = "—"
+
+func fmtRatio(v float64, extra int) string {
+	switch {
+	case math.IsInf(v, 1):
 		return "∞"
+	case math.IsNaN(v):
+		return noValue
 	}
-	return fmt.Sprintf("%.2f", v)
+	return strconv.FormatFloat(v, 'f', 2+extra, 64)
 }
 
-func fmtSeconds(v float64) string {
+func fmtProb(v float64, extra int) string {
+	if math.IsNaN(v) {
+		return noValue
+	}
+	return strconv.FormatFloat(v, 'f', 2+extra, 64)
+}
+
+func fmtSeconds(v float64, extra int) string {
 	a := math.Abs(v)
 	switch {
+	case math.IsNaN(v):
+		return noValue
 	case math.IsInf(v, 1):
 		return "∞"
 	case math.IsInf(v, -1):
@@ -191,38 +231,46 @@ func fmtSeconds(v float64) string {
 	case a == 0:
 		return "0ms"
 	case a < 1e-3:
-		return trimFloat(v*1e6) + "µs"
+		return trimFloat(v*1e6, extra) + "µs"
 	case a < 1:
-		return trimFloat(v*1e3) + "ms"
+		return trimFloat(v*1e3, extra) + "ms"
 	}
-	return trimFloat(v) + "s"
+	return trimFloat(v, extra) + "s"
 }
 
-func fmtPercent(v float64) string {
-	if math.IsInf(v, 0) {
-		return fmtRatio(v)
+func fmtPercent(v float64, extra int) string {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return fmtRatio(v, 0)
 	}
-	return fmt.Sprintf("%.2f%%", v*100)
+	return strconv.FormatFloat(v*100, 'f', 2+extra, 64) + "%"
 }
 
-// trimFloat prints 3 significant digits, without an exponent or trailing zeros.
-func trimFloat(v float64) string {
+// trimFloat prints 3 significant digits (and extra more), without an exponent or trailing zeros.
+func trimFloat(v float64, extra int) string {
 	switch {
 	case math.IsInf(v, 1):
 		return "∞"
 	case math.IsInf(v, -1):
 		return "-∞"
-	case v == 0 || math.IsNaN(v):
+	case math.IsNaN(v):
+		return noValue
+	case v == 0:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	mag := math.Floor(math.Log10(math.Abs(v)))
-	scale := math.Pow(10, 2-mag)
+	scale := math.Pow(10, float64(2+extra)-mag)
 	return strconv.FormatFloat(math.Round(v*scale)/scale, 'f', -1, 64)
 }
 
-func signed(v float64, f func(float64) string) string {
-	if v >= 0 || math.IsNaN(v) {
-		return "+" + f(v)
+// signedFormat writes f's number with its sign: "+2.9pp", "-12ms".
+func signedFormat(f format) format {
+	return func(v float64, extra int) string {
+		if math.IsNaN(v) {
+			return noValue
+		}
+		if v >= 0 {
+			return "+" + f(v, extra)
+		}
+		return "-" + f(-v, extra)
 	}
-	return "-" + f(-v)
 }

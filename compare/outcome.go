@@ -103,15 +103,15 @@ func (c Config) withDefaults() (Config, error) {
 // of them is violated with evidence, and passes when all are met with evidence.
 type Threshold struct {
 	// MaxRatio: candidate ÷ baseline at most this (1.2 = 20% worse). For Decrease, at least 1/MaxRatio.
-	MaxRatio *float64
+	MaxRatio *float64 `json:"maxRatio,omitempty"`
 	// MaxIncrease: candidate − baseline at most this, in the check's unit (seconds; a fraction
 	// for error rates: 0.005 = 0.5 percentage points). For Decrease, at least −MaxIncrease.
-	MaxIncrease *float64
+	MaxIncrease *float64 `json:"maxIncrease,omitempty"`
 	// Max is an absolute guard on the candidate alone (an SLO): its value at most this
 	// (at least this, for Decrease).
-	Max *float64
+	Max *float64 `json:"max,omitempty"`
 	// Direction of a regression (default Increase).
-	Direction Direction
+	Direction Direction `json:"direction,omitempty"`
 }
 
 // F returns a pointer to v, for Threshold literals.

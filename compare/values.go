@@ -109,8 +109,8 @@ func (c *Values) Evaluate() Outcome {
 		o.State = Inconclusive
 	}
 	o.Reason = fmt.Sprintf("%s %s %s vs %s %s (medians, ratio %s): %s of %d intervals (limit %s)",
-		name, c.cfg.CandidateName, trimFloat(o.Candidate.Value), c.cfg.BaselineName, trimFloat(o.Baseline.Value),
-		fmtRatio(o.Ratio.Value), k.describe(o.State), c.n, c.limitText())
+		name, c.cfg.CandidateName, trimFloat(o.Candidate.Value, 0), c.cfg.BaselineName, trimFloat(o.Baseline.Value, 0),
+		fmtRatio(o.Ratio.Value, 0), k.describe(o.State), c.n, c.limitText())
 	return o
 }
 
@@ -120,10 +120,10 @@ func (c *Values) limitText() string {
 		parts = append(parts, fmt.Sprintf("%+.0f%%", (*r-1)*100))
 	}
 	if inc := c.t.MaxIncrease; inc != nil {
-		parts = append(parts, "+"+trimFloat(*inc))
+		parts = append(parts, "+"+trimFloat(*inc, 0))
 	}
 	if m := c.t.Max; m != nil {
-		parts = append(parts, "max "+trimFloat(*m))
+		parts = append(parts, "max "+trimFloat(*m, 0))
 	}
 	s := ""
 	for i, p := range parts {

@@ -30,8 +30,13 @@ type Redactor struct {
 	r      atomic.Pointer[strings.Replacer]
 }
 
-// NewRedactor builds a redactor for the given secrets; short values (under 4 bytes) are still
-// redacted, because a short password is still a password.
+// MinLength is the shortest value a redactor replaces. Blanking every "1" or "ab" would mangle
+// ports, status codes and words everywhere while hiding nothing a reader could not guess, so
+// the spec loader refuses a declared secret shorter than this (see specs), and a shorter
+// credential only written in a URL or a header is left as it is.
+const MinLength = 4
+
+// NewRedactor builds a redactor for the given secrets; values under MinLength are ignored.
 func NewRedactor(secrets ...Secret) *Redactor {
 	rd := &Redactor{}
 	rd.Add(secrets...)
@@ -49,7 +54,7 @@ func (rd *Redactor) Add(secrets ...Secret) {
 	added := false
 	for _, s := range secrets {
 		v := string(s)
-		if v == "" || seen[v] {
+		if len(v) < MinLength || seen[v] {
 			continue
 		}
 		seen[v] = true

@@ -36,10 +36,18 @@ func TestSecretNeverPrints(t *testing.T) {
 	assert.Equal(t, "hunter2", s.Reveal())
 }
 
+// A value under MinLength bytes is never redacted: blanking every "1" or "80" would mangle
+// ports and status codes (the loader refuses such a declared secret instead).
+func TestRedactorIgnoresTooShortValues(t *testing.T) {
+	rd := NewRedactor("1", "ab", "xyz")
+	assert.True(t, rd.Empty())
+	assert.Equal(t, "GET http://127.0.0.1:8081/ab → 201 xyz", rd.Redact("GET http://127.0.0.1:8081/ab → 201 xyz"))
+}
+
 func TestRedactor(t *testing.T) {
-	rd := NewRedactor("p@ss word", "tok", "")
-	got := rd.Redact(`url=/x?key=p%40ss+word body={"pw":"p@ss word"} header=tok token`)
-	assert.Equal(t, `url=/x?key=<secret> body={"pw":"<secret>"} header=<secret> <secret>en`, got,
+	rd := NewRedactor("p@ss word", "tok3n", "")
+	got := rd.Redact(`url=/x?key=p%40ss+word body={"pw":"p@ss word"} header=tok3n tok3ns`)
+	assert.Equal(t, `url=/x?key=<secret> body={"pw":"<secret>"} header=<secret> <secret>s`, got,
 		"plain, URL-encoded and JSON-escaped forms are all redacted")
 	rd.Add(`quo"te`)
 	assert.Equal(t, `{"a":"<secret>"}`, rd.Redact(`{"a":"quo\"te"}`))

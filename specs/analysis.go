@@ -35,7 +35,7 @@ type Analysis struct {
 	Monitors     []Monitor              `yaml:"monitors,omitempty" doc:"Synthetic monitors, run against baseline and candidate at the same moments."`
 	Sources      Sources                `yaml:"sources,omitempty" doc:"Metric systems checks can read instead of monitors."`
 	Checks       []Check                `yaml:"checks" doc:"What to compare, each with its threshold."`
-	Policy       Policy                 `yaml:"policy,omitempty" doc:"Durations, the false-rollback level and what an undecided analysis means."`
+	Policy       Policy                 `yaml:"policy,omitempty" doc:"Durations, the false-rollback level and what an inconclusive analysis means."`
 	Notify       []string               `yaml:"notify,omitempty" doc:"greenlight serve: the endpoints of the Notifications document this analysis's events go to (beside those with allAnalyses)."`
 
 	File string   `yaml:"-"`
@@ -108,7 +108,9 @@ func (a *Analysis) validate(d *decoder, n *yaml.Node) {
 		d.errs.add(at("apiVersion"), "apiVersion must be %q, got %q", APIVersion, a.APIVersion)
 	}
 	if a.Metadata.Name == "" {
-		d.errs.add(at("metadata"), "metadata.name is required")
+		if !d.meant(at("metadata"), "name") {
+			d.errs.add(at("metadata"), "metadata.name is required")
+		}
 	} else if !nameRe.MatchString(a.Metadata.Name) {
 		d.errs.add(a.Metadata.Pos, "metadata.name %q may use letters, digits, '.', '_' and '-' only", a.Metadata.Name)
 	}
@@ -184,10 +186,10 @@ func (a *Analysis) validateMonitor(d *decoder, m *Monitor, seen map[string]bool)
 		d.errs.add(m.Pos, "duplicate monitor name %q", m.Name)
 	}
 	seen[m.Name] = true
-	if (m.Suite.Ref == "") == (m.Step == nil) {
+	if (m.Suite.Ref == "") == (m.Step == nil) && !(m.Suite.Ref == "" && d.meant(m.Pos, "suite", "step")) {
 		d.errs.add(m.Pos, "monitor %q: give exactly one of suite and step", m.Name)
 	}
-	if (m.Every == 0) == (m.Cron == "") {
+	if (m.Every == 0) == (m.Cron == "") && !(m.Every == 0 && d.meant(m.Pos, "every", "cron")) {
 		d.errs.add(m.Pos, "monitor %q: give exactly one of every and cron", m.Name)
 	}
 	if m.Every != 0 && m.Every.D() < 10*time.Millisecond {

@@ -11,7 +11,7 @@ import (
 )
 
 func TestAnalysisExampleLoads(t *testing.T) {
-	docs, err := Load([]string{"../examples/analyses/checkout.yaml", "../examples/suites"}, LoadOptions{LookupEnv: envOf("SMOKE_PASS", "pw")})
+	docs, err := Load([]string{"../examples/analyses/checkout.yaml", "../examples/suites"}, LoadOptions{LookupEnv: envOf("SMOKE_PASS", "testpass")})
 	require.NoError(t, err)
 	require.Len(t, docs.Analyses, 1)
 	a := docs.Analyses[0]
@@ -102,6 +102,33 @@ policy: {minDuration: 5m, maxDuration: 1m, onInconclusive: maybe}
 			`7:9: analysis "a" has no checks: nothing could justify a promote`,
 			`8:9: policy: minDuration (5m0s) is longer than maxDuration (1m0s)`,
 			`8:9: policy: onInconclusive must be rollback, promote or hold, got "maybe"`,
+		}},
+		// One cause, one error: a values check given a monitor says why, and nothing else.
+		{"values check given a monitor", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+checks:
+  - {name: errs, errorRate: {from: m, maxIncrease: 1%}}
+  - {name: cpu, values: {from: m, criterion: "<=+10%"}}
+  - {name: shape, traceShape: {step: s}}
+`, []string{
+			`10:26: from: a values check reads a series from prometheus or datadog, not a monitor's probes (for those use errorRate, latency or shift)`,
+			`11:5: check "shape" reads traces: declare sources.traces`,
+			`11:32: step: a traceShape check reads the received traces (sources.traces), not a monitor's probes`,
+		}},
+		// One cause, one error: a misspelled field is unknown, not also missing.
+		{"misspelled kind and schedule", `environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, evry: 1s, stp: {http: {url: /}}}]
+checks:
+  - {name: e, errorrate: {from: m, maxIncrease: 1%}}
+  - {name: f, errorRate: {from: m, maxIncrease: 1%}}
+`, []string{
+			`7:22: unknown field "evry" (did you mean "every"?)`,
+			`7:32: unknown field "stp" (did you mean "step"?)`,
+			`9:15: unknown field "errorrate" (did you mean "errorRate"?)`,
 		}},
 		{"every check advisory", `environments: {blue: {}, green: {}}
 baseline: blue

@@ -174,7 +174,9 @@ func (c *Check) IsCritical() bool {
 
 func validateCheck(d *decoder, c *Check, monitors map[string]bool, declared map[string]bool) {
 	if len(c.kinds()) != 1 {
-		d.errs.add(c.Pos, "check %q: give exactly one of %s", c.Name, strings.Join(CheckKinds(), ", "))
+		if len(c.kinds()) > 1 || !d.meant(c.Pos, CheckKinds()...) {
+			d.errs.add(c.Pos, "check %q: give exactly one of %s", c.Name, strings.Join(CheckKinds(), ", "))
+		}
 		return
 	}
 	cfg, kind := c.config()
@@ -189,6 +191,9 @@ func validateCheck(d *decoder, c *Check, monitors map[string]bool, declared map[
 			d.errs.add(c.Pos, "check %q reads %s: declare sources.%s", c.Name, named[0], named[0])
 		}
 	case !kind.monitor:
+		if v, ok := cfg.(*ValuesCheck); ok && v.readsMonitor {
+			break // the decoder said why from is refused: that is the one error
+		}
 		d.errs.add(c.Pos, "check %q: %s needs one of %s", c.Name, c.Kind(), readable(cfg, kind))
 	case src.From == "":
 		d.errs.add(c.Pos, "check %q: from is required (a monitor name), or read one of %s", c.Name, strings.Join(sourceKeys(cfg), ", "))

@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"fmt"
 	"regexp"
 )
 
@@ -64,12 +65,31 @@ type ValuesCheck struct {
 	Datadog    *DatadogSeries `yaml:"datadog,omitempty" doc:"Or from Datadog."`
 	Criterion  string         `yaml:"criterion" doc:"<=+10% (at most 10% above the baseline), <+5 (at most 5 above), >=-10%, or an absolute <=800."`
 	MinSamples int64          `yaml:"minSamples,omitempty" doc:"Intervals before any decision (default 20)."`
+
+	readsMonitor bool // written with from or step: refused while decoding, with the reason
 }
 
 // TraceShapeCheck compares the structure of the environments' traces.
 type TraceShapeCheck struct {
 	MaxAmplification float64 `yaml:"maxAmplification,omitempty" doc:"Spans of an operation per request may grow at most this factor (default 2)."`
 	Persist          int     `yaml:"persist,omitempty" doc:"A finding must be seen in this many evaluations in a row to fail the check (default 3)."`
+}
+
+// refuseField explains from and step, which a values check cannot take: it reads a metric
+// source, never a monitor. Validation then says nothing more about the missing source.
+func (v *ValuesCheck) refuseField(key string) string {
+	if key != "from" && key != "step" {
+		return ""
+	}
+	v.readsMonitor = true
+	return fmt.Sprintf("%s: a values check reads a series from prometheus or datadog, not a monitor's probes (for those use errorRate, latency or shift)", key)
+}
+
+func (t *TraceShapeCheck) refuseField(key string) string {
+	if key != "from" && key != "step" {
+		return ""
+	}
+	return fmt.Sprintf("%s: a traceShape check reads the received traces (sources.traces), not a monitor's probes", key)
 }
 
 var directionValues = map[string]bool{"": true, "increase": true, "decrease": true, "either": true}

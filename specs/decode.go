@@ -31,6 +31,22 @@ type decoder struct {
 	warns *Errors
 	// envBudget is how many more bytes ${VAR} expansion may produce in this document.
 	envBudget int
+	// misspelled is, by the position of a mapping, the field names its unknown keys were
+	// probably meant as: validation does not then also report those fields missing.
+	misspelled map[Position][]string
+}
+
+// meant reports whether the mapping at pos had an unknown key taken for one of names: the
+// "unknown field" error already covers a missing one.
+func (d *decoder) meant(pos Position, names ...string) bool {
+	for _, m := range d.misspelled[pos] {
+		for _, n := range names {
+			if m == n {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // typeErrorf reports a value of the wrong type, naming the field it belongs to.
@@ -222,7 +238,20 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, extra func(k, val *
 			if extra != nil && extra(k, val) {
 				continue
 			}
-			d.errorf(k, "unknown field %q%s", k.Value, suggest(k.Value, fields.names))
+			if r, ok := refuser(v); ok {
+				if msg := r.refuseField(k.Value); msg != "" {
+					d.errorf(k, "%s", msg)
+					continue
+				}
+			}
+			hint := suggest(k.Value, fields.names)
+			if best := closest(k.Value, fields.names); best != "" {
+				if d.misspelled == nil {
+					d.misspelled = map[Position][]string{}
+				}
+				d.misspelled[d.pos(n)] = append(d.misspelled[d.pos(n)], best)
+			}
+			d.errorf(k, "unknown field %q%s", k.Value, hint)
 			continue
 		}
 		saved := d.field
@@ -230,6 +259,21 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, extra func(k, val *
 		d.value(val, v.FieldByIndex(f.index))
 		d.field = saved
 	}
+}
+
+// fieldRefuser is a type that knows why a field other types take is not one of its own, so the
+// error says what to write instead (a values check given a monitor's from) rather than only
+// "unknown field". refuseField returns "" for a field it has nothing to say about.
+type fieldRefuser interface {
+	refuseField(key string) string
+}
+
+func refuser(v reflect.Value) (fieldRefuser, bool) {
+	if !v.CanAddr() {
+		return nil, false
+	}
+	r, ok := v.Addr().Interface().(fieldRefuser)
+	return r, ok
 }
 
 // posKey is the pseudo-field through which a struct learns where it was written.
@@ -303,16 +347,22 @@ func describe(n *yaml.Node) string {
 
 // suggest names the closest known field, for typos such as "metod".
 func suggest(got string, known []string) string {
+	best := closest(got, known)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// closest is the known name got is probably a misspelling of, or "".
+func closest(got string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
 		if d := levenshtein(strings.ToLower(got), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 func levenshtein(a, b string) int {

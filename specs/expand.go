@@ -78,7 +78,8 @@ func (d *decoder) collectSecrets(value, header string, used []string) {
 	found := func(s string) {
 		// A header any name may carry (X-Tenant: ${TENANT}) is inferred to be a secret only
 		// from 4 bytes on: blanking every "1" or "eu" in a report would hide the report, not
-		// a credential. Credential-named headers and declared secrets have no minimum.
+		// a credential. Credential-named headers have no minimum of their own; the redactor
+		// still ignores any value under secret.MinLength (4 bytes).
 		if len(s) >= minInferredSecret || IsSecretHeader(header) {
 			d.ctx.found = append(d.ctx.found, Secret(s))
 		}

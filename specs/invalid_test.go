@@ -177,6 +177,14 @@ func TestInvalid(t *testing.T) {
 			`15:22: notify: no endpoint named "deploys-channel" in testdata/invalid-notify-unknown-endpoint.yaml:1:1 (have: deploy-bot)`,
 			`15:39: notify: endpoint "deploy-bot" is named twice`,
 		}},
+		// A misspelled required field is unknown, and not also missing.
+		{"misspelled-required", []string{
+			`3:12: unknown field "nme" (did you mean "name"?)`,
+			`6:12: unknown field "ur" (did you mean "url"?)`,
+		}},
+		{"misspelled-steps", []string{
+			`4:1: unknown field "stps" (did you mean "steps"?)`,
+		}},
 		{"unknown-field", []string{
 			`6:26: unknown field "metod" (did you mean "method"?)`,
 		}},

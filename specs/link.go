@@ -15,7 +15,7 @@ func (ds *Documents) Link(opts LoadOptions) error {
 }
 
 // link is Link knowing which files could not be read whole (unreadable), so that a name not
-// found can point at the likely cause instead of reading as a second, unrelated problem.
+// found there is left to their syntax errors instead of reading as a second problem.
 func (ds *Documents) link(opts LoadOptions, unreadable []string) error {
 	l := &linker{ds: ds, opts: opts, unreadable: unreadable, files: map[string]*loaded{}}
 	var errs Errors
@@ -84,7 +84,8 @@ func (l *linker) resolve(ref SuiteRef, a *Analysis, errs *Errors) *Suite {
 			have = "have: " + strings.Join(names, ", ")
 		}
 		if len(l.unreadable) > 0 {
-			errs.add(ref.Pos, "no suite named %q among the loaded files (%s); %s could not be read whole and may define it", ref.Ref, have, strings.Join(l.unreadable, ", "))
+			// A file could not be read whole (its syntax error is reported): it may define the
+			// suite, so a missing name is not a second problem to report yet.
 			return nil
 		}
 		errs.add(ref.Pos, "no suite named %q among the loaded files (%s); give its file too, or a path", ref.Ref, have)

@@ -23,6 +23,11 @@ type LoadOptions struct {
 	// not exist, a warning (in Documents.Warnings) instead of an error: `validate` runs where the
 	// secrets are not (a pull request); smoke and verify need them.
 	AllowMissingSecrets bool
+	// SecretsWhenUsed keeps a suite's missing secret on the suite (Suite.MissingSecrets) instead
+	// of failing the load: Analysis.RequireSecrets then reports those of the suites an analysis
+	// uses. verify sets it, since a suites folder may hold suites for other analyses, with
+	// secrets its run has no reason to have.
+	SecretsWhenUsed bool
 }
 
 // Documents is everything loaded from a set of files.
@@ -268,6 +273,10 @@ func parseDocument(file string, root *yaml.Node, opts LoadOptions, errs, warns *
 		return nil
 	}
 	s := &Suite{File: file, ctx: ctx}
+	if opts.SecretsWhenUsed && !opts.AllowMissingSecrets {
+		ctx.missing = &s.MissingSecrets
+		defer ctx.redactErrors(&s.MissingSecrets, 0)
+	}
 	s.decodeNode(d, root)
 	s.Vars = ctx.vars
 	s.validate(d, root)
@@ -298,6 +307,8 @@ type loadContext struct {
 	found []Secret
 	// allowMissingSecrets: see LoadOptions.AllowMissingSecrets.
 	allowMissingSecrets bool
+	// missing, when set, collects the document's missing secrets (LoadOptions.SecretsWhenUsed).
+	missing *Errors
 }
 
 func newLoadContext(file string, opts LoadOptions) *loadContext {

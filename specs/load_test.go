@@ -273,7 +273,8 @@ checks: [{name: e, errorRate: {from: m, step: nope, maxRatio: 2}}]
 		write(t, dir, "3-analysis.yaml", strings.Replace(strings.Replace(minimalAnalysis, "SUITE", "broken", 1), "STEP", "", 1))
 		_, err := Load([]string{dir}, LoadOptions{LookupEnv: noEnv})
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), `no suite named "broken" among the loaded files (have: health); `+filepath.Join(dir, "1-broken.yaml")+` could not be read whole and may define it`)
+		assert.Contains(t, err.Error(), filepath.Join(dir, "1-broken.yaml")+`:3:11: invalid YAML`)
+		assert.NotContains(t, err.Error(), `no suite named "broken"`, "one cause, one error: the file that may define it is broken")
 	})
 }
 

@@ -116,7 +116,9 @@ func (ns *Notifications) validate(d *decoder, n *yaml.Node) {
 		d.errs.add(at("apiVersion"), "apiVersion must be %q, got %q", APIVersion, ns.APIVersion)
 	}
 	if ns.Metadata.Name == "" {
-		d.errs.add(at("metadata"), "metadata.name is required")
+		if !d.meant(at("metadata"), "name") {
+			d.errs.add(at("metadata"), "metadata.name is required")
+		}
 	} else if !nameRe.MatchString(ns.Metadata.Name) {
 		d.errs.add(ns.Metadata.Pos, "metadata.name %q may use letters, digits, '.', '_' and '-' only", ns.Metadata.Name)
 	}

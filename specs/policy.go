@@ -10,11 +10,11 @@ import (
 // Policy governs the run.
 type Policy struct {
 	MinDuration       Duration `yaml:"minDuration,omitempty" doc:"Never promote before this much monitoring (default 30s)."`
-	MaxDuration       Duration `yaml:"maxDuration,omitempty" doc:"Stop here; undecided checks make the analysis inconclusive (default 10m)."`
+	MaxDuration       Duration `yaml:"maxDuration,omitempty" doc:"Stop here; checks not decided by then make the analysis inconclusive (default 10m)."`
 	FalseRollbackRate *Percent `yaml:"falseRollbackRate,omitempty" doc:"Probability of rolling back a healthy candidate over the whole analysis, however often checks are evaluated (default 1%)."`
 	OnInconclusive    string   `yaml:"onInconclusive,omitempty" doc:"What an inconclusive analysis becomes: rollback (default), promote, or hold (stay inconclusive, exit 2)."`
 	Watch             Duration `yaml:"watch,omitempty" doc:"After promote, keep monitoring this long and turn the verdict into rollback if a regression appears (--watch overrides)."`
-	ConsecutiveErrors int      `yaml:"consecutiveErrors,omitempty" doc:"A metric check whose source fails this many times in a row ends the analysis undecided, never promoted (default 3)."`
+	ConsecutiveErrors int      `yaml:"consecutiveErrors,omitempty" doc:"A metric check whose source fails this many times in a row ends the analysis inconclusive, never promoted (default 3)."`
 	Evidence          Evidence `yaml:"evidence,omitempty" doc:"The absolute floor under the relative checks: what the candidate must be seen doing before a promote, whatever the baseline does."`
 }
 

@@ -83,7 +83,7 @@ var typeDocs = map[string]string{
 	"ErrorRateCheck": "Compares error proportions.",
 	"LatencyCheck":   "Compares a latency percentile.",
 	"ShiftCheck":     "Compares whole latency distributions by rank.",
-	"Policy":         "Durations, the false-rollback level and what an undecided analysis becomes.",
+	"Policy":         "Durations, the false-rollback level and what an inconclusive analysis becomes.",
 	"Notifications":  "greenlight serve's deliveries: the endpoints analyses' events go to and the retry policy they share.",
 	"Retry":          "When failed deliveries are tried again, and when they are given up.",
 	"Endpoint":       "One receiver of events: a signed webhook or a Slack incoming webhook.",

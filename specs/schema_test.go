@@ -316,7 +316,7 @@ func loadForSchemaTest(file string) error {
 		if strings.HasSuffix(name, "_URL") {
 			return "http://127.0.0.1:1", true
 		}
-		return "1", true
+		return "s3cret", true
 	}
 	paths := []string{file}
 	if strings.Contains(file, "examples/analyses") {

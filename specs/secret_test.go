@@ -47,6 +47,34 @@ steps:
 	assert.True(t, strings.Contains(string(out), "env: TOKEN"), "the reference, not the value, is marshalled")
 }
 
+// A secret set to the empty string is said to be empty, not unset (a missing secret: a warning
+// for validate); one too short to redact without mangling the output is refused everywhere.
+func TestSecretEmptyOrTooShort(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "short.txt", "ab\n")
+	p := write(t, dir, "s.yaml", `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: s}
+secrets:
+  empty: {env: EMPTY}
+  short: {env: SHORT}
+  shortFile: {file: short.txt}
+steps:
+  - name: a
+    http: {url: '/x?k={{ secret "empty" }}{{ secret "short" }}{{ secret "shortFile" }}{{ secret "RAW" }}'}
+`)
+	_, err := Load([]string{p}, LoadOptions{LookupEnv: envOf("EMPTY", "", "SHORT", "1", "RAW", "")})
+	require.Error(t, err)
+	assert.Equal(t, p+`:5:10: secret "empty": secret environment variable "EMPTY" is set but empty
+`+p+`:6:10: secret "short": secret environment variable "SHORT" holds 1 bytes: a secret needs at least 4, or redacting it would blank those characters everywhere in the output
+`+p+`:7:14: secret "shortFile": secret file "short.txt" holds 2 bytes: a secret needs at least 4, or redacting it would blank those characters everywhere in the output
+`+p+`:10:17: secret "RAW" is not declared in secrets and environment variable RAW is set but empty`, err.Error())
+
+	_, err = Load([]string{p}, LoadOptions{LookupEnv: envOf("EMPTY", "", "SHORT", "1", "RAW", ""), AllowMissingSecrets: true})
+	require.Error(t, err, "too short is wrong wherever it is loaded")
+	assert.NotContains(t, err.Error(), "set but empty", "empty is only missing: a warning for validate")
+}
+
 // TestAnalysisRedactorFindsSecrets: passwords in environment and source URLs, ${ENV} values of
 // headers, and credential headers written literally are secrets without being declared.
 func TestAnalysisRedactorFindsSecrets(t *testing.T) {

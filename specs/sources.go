@@ -225,7 +225,7 @@ func (p *PrometheusSource) CAPath() string         { return p.caPath }
 // PromCounts are an error-rate check's Prometheus queries: instant queries that each return one
 // sample, templated with {{ .env.name }}, {{ .env.role }}, {{ .env.labels.KEY }} and {{ .window }}.
 type PromCounts struct {
-	Errors string `yaml:"errors" doc:"Failed requests in the window, e.g. sum(increase(http_requests_total{color=\"{{ .env.name }}\",code=~\"5..\"}[{{ .window }}])) or vector(0)."`
+	Errors string `yaml:"errors" doc:"Failed requests in the window, e.g. sum(increase(http_requests_total{color=\"{{ .env.name }}\",code=~\"5..\"}[{{ .window }}])) or 0 * <the total query> (zero while the total's series exist)."`
 	Total  string `yaml:"total" doc:"All requests in the window."`
 }
 

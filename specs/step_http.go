@@ -39,7 +39,9 @@ func (h *HTTPStep) validate(d *decoder, s *Step) {
 		d.errs.add(h.Pos, "step %q: unknown HTTP method %q (use GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)", s.Name, h.Method)
 	}
 	if h.URL.IsZero() {
-		d.errs.add(h.Pos, "step %q: http.url is required", s.Name)
+		if !d.meant(h.Pos, "url") {
+			d.errs.add(h.Pos, "step %q: http.url is required", s.Name)
+		}
 	} else if h.URL.IsLiteral() && !strings.Contains(h.URL.Source, "{{") { // "{{": a template that did not compile, already reported
 		if _, err := url.Parse(h.URL.Source); err != nil {
 			d.errs.add(h.Pos, "step %q: invalid url %s: %s", s.Name, quoteURL(h.URL.Source), urlParseReason(err))

@@ -45,6 +45,9 @@ type Suite struct {
 
 	File string   `yaml:"-"`
 	Pos  Position `yaml:"-"`
+	// MissingSecrets are the suite's secrets that were not there at load, kept here rather than
+	// failing the load under LoadOptions.SecretsWhenUsed (see Analysis.RequireSecrets).
+	MissingSecrets Errors `yaml:"-"`
 
 	ctx        *loadContext
 	redactOnce sync.Once
@@ -211,12 +214,16 @@ func (s *Suite) validate(d *decoder, n *yaml.Node) {
 		d.errs.add(at("apiVersion"), "apiVersion must be %q, got %q", APIVersion, s.APIVersion)
 	}
 	if s.Metadata.Name == "" {
-		d.errs.add(at("metadata"), "metadata.name is required")
+		if !d.meant(at("metadata"), "name") {
+			d.errs.add(at("metadata"), "metadata.name is required")
+		}
 	} else if !nameRe.MatchString(s.Metadata.Name) {
 		d.errs.add(s.Metadata.Pos, "metadata.name %q may use letters, digits, '.', '_' and '-' only", s.Metadata.Name)
 	}
 	if steps := mappingValue(n, "steps"); steps == nil {
-		d.errs.add(s.Pos, "suite %q has no steps", s.Metadata.Name)
+		if !d.meant(s.Pos, "steps") {
+			d.errs.add(s.Pos, "suite %q has no steps", s.Metadata.Name)
+		}
 	} else if len(s.Steps) == 0 && steps.Kind == yaml.SequenceNode {
 		d.errs.add(d.pos(steps), "suite %q has no steps", s.Metadata.Name)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/greenlight/greenlight/secret"
 )
 
 // Template is a string that may hold Go text/template actions, compiled once at load. Strings
@@ -218,9 +220,14 @@ func (d *decoder) checkFuncRef(n *yaml.Node, fn, arg string) {
 		if _, declared := d.ctx.secretRefs[arg]; declared {
 			return
 		}
-		if v, ok := d.ctx.lookup(arg); !ok || v == "" {
+		switch v, ok := d.ctx.lookup(arg); {
+		case !ok:
 			d.secretProblem(d.pos(n), true, "secret %q is not declared in secrets and no environment variable %s is set", arg, arg)
-		} else {
+		case v == "":
+			d.secretProblem(d.pos(n), true, "secret %q is not declared in secrets and environment variable %s is set but empty", arg, arg)
+		case len(v) < secret.MinLength:
+			d.secretProblem(d.pos(n), false, "secret %q: %s", arg, tooShort("environment variable "+arg, len(v)))
+		default:
 			d.ctx.envSecrets[arg] = Secret(v)
 		}
 	case "env":

@@ -120,7 +120,7 @@ steps:
 		assert.EqualError(t, err, `s.yaml:15:32: step "use": header "Authorization": the value renders with a line break (CR or LF) from vars, an environment variable or a secret`)
 	})
 	t.Run("from a capture, when rendered", func(t *testing.T) {
-		docs, err := Parse("s.yaml", []byte(suite(`{Authorization: "Bearer {{ .token }}"}`)), LoadOptions{LookupEnv: envOf("TOKEN", "abc")})
+		docs, err := Parse("s.yaml", []byte(suite(`{Authorization: "Bearer {{ .token }}"}`)), LoadOptions{LookupEnv: envOf("TOKEN", "abcd")})
 		require.NoError(t, err)
 		h := docs.Suites[0].Steps[1].HTTP().Headers
 		_, err = h["Authorization"].Render(&TemplateData{Captures: map[string]any{"token": "abc\nX-Evil: 1"}})

@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,7 +47,59 @@ func syntaxError(file string, data []byte, err error) *Error {
 		line = len(lines)
 	}
 	e.Pos = Position{File: file, Line: line, Column: syntaxColumn(lines[line-1], msg)}
+	if parserProblems[msg] && strings.HasPrefix(msg, "did not find expected ','") {
+		if l, c, ref, kind := unquotedExpansion(lines, line-1, strings.Contains(msg, "']'")); l > 0 {
+			e.Pos = Position{File: file, Line: l, Column: c}
+			e.Msg = fmt.Sprintf("invalid YAML: %s in a flow %s must be in a quoted value (\"%s\"): unquoted, YAML reads its { and } as the %s's own", ref, kind, ref, kind)
+		}
+	}
 	return e
+}
+
+// unquotedExpansion looks, from the start of line li (0-based) where yaml.v3 saw a flow
+// collection go wrong, for the usual cause of its "did not find expected ','": an unquoted
+// ${VAR} or ${VAR:-default}, whose braces YAML reads as flow mapping syntax. It returns its
+// 1-based position, its text and the kind of the innermost collection holding it (seq: the
+// error was about a sequence, for one found before any bracket); line 0 when there is none.
+func unquotedExpansion(lines []string, li int, seq bool) (line, column int, ref, kind string) {
+	var stack []byte
+	for ; li < len(lines); li++ {
+		text := lines[li]
+		var quote byte
+		for i := 0; i < len(text); i++ {
+			c := text[i]
+			switch {
+			case quote != 0:
+				if c == '\\' && quote == '"' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '\'':
+				quote = c
+			case c == '#' && (i == 0 || text[i-1] == ' ' || text[i-1] == '\t'):
+				i = len(text)
+			case c == '$' && i+1 < len(text) && text[i+1] == '{':
+				end := strings.IndexByte(text[i:], '}')
+				if end < 0 {
+					end = len(text) - i - 1
+				}
+				kind = "mapping"
+				if len(stack) > 0 && stack[len(stack)-1] == '[' || len(stack) == 0 && seq {
+					kind = "sequence"
+				}
+				return li + 1, utf8.RuneCountInString(text[:i]) + 1, text[i : i+end+1], kind
+			case c == '{' || c == '[':
+				stack = append(stack, c)
+			case c == '}' || c == ']':
+				if len(stack) <= 1 {
+					return 0, 0, "", ""
+				}
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+	return 0, 0, "", ""
 }
 
 var yamlLineRe = regexp.MustCompile(`^line (\d+): (.*)$`)

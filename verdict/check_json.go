@@ -30,6 +30,22 @@ func (c CheckResult) MarshalJSON() ([]byte, error) {
 		Diff      compare.ExactEffect   `json:"difference"`
 		Statistic *compare.ExactEffect  `json:"statistic,omitempty"`
 		plain
+		DecidedMs float64 `json:"decidedAfterMs,omitempty"`
 	}{o.Check, o.Kind, o.Metric, o.State, compare.ExactEstimate(o.Baseline), compare.ExactEstimate(o.Candidate),
-		compare.ExactEffect(o.Ratio), compare.ExactEffect(o.Diff), stat, plain(c)})
+		compare.ExactEffect(o.Ratio), compare.ExactEffect(o.Diff), stat, plain(c), millis(c.Decided)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, the decision time from milliseconds.
+func (c *CheckResult) UnmarshalJSON(data []byte) error {
+	type plain CheckResult
+	var in struct {
+		plain
+		DecidedMs float64 `json:"decidedAfterMs"`
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*c = CheckResult(in.plain)
+	c.Decided = fromMillis(in.DecidedMs)
+	return nil
 }

@@ -25,6 +25,9 @@ const (
 // itself, which the caller detects before any report exists. A report with no suites
 // is ExitFail as well, because nothing was shown to work.
 func (r *Report) ExitCode() ExitCode {
+	if len(r.Problems) > 0 {
+		return ExitInvalid
+	}
 	if r.Interrupted {
 		return ExitInterrupted
 	}

@@ -14,6 +14,9 @@ import (
 // prints them.
 func WriteGitHub(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
+	for _, p := range r.Problems {
+		ghCommand(bw, "error", "", "greenlight: invalid input", p)
+	}
 	ghSmoke(bw, r)
 	if r.Interrupted {
 		ghCommand(bw, "warning", "", "greenlight: interrupted", "interrupted before every step ran — nothing decided")
@@ -34,10 +37,13 @@ func WriteVerdictGitHub(w io.Writer, v *Verdict) error {
 	switch v.Decision {
 	case Promote:
 		level = "notice"
-	case Rollback:
+	case Rollback, Invalid:
 		level = "error"
 	}
 	ghCommand(bw, level, "", fmt.Sprintf("greenlight: %s %s", v.Decision, v.Analysis), v.Reason)
+	for _, p := range v.Problems {
+		ghCommand(bw, "error", "", "greenlight: invalid input", p)
+	}
 	if v.Smoke != nil {
 		ghSmoke(bw, v.Smoke)
 	}

@@ -36,6 +36,8 @@ type reportJSON struct {
 	Interrupted bool          `json:"interrupted,omitempty"`
 	Counts      *countsJSON   `json:"counts,omitempty"`
 	Suites      []SuiteReport `json:"suites"`
+	// Problems: the input was invalid and nothing ran (status is then "error").
+	Problems []string `json:"problems,omitempty"`
 }
 
 type countsJSON struct {
@@ -78,7 +80,10 @@ type stepJSON struct {
 func (r Report) MarshalJSON() ([]byte, error) {
 	p, f, e, s := r.Counts()
 	status := StatusFailed
-	if r.Passed() {
+	switch {
+	case len(r.Problems) > 0:
+		status = StatusError
+	case r.Passed():
 		status = StatusPassed
 	}
 	suites := r.Suites
@@ -94,6 +99,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Interrupted: r.Interrupted,
 		Counts:      &countsJSON{Steps: p + f + e + s, Passed: p, Failed: f, Errored: e, Skipped: s},
 		Suites:      suites,
+		Problems:    r.Problems,
 	})
 }
 
@@ -111,6 +117,7 @@ func (r *Report) UnmarshalJSON(data []byte) error {
 		Duration:    fromMillis(v.DurationMs),
 		Suites:      v.Suites,
 		Interrupted: v.Interrupted,
+		Problems:    v.Problems,
 	}
 	return nil
 }

@@ -38,6 +38,15 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		doc.Skipped += ts.Skipped
 		doc.Suites = append(doc.Suites, ts)
 	}
+	if len(r.Problems) > 0 {
+		// Nothing ran: one errored case with what to fix, so that CI does not show green.
+		msg := xmlChars(strings.Join(r.Problems, "; "))
+		doc.Suites = append(doc.Suites, junitTestsuite{Name: "invalid input", Tests: 1, Errors: 1, Time: seconds(0),
+			Cases: []junitTestcase{{Name: "(input)", Classname: "greenlight", Time: seconds(0),
+				Error: &junitResult{Message: msg, Type: "invalid-input", Text: xmlChars(strings.Join(r.Problems, "\n"))}}}})
+		doc.Tests++
+		doc.Errors++
+	}
 	doc.Time = seconds(r.Duration)
 	return encodeJUnit(w, doc)
 }

@@ -20,21 +20,24 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if tool == "" {
 		tool = "greenlight"
 	}
-	failedRuns := 0
-	for i := range r.Suites {
-		if !r.Suites[i].passed() {
-			failedRuns++
-		}
-	}
 	switch {
+	case len(r.Problems) > 0:
+		fmt.Fprintf(bw, "### ⛔ %s: invalid input\n\n", mdText(tool))
+		for _, p := range r.Problems {
+			fmt.Fprintf(bw, "- %s\n", mdCode(p))
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write markdown report: %w", err)
+		}
+		return nil
 	case r.Interrupted:
 		fmt.Fprintf(bw, "### ⏹️ %s: interrupted before every step ran — nothing decided\n", mdText(tool))
 	case len(r.Suites) == 0:
 		fmt.Fprintf(bw, "### ❌ %s: no suites ran\n", mdText(tool))
 	case r.Passed():
-		fmt.Fprintf(bw, "### ✅ %s: %s passed\n", mdText(tool), plural(len(r.Suites), "suite", "suites"))
+		fmt.Fprintf(bw, "### ✅ %s: %s passed\n", mdText(tool), scope(r))
 	default:
-		fmt.Fprintf(bw, "### ❌ %s: %d of %s failed\n", mdText(tool), failedRuns, plural(len(r.Suites), "suite", "suites"))
+		fmt.Fprintf(bw, "### ❌ %s: %s\n", mdText(tool), mdText(failedRuns(r)))
 	}
 	fmt.Fprintf(bw, "\n%s\n", mdText(totals(r, func(_ Status, s string) string { return s })))
 

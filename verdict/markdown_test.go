@@ -79,7 +79,13 @@ func TestMarkdownHeadline(t *testing.T) {
 		want   string
 	}{
 		{"passed", passing(), "### ✅ greenlight: 1 suite passed\n"},
-		{"failed", fixture(), "### ❌ greenlight: 2 of 3 suites failed\n"},
+		{"failed", fixture(), "### ❌ greenlight: checkout-smoke failed on green; inventory-smoke failed on target\n"},
+		{"one suite on two environments", &Report{Suites: []SuiteReport{checkout("blue", "", StatusPassed), checkout("green", "", StatusFailed)}},
+			"### ❌ greenlight: checkout-smoke failed on green\n"},
+		{"one suite on two environments passed", &Report{Suites: []SuiteReport{checkout("blue", "", StatusPassed), checkout("green", "", StatusPassed)}},
+			"### ✅ greenlight: 1 suite on 2 environments passed\n"},
+		{"suites run once each", &Report{Suites: []SuiteReport{checkout("green", "", StatusPassed), renamed(checkout("blue", "", StatusPassed), "login-smoke")}},
+			"### ✅ greenlight: 2 suites passed\n"},
 		{"empty", &Report{}, "### ❌ greenlight: no suites ran\n"},
 	}
 	for _, tt := range tests {
@@ -89,5 +95,20 @@ func TestMarkdownHeadline(t *testing.T) {
 			line, _, _ := strings.Cut(buf.String(), "\n")
 			equal(t, line+"\n", tt.want)
 		})
+	}
+}
+
+func renamed(s SuiteReport, name string) SuiteReport {
+	s.Name = name
+	return s
+}
+
+// A suite run on two environments is one suite: the totals say where it ran.
+func TestTotalsCountRunsPerEnvironment(t *testing.T) {
+	r := &Report{Suites: []SuiteReport{checkout("blue", "", StatusPassed), checkout("green", "", StatusFailed)}}
+	var buf bytes.Buffer
+	NewTextWriter(&buf, TextOptions{}).Summary(r)
+	if !strings.Contains(buf.String(), "✗ 1 suite on 2 environments, 8 steps:") {
+		t.Errorf("totals should count one suite on two environments:\n%s", buf.String())
 	}
 }

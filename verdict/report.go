@@ -28,6 +28,9 @@ type Report struct {
 	// Interrupted is set when a signal stopped the run before every step ran: the failures of
 	// steps cut short are greenlight's, not the environment's, and the run decides nothing.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Problems, when set, are why the input was invalid (exit 3): nothing ran. Only the command
+	// line writes such a report, so that CI shows what to fix.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // SuiteReport is one suite run against one environment. A suite that ran on blue and
@@ -274,8 +277,53 @@ func totals(r *Report, paint func(kind Status, text string) string) string {
 		parts = append(parts, paint(StatusError, plural(n, "suite error", "suite errors")))
 	}
 	return fmt.Sprintf("%s, %s: %s %s",
-		plural(len(r.Suites), "suite", "suites"), plural(p+f+e+s, "step", "steps"),
+		scope(r), plural(p+f+e+s, "step", "steps"),
 		strings.Join(parts, ", "), paint("", "("+humanDuration(r.Duration)+")"))
+}
+
+// scope counts what ran: suites, and the environments when a suite ran on several — "1 suite
+// on 2 environments", "2 suites, 3 runs" — never one run per environment counted as a suite.
+func scope(r *Report) string {
+	groups := groupSuites(r.Suites)
+	suites := plural(len(groups), "suite", "suites")
+	if len(r.Suites) == len(groups) {
+		return suites
+	}
+	envs := map[string]bool{}
+	for i := range r.Suites {
+		envs[r.Suites[i].Environment] = true
+	}
+	if len(r.Suites) == len(groups)*len(envs) {
+		return suites + " on " + plural(len(envs), "environment", "environments")
+	}
+	return suites + ", " + plural(len(r.Suites), "run", "runs")
+}
+
+// failedRuns says which suite runs failed: "2 of 3 suites" when each suite ran once, else
+// by suite and environment — "checkout failed on green" — so that one suite failing on one of
+// two environments does not read as one of two suites failing.
+func failedRuns(r *Report) string {
+	groups := groupSuites(r.Suites)
+	failed, n := []string{}, 0
+	for _, g := range groups {
+		var envs []string
+		for _, run := range g.runs {
+			if !run.passed() {
+				envs = append(envs, run.Environment)
+			}
+		}
+		if len(envs) > 0 {
+			n += len(envs)
+			failed = append(failed, g.name+" failed on "+strings.Join(envs, ", "))
+		}
+	}
+	switch {
+	case len(r.Suites) == len(groups):
+		return fmt.Sprintf("%d of %s failed", n, plural(len(groups), "suite", "suites"))
+	case len(failed) > 3:
+		return fmt.Sprintf("%d of %d suite runs failed", n, len(r.Suites))
+	}
+	return strings.Join(failed, "; ")
 }
 
 func suiteErrors(r *Report) int {

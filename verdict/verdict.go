@@ -19,6 +19,10 @@ const (
 	// Interrupted: the run was stopped (SIGINT, SIGTERM, an abort) before a verdict. It says
 	// nothing about the candidate: neither promote nor rollback.
 	Interrupted Decision = "interrupted"
+	// Invalid: the input (a spec, a flag, a file) was invalid and nothing ran (exit 3); the
+	// verdict's Problems say what to fix. Only the command line writes it, into the reports
+	// it was asked for, so that CI shows why the step failed.
+	Invalid Decision = "error"
 )
 
 // Phase is the stage of an analysis.
@@ -42,6 +46,9 @@ type CheckResult struct {
 	// Evidence is what the check's data showed of the candidate itself working: the absolute
 	// floor a promote needs besides the relative comparison.
 	Evidence *Evidence `json:"evidence,omitempty"`
+	// Decided is how long into its phase the check reached its state, when it passed or
+	// failed; zero while it is not decided. JSON: decidedAfterMs.
+	Decided time.Duration `json:"-"`
 }
 
 // Evidence counts the candidate's observations in one check's data.
@@ -96,6 +103,21 @@ type Verdict struct {
 	// Override is set when a person decided instead of the analysis (audited: who, why, when,
 	// and what the analysis had said).
 	Override *Override `json:"override,omitempty"`
+	// Problems are what made the input invalid (Decision Invalid), one per line, each
+	// "file:line:col: message" for a spec.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// InvalidInput is the verdict of a run that stopped on invalid input: reason is the error's
+// first line, and problems its other lines (or the first, when it has only one).
+func InvalidInput(analysis, message string, at time.Time) *Verdict {
+	lines := strings.Split(strings.TrimSpace(message), "\n")
+	reason := strings.TrimSuffix(lines[0], ":")
+	problems := lines[1:]
+	if len(problems) == 0 {
+		problems = lines
+	}
+	return &Verdict{Analysis: analysis, Decision: Invalid, Reason: reason, Phase: PhaseDone, StartedAt: at, Checks: []CheckResult{}, Problems: problems}
 }
 
 // Override is a decision made by hand over the analysis's own.
@@ -110,7 +132,7 @@ type Override struct {
 	WasReason string   `json:"wasReason"`
 }
 
-// ExitCode maps the decision: 0 promote, 1 rollback, 2 inconclusive.
+// ExitCode maps the decision: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input.
 func (v *Verdict) ExitCode() ExitCode {
 	switch v.Decision {
 	case Promote:
@@ -119,6 +141,8 @@ func (v *Verdict) ExitCode() ExitCode {
 		return ExitFail
 	case Interrupted:
 		return ExitInterrupted
+	case Invalid:
+		return ExitInvalid
 	}
 	return ExitInconclusive
 }
@@ -150,7 +174,7 @@ func Aggregate(checks []CheckResult) (Decision, string) {
 	case critical == 0:
 		return Running, "no critical check: nothing can justify a promote"
 	case len(waiting) > 0:
-		return Running, "undecided: " + strings.Join(waiting, ", ")
+		return Running, "inconclusive: " + strings.Join(waiting, ", ")
 	}
 	return Promote, fmt.Sprintf("all %d critical checks passed", critical)
 }

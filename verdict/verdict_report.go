@@ -63,8 +63,9 @@ func WriteVerdictJSON(w io.Writer, v *Verdict) error {
 }
 
 // WriteVerdictJUnit writes the smoke gate's suites and one test suite for the analysis with a
-// test case per check: a failed check is a <failure>, an undecided one <skipped> (or a failure
-// when the policy turned the undecided analysis into a rollback).
+// test case per check: a failed check is a <failure>, an inconclusive one <skipped> (or a
+// failure when the policy turned the inconclusive analysis into a rollback). Invalid input is
+// one test case in <error>, with the problems.
 func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 	doc := junitTestsuites{Name: "greenlight"}
 	if v.Smoke != nil {
@@ -82,8 +83,24 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 			{Name: "candidate", Value: v.Candidate.Name},
 		},
 	}
+	if v.Decision == Invalid {
+		// Nothing ran: one test case that errored, with what to fix, so CI does not show green.
+		msg := v.Reason + ": " + strings.Join(v.Problems, "; ")
+		ts.Name, ts.Properties = strings.TrimSpace("invalid input "+v.Analysis), ts.Properties[:1]
+		ts.Tests, ts.Errors = 1, 1
+		ts.Cases = append(ts.Cases, junitTestcase{Name: "(input)", Classname: "analysis." + v.Analysis, Time: seconds(0),
+			Error: &junitResult{Message: xmlChars(msg), Type: "invalid-input", Text: xmlChars(strings.Join(v.Problems, "\n"))}})
+		doc.Suites = append(doc.Suites, ts)
+		doc.Tests, doc.Errors, doc.Time = doc.Tests+1, doc.Errors+1, seconds(0)
+		return encodeJUnit(w, doc)
+	}
 	for _, c := range v.Checks {
-		tc := junitTestcase{Name: c.Name, Classname: "analysis." + v.Analysis, Time: seconds(v.Duration)}
+		// A check's time is how long it took to decide; one that never did took the whole analysis.
+		took := v.Duration
+		if (c.State == compare.Pass || c.State == compare.Fail) && c.Decided > 0 {
+			took = c.Decided
+		}
+		tc := junitTestcase{Name: c.Name, Classname: "analysis." + v.Analysis, Time: seconds(took)}
 		body := fmt.Sprintf("%s\nsource: %s\ncritical: %v\nsamples: %d %s, %d %s", c.Reason, c.Source, c.Critical,
 			c.Candidate.N, v.Candidate.Name, c.Baseline.N, v.Baseline.Name)
 		switch {
@@ -100,10 +117,10 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 			tc.Error = &junitResult{Message: xmlChars(c.Reason), Type: "source-error", Text: xmlChars(body)}
 			ts.Errors++
 		case c.State == compare.Inconclusive && c.Critical && v.Undecided && v.Decision == Rollback:
-			tc.Failure = &junitResult{Message: xmlChars("undecided: " + c.Reason), Type: "inconclusive", Text: xmlChars(body)}
+			tc.Failure = &junitResult{Message: xmlChars("inconclusive: " + c.Reason), Type: "inconclusive", Text: xmlChars(body)}
 			ts.Failures++
 		case c.State == compare.Inconclusive:
-			tc.Skipped = &junitSkipped{Message: xmlChars("undecided: " + c.Reason)}
+			tc.Skipped = &junitSkipped{Message: xmlChars("inconclusive: " + c.Reason)}
 			ts.Skipped++
 		}
 		ts.Tests++
@@ -127,17 +144,32 @@ func WriteVerdictJUnit(w io.Writer, v *Verdict) error {
 	return encodeJUnit(w, doc)
 }
 
-var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️"}
-var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ undecided", compare.Error: "⚠️ source error"}
+var decisionIcon = map[Decision]string{Promote: "✅", Rollback: "❌", Inconclusive: "⚠️", Running: "⏳", Interrupted: "⏹️", Invalid: "⛔"}
+var stateIcon = map[compare.State]string{compare.Pass: "✅ pass", compare.Fail: "❌ fail", compare.Inconclusive: "⏳ inconclusive", compare.Error: "⚠️ source error"}
 
 // WriteVerdictMarkdown writes the verdict as GitHub-flavoured Markdown: headline, reason, one
 // row per check with both sides, the effect and its interval, then the smoke gate.
 func WriteVerdictMarkdown(w io.Writer, v *Verdict) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "### %s greenlight: %s — %s\n\n", decisionIcon[v.Decision], v.Decision, mdText(v.Analysis))
-	fmt.Fprintf(bw, "%s (candidate) vs %s (baseline), %s, decided in the %s phase.\n\n",
-		mdCode(v.Candidate.Name), mdCode(v.Baseline.Name), humanDuration(v.Duration), v.Phase)
+	switch {
+	case v.Decision == Invalid && v.Analysis == "":
+		fmt.Fprintf(bw, "### %s greenlight: invalid input\n\n", decisionIcon[v.Decision])
+	case v.Decision == Invalid:
+		fmt.Fprintf(bw, "### %s greenlight: invalid input — %s\n\n", decisionIcon[v.Decision], mdText(v.Analysis))
+	default:
+		fmt.Fprintf(bw, "### %s greenlight: %s — %s\n\n", decisionIcon[v.Decision], v.Decision, mdText(v.Analysis))
+	}
+	if v.Decision != Invalid {
+		fmt.Fprintf(bw, "%s (candidate) vs %s (baseline), %s, decided in the %s phase.\n\n",
+			mdCode(v.Candidate.Name), mdCode(v.Baseline.Name), humanDuration(v.Duration), v.Phase)
+	}
 	fmt.Fprintf(bw, "**Why:** %s\n\n", mdText(v.Reason))
+	for _, p := range v.Problems {
+		fmt.Fprintf(bw, "- %s\n", mdCode(p))
+	}
+	if len(v.Problems) > 0 {
+		fmt.Fprintln(bw)
+	}
 	for _, d := range v.Diagnosis {
 		fmt.Fprintf(bw, "**Diagnosis:** %s\n\n", mdText(d))
 	}
@@ -205,17 +237,26 @@ func effectCells(c CheckResult) (string, string) {
 		return "—", "—"
 	}
 	if c.Statistic != nil {
-		return fmt.Sprintf("%.2f", c.Statistic.Value), fmt.Sprintf("[%.2f, %.2f]", c.Statistic.Lower, c.Statistic.Upper)
+		return num(c.Statistic.Value), interval(num, c.Statistic.Lower, c.Statistic.Upper, c.Statistic.Lower != c.Statistic.Lower, c.Statistic.Upper != c.Statistic.Upper)
 	}
 	if c.Threshold.MaxRatio != nil || c.Threshold.MaxIncrease == nil {
 		// A ratio's bounds are 0 and ∞ on the side a one-sided test does not look at.
-		return "×" + num(c.Ratio.Value), interval(num, c.Ratio.Lower, c.Ratio.Upper, !(c.Ratio.Lower > 0), !(c.Ratio.Upper <= 1e12))
+		f := besideLimits(c, EffectRatio, func(x float64, extra int) string { return numN(x, extra) })
+		return "×" + num(c.Ratio.Value), interval(f, c.Ratio.Lower, c.Ratio.Upper, !(c.Ratio.Lower > 0), !(c.Ratio.Upper <= 1e12))
 	}
 	f := func(x float64) string {
-		if c.Kind == "error-rate" {
-			return fmt.Sprintf("%+.2fpp", x*100)
+		if x != x { // NaN: no data yet
+			return "—"
 		}
 		return signedSeconds(x)
+	}
+	if c.Kind == "error-rate" {
+		f = besideLimits(c, EffectDiff, func(x float64, extra int) string {
+			if x != x {
+				return "—"
+			}
+			return fmt.Sprintf("%+.*fpp", 2+extra, x*100)
+		})
 	}
 	lowOpen, highOpen := !(c.Diff.Lower > -1e12), !(c.Diff.Upper < 1e12)
 	if c.Kind == "error-rate" {
@@ -239,6 +280,41 @@ func interval(f func(float64) string, lo, hi float64, lowOpen, highOpen bool) st
 	return "[" + f(lo) + ", " + f(hi) + "]"
 }
 
+// besideLimits formats an interval's ends with f, giving an end that lies just beyond one of
+// the check's limits of that effect the digits that tell it from the limit (1.5003, not 1.50,
+// for a ratio that failed a limit of 1.5): a failure never reads like equality.
+func besideLimits(c CheckResult, effect string, f func(x float64, extra int) string) func(float64) string {
+	var limits []Limit
+	for _, l := range c.Limits() {
+		if l.Effect == effect {
+			limits = append(limits, l)
+		}
+	}
+	return func(x float64) string {
+		for _, l := range limits {
+			limit := l.Max
+			if x == l.Interval.Upper && x < l.Min {
+				limit = l.Min
+			} else if x != l.Interval.Lower || x <= l.Max {
+				continue
+			}
+			for extra := 0; extra <= 6; extra++ {
+				if s := f(x, extra); s != f(limit, extra) {
+					return s
+				}
+			}
+		}
+		return f(x, 0)
+	}
+}
+
+func numN(x float64, extra int) string {
+	if x != x || x > 1e12 {
+		return num(x)
+	}
+	return fmt.Sprintf("%.*f", 2+extra, x)
+}
+
 func num(x float64) string {
 	if x != x {
 		return "—"
@@ -258,6 +334,8 @@ func humanSeconds(s float64) string {
 
 func signedSeconds(s float64) string {
 	switch {
+	case s != s:
+		return "—"
 	case s > 1e12:
 		return "+∞"
 	case s < -1e12:

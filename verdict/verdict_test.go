@@ -32,7 +32,7 @@ func TestAggregate(t *testing.T) {
 	}{
 		{"a failed critical check rolls back", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Fail)}, Rollback, "b: b reason"},
 		{"an advisory failure never decides", []CheckResult{check("a", true, compare.Pass), check("b", false, compare.Fail)}, Promote, "all 1 critical checks passed"},
-		{"undecided critical keeps running", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Inconclusive)}, Running, "undecided: b"},
+		{"undecided critical keeps running", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Inconclusive)}, Running, "inconclusive: b"},
 		{"fail wins over undecided", []CheckResult{check("a", true, compare.Inconclusive), check("b", true, compare.Fail)}, Rollback, "b: b reason"},
 		{"nothing critical never promotes", []CheckResult{check("a", false, compare.Pass)}, Running, "no critical check: nothing can justify a promote"},
 	}
@@ -216,5 +216,125 @@ func TestSourceErrorStateNeverPasses(t *testing.T) {
 				t.Errorf("%s: want %s in\n%s", tt.name, w, b.String())
 			}
 		}
+	}
+}
+
+// Each check's JUnit time is how long it took to decide; one still inconclusive at the end
+// took the whole analysis. The JSON keeps the decision time and reads it back.
+func TestVerdictJUnitCheckTimes(t *testing.T) {
+	v := fixtureVerdict(Rollback)
+	v.Checks[0].Decided = 12500 * time.Millisecond
+	var buf bytes.Buffer
+	if err := WriteVerdictJUnit(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	times := map[string]string{}
+	for _, tc := range doc.Suites[len(doc.Suites)-1].Cases {
+		times[tc.Name] = tc.Time
+	}
+	if times["p95"] != "12.500" || times["errors"] != "42.000" {
+		t.Errorf("check times %v: want p95 12.500 (decided then), errors 42.000 (never decided)", times)
+	}
+
+	buf.Reset()
+	if err := WriteVerdictJSON(&buf, v); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"decidedAfterMs": 12500`) {
+		t.Errorf("want the decision time in JSON:\n%s", buf.String())
+	}
+	var back Verdict
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Checks[0].Decided != v.Checks[0].Decided || back.Checks[0].Name != "p95" {
+		t.Errorf("read back %v %q, want %v p95", back.Checks[0].Decided, back.Checks[0].Name, v.Checks[0].Decided)
+	}
+}
+
+// A run stopped on invalid input still writes its reports: JSON with verdict "error", exit 3
+// and the problems; a JUnit error; Markdown and GitHub annotations that say what to fix.
+func TestInvalidInputReports(t *testing.T) {
+	v := InvalidInput("checkout", "invalid spec:\nsuites/a.yaml:3:7: unknown field \"evry\"\nan.yaml:9:5: no suite named \"x\"",
+		time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if v.ExitCode() != ExitInvalid {
+		t.Errorf("exit code %d, want %d", v.ExitCode(), ExitInvalid)
+	}
+	var js, junit, md, gh bytes.Buffer
+	for _, w := range []error{WriteVerdictJSON(&js, v), WriteVerdictJUnit(&junit, v), WriteVerdictMarkdown(&md, v), WriteVerdictGitHub(&gh, v)} {
+		if w != nil {
+			t.Fatal(w)
+		}
+	}
+	var got struct {
+		Verdict  string   `json:"verdict"`
+		Reason   string   `json:"reason"`
+		ExitCode int      `json:"exitCode"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Verdict != "error" || got.ExitCode != 3 || got.Reason != "invalid spec" || len(got.Problems) != 2 {
+		t.Errorf("json: %+v", got)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Errors != 1 || doc.Tests != 1 || !strings.Contains(junit.String(), `unknown field &#34;evry&#34;`) {
+		t.Errorf("junit: errors %d tests %d\n%s", doc.Errors, doc.Tests, junit.String())
+	}
+	if !strings.Contains(md.String(), "### ⛔ greenlight: invalid input — checkout") || !strings.Contains(md.String(), "- `suites/a.yaml:3:7: unknown field \"evry\"`") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	if !strings.Contains(gh.String(), "::error title=greenlight%3A invalid input::an.yaml:9:5: no suite named \"x\"") {
+		t.Errorf("github:\n%s", gh.String())
+	}
+}
+
+// A smoke run stopped on invalid input writes its reports too: status "error", exit 3, the
+// problems in every format.
+func TestInvalidInputSmokeReports(t *testing.T) {
+	r := &Report{Tool: "greenlight", Problems: []string{`s.yaml:3:7: unknown field "stps"`}}
+	if r.ExitCode() != ExitInvalid {
+		t.Errorf("exit code %d, want %d", r.ExitCode(), ExitInvalid)
+	}
+	var js, junit, md, gh bytes.Buffer
+	for _, err := range []error{WriteJSON(&js, r), WriteJUnit(&junit, r), WriteMarkdown(&md, r), WriteGitHub(&gh, r)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got struct {
+		Status   string   `json:"status"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != "error" || len(got.Problems) != 1 {
+		t.Errorf("json: %s", js.String())
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || len(back.Problems) != 1 {
+		t.Errorf("read back %v: %+v", err, back)
+	}
+	var doc junitTestsuites
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Errors != 1 || !strings.Contains(junit.String(), `type="invalid-input"`) {
+		t.Errorf("junit:\n%s", junit.String())
+	}
+	if md.String() != "### ⛔ greenlight: invalid input\n\n- `s.yaml:3:7: unknown field \"stps\"`\n" {
+		t.Errorf("markdown:\n%q", md.String())
+	}
+	if !strings.Contains(gh.String(), "::error title=greenlight%3A invalid input::s.yaml:3:7") {
+		t.Errorf("github:\n%s", gh.String())
 	}
 }

@@ -70,5 +70,5 @@ func (t *TextWriter) stateCell(s compare.State) string {
 	case compare.Error:
 		return t.paint(ansiRed, "error")
 	}
-	return t.paint(ansiYellow, "undecided")
+	return t.paint(ansiYellow, "inconclusive")
 }

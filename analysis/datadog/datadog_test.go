@@ -238,7 +238,7 @@ func TestCountsRefused(t *testing.T) {
 		{
 			name:   "no error series",
 			errors: `{"status":"ok","series":[]}`, hits: v1Series(`[[1700000000000.0, 10.0]]`),
-			noData: true, reason: "default_zero",
+			reason: "default_zero",
 		},
 		{
 			name:   "errors exceed total",
@@ -270,6 +270,23 @@ func TestCountsRefused(t *testing.T) {
 	}
 }
 
+// No series is no data in an analysis's first minute (the candidate's metrics may not exist
+// yet), and a source error that counts toward policy.consecutiveErrors after: a typo in a tag
+// then ends the analysis instead of lasting maxDuration.
+func TestNoSeriesCountsAfterAMinute(t *testing.T) {
+	for _, tc := range []struct {
+		window time.Duration
+		noData bool
+	}{{59 * time.Second, true}, {time.Minute, false}} {
+		f := newFake(t, script(ok(`{"status":"ok","series":[]}`)))
+		w := source.Window{Start: t0, End: t0.Add(tc.window), Step: time.Minute}
+		_, err := newSource(t, f).Fetch(t.Context(), mustMetric(t, "avg:cpu{colour:{{ .env.name }}}"), green, w)
+		se := requireSourceError(t, err)
+		assert.Contains(t, se.Reason, `query "avg:cpu{colour:green}": no series in the window (a typo in the metric or a tag?)`)
+		assert.Equal(t, tc.noData, errors.Is(err, source.ErrNoData), "window %s", tc.window)
+	}
+}
+
 func TestResponseShapes(t *testing.T) {
 	v1Two := `{"status":"ok","series":[
 	  {"metric":"trace.http.request.hits","scope":"color:green,host:a","expression":"sum:trace.http.request.hits{color:green,host:a}","pointlist":[[1700000000000.0,1.0]]},
@@ -296,14 +313,14 @@ func TestResponseShapes(t *testing.T) {
 		{name: "v1 nulls skipped", q: metric, body: v1Series(`[[1700000000000.0, null], [1700000060000.0, 0.0], [1700000120000.0, 3.5]]`), want: []float64{0, 3.5}},
 		{name: "v1 all null", q: metric, body: v1Series(`[[1700000000000.0, null], [1700000060000.0, null]]`), noData: true, reason: "all 2 points are null"},
 		{name: "v1 no points", q: metric, body: v1Series(`[]`), noData: true, reason: "all 0 points are null"},
-		{name: "v1 empty series", q: metric, body: `{"status":"ok","res_type":"time_series","series":[],"from_date":1700000000000,"to_date":1700000300000}`, noData: true, reason: "no series"},
+		{name: "v1 empty series", q: metric, body: `{"status":"ok","res_type":"time_series","series":[],"from_date":1700000000000,"to_date":1700000300000}`, reason: "no series in the window (a typo in the metric or a tag?)"},
 		{name: "v1 two series", q: metric, body: v1Two, reason: "2 series, want one: aggregate them (sum:…, avg:…) rather than group by tags (got sum:trace.http.request.hits{color:green,host:a}, sum:trace.http.request.hits{color:green,host:b})"},
 		{name: "v1 error status", q: metric, body: `{"status":"error","error":"Rule parsing error: unexpected token"}`, reason: "Datadog says error: Rule parsing error"},
 		{name: "v1 infinite value", q: metric, body: v1Series(`[[1700000000000.0, 1e999]]`), reason: "cannot decode"},
 		{name: "v1 not json", q: metric, body: `<html>oops</html>`, reason: "cannot decode"},
 		{name: "v2 nulls skipped", q: formula, body: v2OK, want: []float64{0.25, 0.5}},
-		{name: "v2 empty", q: formula, body: v2Empty, noData: true, reason: "no series"},
-		{name: "v2 no data", q: formula, body: `{"data":{"type":"timeseries_response","attributes":{}}}`, noData: true, reason: "no series"},
+		{name: "v2 empty", q: formula, body: v2Empty, reason: "no series"},
+		{name: "v2 no data", q: formula, body: `{"data":{"type":"timeseries_response","attributes":{}}}`, reason: "no series"},
 		{name: "v2 all null", q: formula, body: v2AllNull, noData: true, reason: "all 2 points are null"},
 		{name: "v2 two series", q: formula, body: v2Two, reason: `formula "a": 2 series, want one: aggregate the queries rather than group by tags (got {host:a}, {host:b})`},
 		{name: "v2 errors and no values", q: formula, body: v2Err, reason: "Datadog says Error parsing formula"},

@@ -2,7 +2,6 @@ package datadog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -22,7 +21,7 @@ var _ source.Source = (*Source)(nil)
 // a *source.Error; one that holds nothing usable wraps source.ErrNoData.
 func (s *Source) Fetch(ctx context.Context, q source.Query, env source.Env, w source.Window) (source.Result, error) {
 	fail := func(fe *fetchError) (source.Result, error) {
-		return source.Result{}, &source.Error{Source: "datadog", Env: env.Name, Reason: s.redact.Redact(fe.reason), Retryable: fe.retryable, Err: fe.err}
+		return source.Result{}, &source.Error{Source: "datadog", URL: source.PublicURL(s.baseURL), Env: env.Name, Reason: s.redact.Redact(fe.reason), Retryable: fe.retryable, Err: fe.err}
 	}
 	if err := checkWindow(w); err != nil {
 		return fail(&fetchError{reason: err.Error()})
@@ -38,7 +37,7 @@ func (s *Source) Fetch(ctx context.Context, q source.Query, env source.Env, w so
 	case *CountsQuery:
 		errs, fe := s.sum(ctx, q.errors, data, env, w)
 		if fe != nil {
-			if errors.Is(fe.err, source.ErrNoData) {
+			if fe.noSeries {
 				fe.reason += " (if no errors is normal, wrap the query in default_zero(…))"
 			}
 			fe.reason = "errors " + fe.reason
@@ -61,6 +60,21 @@ func (s *Source) Fetch(ctx context.Context, q source.Query, env source.Env, w so
 		return source.Result{Values: vals, Warnings: warnings}, nil
 	}
 	return fail(&fetchError{reason: fmt.Sprintf("unsupported query %T", q)})
+}
+
+// grace is how long into an analysis a query with no series is still no data rather than a
+// source error: the candidate's metrics may only appear with the analysis's own traffic. After
+// it, no series means a typo in the metric or a tag (or no traffic at all), which will not fix
+// itself: it counts toward policy.consecutiveErrors.
+const grace = time.Minute
+
+// noSeries is the error for a query that returned no series over w.
+func noSeries(what string, w source.Window) *fetchError {
+	fe := &fetchError{reason: what + ": no series in the window (a typo in the metric or a tag?)", noSeries: true}
+	if w.Duration() < grace {
+		fe.err = source.ErrNoData
+	}
+	return fe
 }
 
 // series runs a v1 query that must return one series and returns its non-null points.
@@ -90,7 +104,7 @@ func (s *Source) series(ctx context.Context, t *template.Template, data map[stri
 	case resp.Status != nil && *resp.Status != "ok":
 		return fail("Datadog says %s: %s", *resp.Status, truncate(resp.GetError(), 300))
 	case len(resp.Series) == 0:
-		return nil, &fetchError{reason: fmt.Sprintf("query %q: no series in the window", query), err: source.ErrNoData}
+		return nil, noSeries(fmt.Sprintf("query %q", query), w)
 	case len(resp.Series) > 1:
 		names := make([]string, len(resp.Series))
 		for i, ser := range resp.Series {
@@ -176,7 +190,7 @@ func (s *Source) formula(ctx context.Context, q *FormulaQuery, data map[string]a
 		if len(warnings) > 0 {
 			return fail("Datadog says %s", strings.TrimPrefix(warnings[0], "Datadog: "))
 		}
-		return nil, nil, &fetchError{reason: what + ": no series in the window", err: source.ErrNoData}
+		return nil, nil, noSeries(what, w)
 	case len(attr.Values) > 1:
 		names := make([]string, len(attr.Values))
 		for i := range names {

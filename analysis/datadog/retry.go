@@ -22,6 +22,7 @@ type fetchError struct {
 	reason    string
 	retryable bool
 	err       error
+	noSeries  bool // the query returned no series
 }
 
 // call runs one API request, each attempt bounded by the source's timeout. It retries a 429

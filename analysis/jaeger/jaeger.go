@@ -338,5 +338,5 @@ func quotable(s string) string {
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 func (s *Source) fail(env source.Env, reason string, retryable bool, err error) error {
-	return &source.Error{Source: SourceName, Env: env.Name, Reason: reason, Retryable: retryable, Err: err}
+	return &source.Error{Source: SourceName, URL: source.PublicURL(s.endpoint.String()), Env: env.Name, Reason: reason, Retryable: retryable, Err: err}
 }

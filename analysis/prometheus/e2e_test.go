@@ -61,7 +61,7 @@ checks:
   - name: server-errors
     errorRate:
       prometheus:
-        errors: sum(increase(http_requests_total{color="{{ .env.name }}",route="/health",code=~"5.."}[{{ .window }}])) or vector(0)
+        errors: sum(increase(http_requests_total{color="{{ .env.name }}",route="/health",code=~"5.."}[{{ .window }}])) or 0 * sum(increase(http_requests_total{color="{{ .env.name }}",route="/health"}[{{ .window }}]))
         total: sum(increase(http_requests_total{color="{{ .env.name }}",route="/health"}[{{ .window }}]))
       maxIncrease: 5%
   - name: server-p95
@@ -136,7 +136,7 @@ func TestRealPrometheusSourceShapes(t *testing.T) {
 	}
 
 	counts := prometheus.CountsQuery{
-		Errors: parse(`sum(increase(http_requests_total{color="{{ .env.name }}",route="/health",code=~"5.."}[{{ .window }}])) or vector(0)`),
+		Errors: parse(`sum(increase(http_requests_total{color="{{ .env.name }}",route="/health",code=~"5.."}[{{ .window }}])) or 0 * sum(increase(http_requests_total{color="{{ .env.name }}",route="/health"}[{{ .window }}]))`),
 		Total:  parse(`sum(increase(http_requests_total{color="{{ .env.name }}",route="/health"}[{{ .window }}]))`),
 	}
 	b, err := s.Fetch(context.Background(), counts, source.Env{Name: "blue"}, w)
@@ -155,7 +155,16 @@ func TestRealPrometheusSourceShapes(t *testing.T) {
 	_, err = s.Fetch(context.Background(), prometheus.CountsQuery{Errors: parse(`sum(nope{color="{{ .env.name }}"})`), Total: counts.Total}, source.Env{Name: "blue"}, w)
 	var se *source.Error
 	require.ErrorAs(t, err, &se)
-	assert.True(t, strings.HasPrefix(se.Reason, "errors query: empty result"), se.Reason)
+	assert.True(t, strings.HasPrefix(se.Reason, `errors query: sum(nope{color="blue"}) returned no series: nope{color="blue"} matches no series in the last 5m0s`), se.Reason)
+
+	// The errors' zero that keeps a typo visible: `… or 0 * <total>` reads zero while the total's
+	// series exist, and nothing when its selector is wrong.
+	_, err = s.Fetch(context.Background(), prometheus.CountsQuery{
+		Errors: parse(`sum(increase(http_requests_total{color="{{ .env.name }}",code="418"}[{{ .window }}])) or 0 * sum(increase(http_requests_total{colour="{{ .env.name }}"}[{{ .window }}]))`),
+		Total:  counts.Total,
+	}, source.Env{Name: "blue"}, w)
+	require.ErrorAs(t, err, &se)
+	assert.Contains(t, se.Reason, `http_requests_total{color="blue",code="418"}, http_requests_total{colour="blue"} match no series`, "every selector that matches nothing is named")
 }
 
 // TestRealPrometheusAnalysis runs the engine against a real Prometheus scraping the two apps.

@@ -49,6 +49,7 @@ type Config struct {
 type Source struct {
 	api     v1.API
 	timeout time.Duration
+	url     string // for errors, without credentials
 }
 
 // New returns a source for cfg.
@@ -76,7 +77,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	return &Source{api: v1.NewAPI(c), timeout: cfg.Timeout}, nil
+	return &Source{api: v1.NewAPI(c), timeout: cfg.Timeout, url: source.PublicURL(cfg.URL)}, nil
 }
 
 // transport is what the queries go through: the given client's transport (with the TLS
@@ -165,14 +166,18 @@ func Parse(name, text string) (*template.Template, error) {
 // Fetch runs q for env over w.
 func (s *Source) Fetch(ctx context.Context, q source.Query, env source.Env, w source.Window) (source.Result, error) {
 	fail := func(reason string, retryable bool, err error) (source.Result, error) {
-		return source.Result{}, &source.Error{Source: "prometheus", Env: env.Name, Reason: reason, Retryable: retryable, Err: err}
+		return source.Result{}, &source.Error{Source: "prometheus", URL: s.url, Env: env.Name, Reason: reason, Retryable: retryable, Err: err}
 	}
 	switch q := q.(type) {
 	case CountsQuery:
 		var res source.Result
 		errs, warn, err := s.scalar(ctx, q.Errors, env, w)
 		if err != nil {
-			return fail("errors query: "+reasonOf(err), retryable(err), err)
+			reason := reasonOf(err)
+			if unmatched(err) {
+				reason += "; if the errors may not have happened yet, write the errors query `… or 0 * <the total query>`: zero only while the total's series exist (`or vector(0)` would hide a typo)"
+			}
+			return fail("errors query: "+reason, retryable(err), err)
 		}
 		total, warn2, err := s.scalar(ctx, q.Total, env, w)
 		if err != nil {
@@ -204,6 +209,7 @@ type fetchError struct {
 	reason    string
 	retryable bool
 	err       error
+	unmatched bool // an empty result because a selector matches no series
 }
 
 func (e *fetchError) Error() string {
@@ -246,19 +252,24 @@ func render(t *template.Template, env source.Env, w source.Window, step time.Dur
 }
 
 // query runs an instant query at the window's end, bounded by the source's timeout.
+// query runs an instant query at the window's end, bounded by the source's timeout; an empty
+// result is explained (see empty).
 func (s *Source) query(ctx context.Context, t *template.Template, env source.Env, w source.Window) (model.Vector, []string, error) {
 	q, err := render(t, env, w, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	qctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	val, warnings, _, err := s.api.Query(ctx, q, w.End, v1.WithTimeout(s.timeout))
+	val, warnings, _, err := s.api.Query(qctx, q, w.End, v1.WithTimeout(s.timeout))
 	if err != nil {
-		return nil, warnings, classify(ctx, err, s.timeout)
+		return nil, warnings, classify(qctx, err, s.timeout)
 	}
 	switch v := val.(type) {
 	case model.Vector:
+		if len(v) == 0 {
+			return nil, warnings, s.empty(ctx, q, w)
+		}
 		return v, warnings, nil
 	case *model.Scalar:
 		return model.Vector{&model.Sample{Value: v.Value, Timestamp: v.Timestamp}}, warnings, nil
@@ -272,8 +283,6 @@ func (s *Source) scalar(ctx context.Context, t *template.Template, env source.En
 		return 0, warnings, err
 	}
 	switch len(vec) {
-	case 0:
-		return 0, warnings, &fetchError{reason: "empty result (no series matched; for a count that can be zero add `or vector(0)`)", err: source.ErrNoData}
 	case 1:
 	default:
 		return 0, warnings, &fetchError{reason: fmt.Sprintf("%d series, want one: aggregate with sum(...) (got %s)", len(vec), seriesNames(vec))}
@@ -289,9 +298,6 @@ func (s *Source) histogram(ctx context.Context, q HistogramQuery, env source.Env
 	vec, warnings, err := s.query(ctx, q.Buckets, env, w)
 	if err != nil {
 		return nil, warnings, err
-	}
-	if len(vec) == 0 {
-		return nil, warnings, &fetchError{reason: "empty result: no bucket series matched", err: source.ErrNoData}
 	}
 	if len(vec) == 1 && vec[0].Histogram != nil {
 		h, err := nativeHistogram(vec[0].Histogram)
@@ -382,11 +388,11 @@ func (s *Source) values(ctx context.Context, q ValuesQuery, env source.Env, w so
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	qctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	val, warnings, _, err := s.api.QueryRange(ctx, text, v1.Range{Start: w.Start, End: w.End, Step: step}, v1.WithTimeout(s.timeout))
+	val, warnings, _, err := s.api.QueryRange(qctx, text, v1.Range{Start: w.Start, End: w.End, Step: step}, v1.WithTimeout(s.timeout))
 	if err != nil {
-		return nil, warnings, classify(ctx, err, s.timeout)
+		return nil, warnings, classify(qctx, err, s.timeout)
 	}
 	m, ok := val.(model.Matrix)
 	if !ok {
@@ -394,7 +400,7 @@ func (s *Source) values(ctx context.Context, q ValuesQuery, env source.Env, w so
 	}
 	switch len(m) {
 	case 0:
-		return nil, warnings, &fetchError{reason: "empty result: no series matched", err: source.ErrNoData}
+		return nil, warnings, s.empty(ctx, text, w)
 	case 1:
 	default:
 		names := make([]string, len(m))

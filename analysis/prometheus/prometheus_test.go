@@ -26,6 +26,7 @@ type fake struct {
 	queries []string
 	headers []http.Header
 	answers map[string]string // query substring → JSON body
+	series  map[string]bool   // selectors that match a series (/api/v1/series)
 	status  int
 	delay   time.Duration
 }
@@ -46,6 +47,18 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if strings.HasSuffix(r.URL.Path, "/series") {
+		f.mu.Lock()
+		f.queries = append(f.queries, "series "+r.Form.Get("match[]"))
+		found := f.series[r.Form.Get("match[]")]
+		f.mu.Unlock()
+		data := `[]`
+		if found {
+			data = `[{"__name__":"x"}]`
+		}
+		_, _ = w.Write([]byte(`{"status":"success","data":` + data + `}`))
+		return
+	}
 	if status != 0 {
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(`{"status":"error","errorType":"bad_data","error":"parse error at char 5"}`))
@@ -121,8 +134,15 @@ func TestFailSafe(t *testing.T) {
 		noData    bool
 		retryable bool
 	}{
-		{"empty vector", &fake{answers: map[string]string{"total": vector(sample(``, "5"))}}, func(t *testing.T) source.Query { return counts(t) },
-			"errors query: empty result (no series matched; for a count that can be zero add `or vector(0)`)", true, false},
+		{"empty vector: a selector matches no series", &fake{answers: map[string]string{"total": vector(sample(``, "5"))}}, func(t *testing.T) source.Query { return counts(t) },
+			"errors query: errs returned no series: errs matches no series in the last 5m0s (a typo in the metric, a label name or a value?); if the errors may not have happened yet, write the errors query `… or 0 * <the total query>`", false, false},
+		{"empty vector: no samples in the window yet", &fake{answers: map[string]string{"total": vector(sample(``, "5"))}, series: map[string]bool{"errs": true}}, func(t *testing.T) source.Query { return counts(t) },
+			"errors query: errs returned no series, though its series exist: no samples in the window yet?", true, false},
+		{"empty histogram names the selector", &fake{series: map[string]bool{`h_bucket{color="green"}`: true}},
+			func(t *testing.T) source.Query {
+				return HistogramQuery{Buckets: tmpl(t, `sum by (le) (increase(h_bucket{color="{{ .env.name }}"}[{{ .window }}])) / on() group_left sum(h_count{colour="{{ .env.name }}"})`)}
+			},
+			`sum by (le) (increase(h_bucket{color="green"}[300s])) / on() group_left sum(h_count{colour="green"}) returned no series: h_count{colour="green"} matches no series in the last 5m0s`, false, false},
 		{"NaN", &fake{answers: map[string]string{"errs": vector(sample(``, "NaN")), "total": vector(sample(``, "5"))}}, func(t *testing.T) source.Query { return counts(t) },
 			"errors query: value is NaN (no traffic in the window?)", true, false},
 		{"two series", &fake{answers: map[string]string{"errs": vector(sample(`"code":"500"`, "1"), sample(`"code":"503"`, "2"))}}, func(t *testing.T) source.Query { return counts(t) },
@@ -150,6 +170,7 @@ func TestFailSafe(t *testing.T) {
 			assert.Equal(t, tc.noData, errors.Is(err, source.ErrNoData))
 			assert.Equal(t, tc.retryable, se.Retryable)
 			assert.Equal(t, "green", se.Env)
+			assert.True(t, strings.HasPrefix(err.Error(), "prometheus at http://127.0.0.1:"), "the error names the server: %s", err)
 		})
 	}
 }
@@ -199,4 +220,20 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	_, err := s.Fetch(context.Background(), CountsQuery{Errors: tmpl(t, "a"), Total: tmpl(t, "b")}, green, window)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "very-secret-token")
+}
+
+// In an analysis's first minute a selector that matches no series may only be waiting for the
+// candidate's first scrape: it is no data then, and a source error that counts after.
+func TestUnmatchedSelectorGrace(t *testing.T) {
+	s := newSource(t, &fake{}, Config{})
+	q := HistogramQuery{Buckets: tmpl(t, `sum by (le) (cpu{color="{{ .env.name }}"})`)}
+	for _, tc := range []struct {
+		window time.Duration
+		noData bool
+	}{{59 * time.Second, true}, {time.Minute, false}} {
+		_, err := s.Fetch(context.Background(), q, green, source.Window{Start: window.End.Add(-tc.window), End: window.End})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `cpu{color="green"} matches no series in the last 5m0s`)
+		assert.Equal(t, tc.noData, errors.Is(err, source.ErrNoData), "window %s", tc.window)
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -80,16 +82,31 @@ type Source interface {
 // Error is a source failure with what the check's reason needs.
 type Error struct {
 	Source    string // prometheus, datadog, traces
+	URL       string // where the source was asked, without credentials (see PublicURL); may be ""
 	Env       string
 	Reason    string // "empty result", "HTTP 503", "timeout after 5s", "NaN in series"
 	Retryable bool   // a later tick may succeed (timeouts, 5xx, 429)
 	Err       error
 }
 
-// Error reads "prometheus for green: <reason>"; the reason is written to be complete, and the
-// underlying error stays reachable through errors.As / errors.Is.
+// Error reads "prometheus at http://prom:9090 for green: <reason>"; the reason is written to be
+// complete, and the underlying error stays reachable through errors.As / errors.Is.
 func (e *Error) Error() string {
+	if e.URL != "" {
+		return fmt.Sprintf("%s at %s for %s: %s", e.Source, e.URL, e.Env, e.Reason)
+	}
 	return fmt.Sprintf("%s for %s: %s", e.Source, e.Env, e.Reason)
+}
+
+// PublicURL is raw as an error may show it: scheme, host and path, without user information,
+// query or fragment, where credentials could be.
+func PublicURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return strings.TrimRight(u.String(), "/")
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -102,9 +102,14 @@ func uncancellable(ctx context.Context, work func()) {
 // loadSpecsCtx loads specs where a signal stops the process at once, and refuses to go on when
 // the context already ended.
 func loadSpecsCtx(ctx context.Context, paths []string, vars map[string]string) (docs *specs.Documents, err error) {
+	return loadSpecsWith(ctx, paths, specs.LoadOptions{Vars: vars})
+}
+
+// loadSpecsWith is loadSpecsCtx with the loader's options.
+func loadSpecsWith(ctx context.Context, paths []string, opts specs.LoadOptions) (docs *specs.Documents, err error) {
 	if ctx.Err() != nil {
 		return nil, &exitError{code: verdict.ExitInterrupted, err: context.Cause(ctx)}
 	}
-	uncancellable(ctx, func() { docs, err = loadSpecs(paths, vars) })
+	uncancellable(ctx, func() { docs, err = loadSpecsOpts(paths, opts) })
 	return docs, err
 }

@@ -134,12 +134,9 @@ func (l *liveView) logChanges(e analysis.Event) {
 	}
 }
 
-func stateWord(s compare.State) string {
-	if s == compare.Inconclusive {
-		return "undecided"
-	}
-	return string(s)
-}
+// stateWord is the state's word, the same in every output: "inconclusive" for a check not
+// decided yet, as in JSON.
+func stateWord(s compare.State) string { return string(s) }
 
 func progressBar(elapsed, limit time.Duration, width int) string {
 	if limit <= 0 {

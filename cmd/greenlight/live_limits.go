@@ -18,8 +18,16 @@ func decidingLines(checks []verdict.CheckResult) string {
 	for _, c := range checks {
 		fmt.Fprintf(&b, "  %s: %s\n", checkLabel(c), cleanText(c.Reason))
 		for _, l := range c.Limits() {
-			f := effectFormat(c, l.Effect)
-			iv := fmt.Sprintf("[%s, %s]", f(l.Interval.Lower), f(l.Interval.Upper))
+			fn := effectFormatN(c, l.Effect)
+			f := func(x float64) string { return fn(x, 0) }
+			lo, hi := f(l.Interval.Lower), f(l.Interval.Upper)
+			if l.Interval.Lower > l.Max {
+				lo = beside(fn, l.Interval.Lower, l.Max)
+			}
+			if l.Interval.Upper < l.Min {
+				hi = beside(fn, l.Interval.Upper, l.Min)
+			}
+			iv := fmt.Sprintf("[%s, %s]", lo, hi)
 			var where string
 			switch {
 			case l.Violated():
@@ -36,7 +44,7 @@ func decidingLines(checks []verdict.CheckResult) string {
 					parts = append(parts, fmt.Sprintf("to pass the lower end must come %s higher, to fail the upper end %s lower",
 						distance(f, l.Min-l.Interval.Lower), distance(f, l.Interval.Upper-l.Min)))
 				}
-				where = "undecided: " + strings.Join(parts, "; ")
+				where = "inconclusive: " + strings.Join(parts, "; ")
 			}
 			fmt.Fprintf(&b, "    %s %s, limit %s — %s\n", l.Effect, iv, limitText(l, f), where)
 		}
@@ -71,29 +79,49 @@ func distance(f func(float64) string, d float64) string {
 	return strings.TrimLeft(f(math.Abs(d)), "+×")
 }
 
+// beside writes bound x, beyond limit, with the digits that keep the comparison visibly true
+// (×1.5003 beside a limit of ×1.50), or marked with its side when even 6 more digits do not.
+func beside(f func(float64, int) string, x, limit float64) string {
+	for extra := 0; extra <= 6; extra++ {
+		if s := f(x, extra); s != f(limit, extra) {
+			return s
+		}
+	}
+	if x > limit {
+		return ">" + f(x, 0)
+	}
+	return "<" + f(x, 0)
+}
+
 // effectFormat formats a limit's effect in the check's unit.
 func effectFormat(c verdict.CheckResult, effect string) func(float64) string {
+	f := effectFormatN(c, effect)
+	return func(x float64) string { return f(x, 0) }
+}
+
+// effectFormatN is effectFormat with extra digits.
+func effectFormatN(c verdict.CheckResult, effect string) func(float64, int) string {
 	trim := func(x float64, prec int) string { return strconv.FormatFloat(x, 'f', prec, 64) }
-	var f func(float64) string
+	var f func(float64, int) string
 	switch {
 	case effect == verdict.EffectRatio:
-		f = func(x float64) string { return "×" + trim(x, 2) }
+		f = func(x float64, e int) string { return "×" + trim(x, 2+e) }
 	case effect == verdict.EffectStatistic && c.Kind == "values":
-		f = func(x float64) string { return trim(x*100, 1) + "%" }
+		f = func(x float64, e int) string { return trim(x*100, 1+e) + "%" }
 	case effect == verdict.EffectStatistic:
-		f = func(x float64) string { return trim(x, 2) }
+		f = func(x float64, e int) string { return trim(x, 2+e) }
 	case c.Kind == "error-rate" && effect == verdict.EffectDiff:
-		f = func(x float64) string { return fmt.Sprintf("%+.2fpp", x*100) }
+		f = func(x float64, e int) string { return fmt.Sprintf("%+.*fpp", 2+e, x*100) }
 	case c.Kind == "error-rate":
-		f = func(x float64) string { return trim(x*100, 2) + "%" }
+		f = func(x float64, e int) string { return trim(x*100, 2+e) + "%" }
 	case c.Kind == "latency" && effect == verdict.EffectDiff:
-		f = func(x float64) string { return fmt.Sprintf("%+.1fms", x*1000) }
+		f = func(x float64, e int) string { return fmt.Sprintf("%+.*fms", 1+e, x*1000) }
 	case c.Kind == "latency":
-		f = func(x float64) string { return trim(x*1000, 1) + "ms" }
+		f = func(x float64, e int) string { return trim(x*1000, 1+e) + "ms" }
 	default:
-		f = func(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
+		f = func(x float64, e int) string { return strconv.FormatFloat(x, 'g', 4+e, 64) }
 	}
-	return func(x float64) string {
+	return func(x float64, e int) string {
 		switch {
 		case math.IsNaN(x):
 			return "—"
@@ -102,7 +130,7 @@ func effectFormat(c verdict.CheckResult, effect string) func(float64) string {
 		case math.IsInf(x, -1):
 			return "-∞"
 		}
-		return f(x)
+		return f(x, e)
 	}
 }
 

@@ -22,7 +22,7 @@ func liveChecks() []verdict.CheckResult {
 			Baseline: compare.Estimate{N: 40, Value: 0.01}, Candidate: compare.Estimate{N: 40, Value: 0.05},
 			Diff:      compare.Effect{Value: 0.04, Lower: -0.03, Upper: 0.14},
 			Threshold: compare.Threshold{MaxIncrease: compare.F(0.1), Direction: compare.Increase},
-			Reason:    "error rate green 5.00% vs blue 1.00%: +4pp [-3pp, +14pp] undecided against ≤ +10pp"}},
+			Reason:    "error rate green 5.00% vs blue 1.00%: +4pp [-3pp, +14pp] inconclusive against ≤ +10pp"}},
 		{Name: "p95", Critical: false, Outcome: compare.Outcome{Kind: "latency", Metric: "p95", State: compare.Fail,
 			Baseline: compare.Estimate{N: 40, Value: 0.1}, Candidate: compare.Estimate{N: 40, Value: 0.3},
 			Ratio:     compare.Effect{Value: 3, Lower: 2.5, Upper: 3.5},
@@ -44,7 +44,7 @@ func TestLiveViewShowsLimits(t *testing.T) {
 	l.event(tick(5 * time.Second))
 	got := out.String()
 	assert.Contains(t, got, "errors: error rate green 5.00% vs blue 1.00%")
-	assert.Contains(t, got, "difference [-3.00pp, +14.00pp], limit ≤ +10.00pp — undecided: to pass the upper end must come 4.00pp lower, to fail the lower end 13.00pp higher")
+	assert.Contains(t, got, "difference [-3.00pp, +14.00pp], limit ≤ +10.00pp — inconclusive: to pass the upper end must come 4.00pp lower, to fail the lower end 13.00pp higher")
 	assert.Contains(t, got, "p95 (advisory): p95 green 300ms")
 	assert.Contains(t, got, "ratio [×2.50, ×3.50], limit ≤ ×1.20 — beyond the limit: fails")
 }
@@ -57,7 +57,7 @@ func TestLiveViewMarksAdvisoryInLogLines(t *testing.T) {
 	l.event(tick(11 * time.Second))
 	lines := out.String()
 	assert.Contains(t, lines, "p95 (advisory): fail — p95 green 300ms")
-	assert.Contains(t, lines, "errors undecided (40/40), p95 (advisory) fail (40/40)")
+	assert.Contains(t, lines, "errors inconclusive (40/40), p95 (advisory) fail (40/40)")
 	assert.NotContains(t, lines, "errors (advisory)")
 }
 
@@ -81,4 +81,17 @@ func TestLiveViewLeavesLastStateOnInterrupt(t *testing.T) {
 			assert.Contains(t, out.String(), "[warning] after")
 		})
 	}
+}
+
+// A failed check whose interval ends just beyond its limit shows the digits that make the
+// comparison visibly true, not an interval that starts at the limit.
+func TestLiveViewBoundBesideTheLimit(t *testing.T) {
+	checks := liveChecks()
+	checks[1].Ratio = compare.Effect{Value: 1.76, Lower: 1.20031, Upper: 2.17}
+	var out bytes.Buffer
+	l := newLiveView(&out, true)
+	e := tick(5 * time.Second)
+	e.Checks = checks
+	l.event(e)
+	assert.Contains(t, out.String(), "ratio [×1.2003, ×2.17], limit ≤ ×1.20 — beyond the limit: fails")
 }

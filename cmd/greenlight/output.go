@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/term"
 
@@ -28,6 +31,35 @@ func writeReports(rep *verdict.Report, files map[string]string, redact *secret.R
 // writeVerdictReports is writeReports for an analysis's verdict.
 func writeVerdictReports(v *verdict.Verdict, files map[string]string, redact *secret.Redactor) error {
 	return verdict.WriteVerdictFiles(v, files, summaryFile(), redact.Redact)
+}
+
+// reportInvalid writes the reports a run was asked for when it stops on invalid input (exit 3):
+// a verdict "error" with the problems, so that CI shows why the step failed instead of nothing.
+// Any other error comes back as it is.
+func reportInvalid(err error, files map[string]string, analysisName string) error {
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != verdict.ExitInvalid || len(files) == 0 && summaryFile() == "" {
+		return err
+	}
+	v := verdict.InvalidInput(analysisName, ee.err.Error(), time.Now())
+	if werr := writeVerdictReports(v, files, nil); werr != nil {
+		return &exitError{code: verdict.ExitInvalid, err: fmt.Errorf("%w\n(the reports could not be written: %v)", ee.err, werr)}
+	}
+	return err
+}
+
+// reportInvalidSmoke is reportInvalid for a smoke run: its reports with the problems.
+func reportInvalidSmoke(err error, files map[string]string) error {
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != verdict.ExitInvalid || len(files) == 0 && summaryFile() == "" {
+		return err
+	}
+	v := verdict.InvalidInput("", ee.err.Error(), time.Now())
+	rep := &verdict.Report{Tool: "greenlight", Version: appVersion(), StartedAt: v.StartedAt, Problems: v.Problems}
+	if werr := writeReports(rep, files, nil); werr != nil {
+		return &exitError{code: verdict.ExitInvalid, err: fmt.Errorf("%w\n(the reports could not be written: %v)", ee.err, werr)}
+	}
+	return err
 }
 
 // summaryFile is where GitHub Actions collects a job's Markdown summary, when it runs us.

@@ -30,7 +30,7 @@ func newPlanCmd() *cobra.Command {
 monitor's rate (or the rate given), with a healthy candidate and with a regressed one, until
 policy.maxDuration; then the critical checks together, as verify decides (minDuration, the
 false-rollback budget shared among critical checks). It prints, per check and for the whole
-analysis, how often each scenario promotes, rolls back or ends undecided, and when half of the
+analysis, how often each scenario promotes, rolls back or ends inconclusive, and when half of the
 simulated analyses had decided.
 
   greenlight plan analysis.yaml suites/
@@ -177,13 +177,13 @@ func writePlan(w io.Writer, a *specs.Analysis, p *analysis.Forecast, o analysis.
 			fmt.Fprintf(w, "  (leaving out %s: not simulated)\n", strings.Join(p.NotSimulated, ", "))
 		}
 		if h := p.Analysis[0]; h.Promote < 0.5 {
-			fmt.Fprintf(w, "\nA healthy candidate ends undecided in %s of analyses: raise the monitors' rates, policy.maxDuration, or the limits.\n", pct(h.Inconclusive))
+			fmt.Fprintf(w, "\nA healthy candidate ends inconclusive in %s of analyses: raise the monitors' rates, policy.maxDuration, or the limits.\n", pct(h.Inconclusive))
 		}
 	}
 }
 
 func writeOutcomes(w io.Writer, indent string, o analysis.Outcomes) {
-	fmt.Fprintf(w, "%s%-28s promote %6s (half by %s)   rollback %6s (half by %s)   undecided %6s\n", indent, o.Scenario+":",
+	fmt.Fprintf(w, "%s%-28s promote %6s (half by %s)   rollback %6s (half by %s)   inconclusive %6s\n", indent, o.Scenario+":",
 		pct(o.Promote), half(o.PromoteHalf), pct(o.Rollback), half(o.RollbackHalf), pct(o.Inconclusive))
 }
 

@@ -38,6 +38,8 @@ func TestPlan(t *testing.T) {
 	require.Len(t, plan.Checks, 2)
 	assert.InDelta(t, 100, plan.Checks[0].Rate, 1e-9, "the monitor's own rate: every 10ms")
 	assert.Len(t, plan.Analysis, 3)
+	assert.Empty(t, goCasedKeys(t, []byte(out)), "the plan's keys are lower camel case")
+	assert.Contains(t, out, `"promoteHalfMs"`)
 }
 
 func TestPlanInvalidInput(t *testing.T) {

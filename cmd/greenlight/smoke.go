@@ -37,7 +37,7 @@ func newSmokeCmd() *cobra.Command {
 With several environments the suite runs against each at the same time and the results are shown
 side by side. Exit 0 when every step passed, 1 when one failed, 3 on invalid input.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if output != "text" && output != "json" {
 				return invalid("--output %q: want text or json", output)
 			}
@@ -59,6 +59,7 @@ side by side. Exit 0 when every step passed, 1 when one failed, 3 on invalid inp
 			if err := checkDestinations(files); err != nil {
 				return err
 			}
+			defer func() { err = reportInvalidSmoke(err, files) }()
 			docs, err := loadSpecsCtx(cmd.Context(), args, overrides)
 			if err != nil {
 				return err

@@ -60,7 +60,11 @@ pull request; --strict makes it an error, as it is for smoke and verify.`,
 
 // loadSpecs loads spec files; problems come back as an invalid-input error listing all of them.
 func loadSpecs(paths []string, vars map[string]string) (*specs.Documents, error) {
-	docs, err := specs.Load(paths, specs.LoadOptions{Vars: vars})
+	return loadSpecsOpts(paths, specs.LoadOptions{Vars: vars})
+}
+
+func loadSpecsOpts(paths []string, opts specs.LoadOptions) (*specs.Documents, error) {
+	docs, err := specs.Load(paths, opts)
 	if err != nil {
 		return nil, invalid("invalid spec:\n%s", err)
 	}

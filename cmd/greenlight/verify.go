@@ -46,7 +46,7 @@ reached. Give the analysis file and the files or folders holding the suites it n
 
 Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal error.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if output != "text" && output != "json" {
 				return invalid("--output %q: want text or json", output)
 			}
@@ -65,13 +65,20 @@ Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal e
 			if err := checkDestinations(files); err != nil {
 				return err
 			}
-			docs, err := loadSpecsCtx(cmd.Context(), args, overrides)
+			analysisName := name
+			defer func() { err = reportInvalid(err, files, analysisName) }()
+			// Only the suites this analysis runs need their secrets (a folder may hold others').
+			docs, err := loadSpecsWith(cmd.Context(), args, specs.LoadOptions{Vars: overrides, SecretsWhenUsed: true})
 			if err != nil {
 				return err
 			}
 			a, err := pickAnalysis(docs, name)
 			if err != nil {
 				return err
+			}
+			analysisName = a.Metadata.Name
+			if err := a.RequireSecrets(); err != nil {
+				return invalid("invalid spec:\n%s", err)
 			}
 			if cmd.Flags().Changed("watch") && watch == 0 {
 				watch = -1 // --watch 0 turns a policy's watch off

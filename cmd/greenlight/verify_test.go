@@ -143,6 +143,8 @@ func TestVerifyRollbackJSON(t *testing.T) {
 		assert.True(t, strings.HasPrefix(v.Reason, "p95: p95 green"), v.Reason)
 		assert.Equal(t, "fail", v.Checks[1].State)
 		assert.Greater(t, v.Checks[1].Ratio.Lower, 1.2)
+		assert.Empty(t, goCasedKeys(t, []byte(out)), "the spec's keys (maxRatio), not Go's")
+		assert.Contains(t, out, `"maxRatio": 1.2`)
 	})
 }
 

@@ -78,7 +78,7 @@ function progress(l) {
 }
 
 // closeness orders checks by how near they are to failing the analysis: critical checks
-// before advisory ones (which never decide); then failed, failing sources, undecided, passed;
+// before advisory ones (which never decide); then failed, failing sources, inconclusive, passed;
 // within each, the one whose interval has gone furthest towards its limit.
 export function closeness(c) {
   const ps = limits(c).map(progress);
@@ -106,7 +106,7 @@ export function closest(checks) {
 }
 
 // Words for states and decisions: one word for "not decided yet" everywhere.
-export const stateWords = {pass: 'pass', fail: 'fail', inconclusive: 'undecided', error: 'source failing'};
+export const stateWords = {pass: 'pass', fail: 'fail', inconclusive: 'inconclusive', error: 'source failing'};
 
 function trim(x, digits) {
   return String(Number(x.toFixed(digits)));
