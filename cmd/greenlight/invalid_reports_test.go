@@ -79,3 +79,34 @@ func TestSmokeInvalidInputWritesReports(t *testing.T) {
 	assert.Equal(t, "error", r.Status)
 	assert.Contains(t, r.Problems, spec+`:4:1: unknown field "stps" (did you mean "steps"?)`)
 }
+
+// watch does the same as verify: a pipeline's watch step that stops on invalid input still
+// leaves its reports and the step summary saying why.
+func TestWatchInvalidInputWritesReports(t *testing.T) {
+	dir := t.TempDir()
+	summary := filepath.Join(dir, "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	spec := filepath.Join(dir, "a.yaml")
+	require.NoError(t, os.WriteFile(spec, []byte(`apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: checkout}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
+`), 0o600))
+	js := filepath.Join(dir, "w.json")
+	code, _, errOut := cli(t, "watch", spec, "--for", "30m", "--report", "json="+js)
+	require.Equal(t, verdict.ExitInvalid, code, errOut)
+	var v struct {
+		Verdict  string   `json:"verdict"`
+		ExitCode int      `json:"exitCode"`
+		Problems []string `json:"problems"`
+	}
+	require.NoError(t, json.Unmarshal(readFile(t, js), &v))
+	assert.Equal(t, "error", v.Verdict)
+	assert.Equal(t, 3, v.ExitCode)
+	assert.NotEmpty(t, v.Problems)
+	assert.Contains(t, string(readFile(t, summary)), "### ⛔ greenlight: invalid input — checkout\n")
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/greenlight/greenlight/analysis"
+	"github.com/greenlight/greenlight/specs"
 )
 
 // newWatchCmd is `greenlight watch`: the post-cutover watch as a step of its own, run after the
@@ -39,7 +40,7 @@ one), 2 inconclusive: the watch could not confirm the promote (its sources faile
 candidate showed no evidence of working) and policy.onInconclusive is not rollback, 3 invalid input, 4 internal error, 5 interrupted (SIGINT/SIGTERM): nothing was decided
 about the watch; the promote stands and the reports say so. See docs/pipelines.md.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if output != "text" && output != "json" {
 				return invalid("--output %q: want text or json", output)
 			}
@@ -61,13 +62,20 @@ about the watch; the promote stands and the reports say so. See docs/pipelines.m
 			if err := checkDestinations(files); err != nil {
 				return err
 			}
-			docs, err := loadSpecsCtx(cmd.Context(), args, overrides)
+			analysisName := name
+			defer func() { err = reportInvalid(err, files, analysisName) }()
+			// Only the suites this analysis runs need their secrets (a folder may hold others').
+			docs, err := loadSpecsWith(cmd.Context(), args, specs.LoadOptions{Vars: overrides, SecretsWhenUsed: true})
 			if err != nil {
 				return err
 			}
 			a, err := pickAnalysis(docs, name)
 			if err != nil {
 				return err
+			}
+			analysisName = a.Metadata.Name
+			if err := a.RequireSecrets(); err != nil {
+				return invalid("invalid spec:\n%s", err)
 			}
 			v := &verifyRun{
 				opts: analysis.Options{Analysis: a, Envs: envURLs, Baseline: baseline, Candidate: candidate,
