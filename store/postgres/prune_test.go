@@ -1,0 +1,53 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/greenlight/greenlight/store"
+	"github.com/greenlight/greenlight/store/postgres/pgtest"
+)
+
+// TestRetentionMigrationKeepsTheAuditLog upgrades a database written before retention: its
+// audit entries read back, and new ones are numbered after them.
+func TestRetentionMigrationKeepsTheAuditLog(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`}
+	for _, m := range ms {
+		if m.Name == "0003_retention.sql" {
+			break
+		}
+		stmts = append(stmts, m.SQL, `INSERT INTO schema_migrations VALUES (`+strconv.Itoa(m.Version)+`, '`+m.Name+`', 0)`)
+	}
+	stmts = append(stmts,
+		`INSERT INTO analyses VALUES ('a1', 'checkout', NULL, '{}', '{}', 'blue', 'green', 'promote', 'verdict', 1, 2)`,
+		`INSERT INTO audit (analysis_id, action, decision, by_whom, token, why, at) VALUES ('a1', 'override', 'promote', 'ana', 'oncall', 'flaky', 3)`)
+	for _, stmt := range stmts {
+		_, err := conn.Exec(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	require.NoError(t, conn.Close(ctx))
+
+	s := open(t, dsn)
+	defer s.Close()
+	log, err := s.AuditLog(ctx, "a1")
+	require.NoError(t, err)
+	require.Len(t, log, 1)
+	assert.Equal(t, store.AuditEntry{ID: log[0].ID, Analysis: "a1", Action: "override", Decision: "promote", By: "ana", Token: "oncall", Why: "flaky", At: time.Unix(0, 3).UTC()}, log[0])
+	e, err := s.AppendAudit(ctx, store.AuditEntry{Analysis: "a1", Action: "abort", At: time.Unix(0, 4)})
+	require.NoError(t, err)
+	assert.Greater(t, e.ID, log[0].ID)
+	_, err = s.AppendAudit(ctx, store.AuditEntry{Analysis: "nope", Action: "abort", At: time.Unix(0, 4)})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
