@@ -32,7 +32,6 @@ func (s *Store) PruneAnalyses(ctx context.Context, before time.Time, limit int) 
 	}
 	var ids []string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		ids = nil // a retried function starts again
 		rows, err := tx.Query(ctx, `SELECT id FROM analyses a WHERE state <> 'running' AND updated_at < $1
 			AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.analysis_id = a.id AND o.state = $2)
 			ORDER BY updated_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`, nanos(before), string(store.DeliveryPending), limit)
@@ -44,12 +43,7 @@ func (s *Store) PruneAnalyses(ctx context.Context, before time.Time, limit int) 
 		}
 		// Every delivery of theirs, whatever its state: one a redelivery is changing is waited
 		// for and read as that leaves it.
-		rows, err = tx.Query(ctx, `SELECT analysis_id FROM outbox WHERE analysis_id = ANY($1) FOR UPDATE`, ids)
-		if err != nil {
-			return err
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT FROM outbox WHERE analysis_id = ANY($1) FOR UPDATE`, ids); err != nil {
 			return err
 		}
 		rows, err = tx.Query(ctx, `SELECT DISTINCT analysis_id FROM outbox WHERE analysis_id = ANY($1) AND state = $2`,
