@@ -62,7 +62,7 @@ func TestRetentionPrunesDecidedAnalyses(t *testing.T) {
 	decidedAt(t, st, "newer", start.Add(-retention+time.Hour))
 
 	ticks := make(chan time.Time)
-	pruned := make(chan int)
+	pruned := make(chan int, 4) // buffered: a failed test still shuts down
 	d := startDaemon(t, daemonConfig{store: st, tokens: testTokens(t), opts: func(o *Options) {
 		o.Engine.Now = clock.Now
 		o.Retention = retention
