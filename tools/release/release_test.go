@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goreleaser/fileglob"
 	"github.com/goreleaser/goreleaser/v2/pkg/config"
 )
 
@@ -172,17 +173,31 @@ func TestArchives(t *testing.T) {
 	for _, f := range a.Files {
 		files = append(files, f.Source)
 	}
-	for _, want := range []string{"README.md", "LICENSE*", "docs/**/*", "completions/*"} {
+	for _, want := range []string{"README.md", "LICENSE*", "docs", "completions/*"} {
 		if !slices.Contains(files, want) {
 			t.Errorf("archive files %q: want %s", files, want)
 		}
 	}
+	// What the archives hold, matched as GoReleaser matches them (its fileglob, from the root):
+	// every doc, not only those in subfolders.
+	packed := map[string]bool{}
 	for _, f := range files {
-		if strings.ContainsAny(f, "*?[") {
-			continue
+		matches, err := fileglob.Glob(f, fileglob.WithFs(os.DirFS("../..")))
+		if err != nil {
+			t.Errorf("archive files %s: %v", f, err)
 		}
-		if _, err := os.Stat(filepath.Join("../..", f)); err != nil {
-			t.Errorf("archive file %s: %v", f, err)
+		for _, m := range matches {
+			packed[m] = true
+		}
+	}
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	docs = append(docs, "../../docs/integrations/ci.md", "../../README.md")
+	for _, d := range docs {
+		if rel := strings.TrimPrefix(d, "../../"); !packed[rel] {
+			t.Errorf("%s is not packed", rel)
 		}
 	}
 	hooks := strings.Join(p.Before.Hooks, "\n")
