@@ -17,6 +17,7 @@ type metrics struct {
 	decision  *prometheus.HistogramVec
 	rollbacks *prometheus.CounterVec
 	attempts  *prometheus.CounterVec
+	pruned    prometheus.Counter
 	checks    *checkSeries
 }
 
@@ -67,8 +68,12 @@ func newMetrics(reg prometheus.Registerer, st store.Store, keepDecided int) (*me
 		Name: "greenlight_delivery_attempts_total",
 		Help: "Delivery attempts made by this process, by endpoint and outcome: delivered, failed (retried later) or dead (given up).",
 	}, []string{"endpoint", "outcome"})
+	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "greenlight_pruned_analyses_total",
+		Help: "Decided analyses deleted by this process once older than the retention (--retention).",
+	})
 	byState := analysesByState{st: st, desc: prometheus.NewDesc("greenlight_analyses", "Analyses in the store, by state.", []string{"state"}, nil)}
-	for _, c := range []prometheus.Collector{m.verdicts, m.overrides, m.decision, m.rollbacks, m.attempts, m.checks, byState, newDeliveryGauges(st)} {
+	for _, c := range []prometheus.Collector{m.verdicts, m.overrides, m.decision, m.rollbacks, m.attempts, m.pruned, m.checks, byState, newDeliveryGauges(st)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -288,6 +288,7 @@ func (s *Server) Resume(ctx context.Context) error {
 	if !s.leaseStarted.Swap(true) {
 		go s.runLeases()
 	}
+	s.startPruning()
 	return nil
 }
 

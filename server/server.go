@@ -83,6 +83,12 @@ type Options struct {
 	// CommandWait is how long an abort or override of an analysis another replica runs waits
 	// for that replica's answer before answering 202 Accepted (default 30s).
 	CommandWait time.Duration
+	// Retention is how long a decided analysis is kept after its verdict (or its last
+	// override): older ones are deleted with their events, snapshot and deliveries once none
+	// of those is pending, as the daemon starts and every PruneEvery (default an hour).
+	// Their audit entries are kept. 0 keeps every analysis.
+	Retention  time.Duration
+	PruneEvery time.Duration
 
 	// forwarded, when set (tests), is told each command stored for another replica.
 	forwarded func(c store.Command)
@@ -92,6 +98,10 @@ type Options struct {
 	tookOver func(id string)
 	// recorded, when set (tests), is told each delivery attempt's outcome once it is stored.
 	recorded func(k emit.Key, outcome string)
+	// pruneTick, when set (tests), replaces PruneEvery's ticker; pruned is told each prune's
+	// outcome.
+	pruneTick <-chan time.Time
+	pruned    func(n int, err error)
 }
 
 // Server is the daemon's API and the analyses it runs.
@@ -121,6 +131,7 @@ type Server struct {
 	// leaseOnce stops the lease loop once; leaseStarted: Resume started it.
 	leaseOnce    sync.Once
 	leaseStarted atomic.Bool
+	pruner       pruner // under mu
 	// overrideMu serialises overrides, which append events after a verdict.
 	overrideMu sync.Mutex
 
@@ -180,6 +191,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = DefaultPruneEvery
 	}
 	if o.Owner == "" {
 		o.Owner = defaultOwner()
@@ -377,6 +391,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopStreams()
 	s.unsubscribe()
 	s.stopLeases()
+	s.stopPruning()
 	// Under startMu: a start either finished (its writer is counted in wg) or sees the stop.
 	s.startMu.Lock()
 	stopped := s.engineStopped.Swap(true)

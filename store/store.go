@@ -28,6 +28,7 @@ type Store interface {
 	Audit
 	Outbox
 	Leases
+	Retention
 	// Ping checks the store can be reached (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store; nothing may be called after.
@@ -185,6 +186,17 @@ type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	// AuditLog returns an analysis's entries ("" = every analysis's), oldest first.
 	AuditLog(ctx context.Context, analysis string) ([]AuditEntry, error)
+}
+
+// Retention deletes the decided analyses a daemon no longer keeps.
+type Retention interface {
+	// PruneAnalyses deletes up to limit decided analyses whose verdict was recorded (or last
+	// overridden) before before, oldest first, each with its labels, events, snapshot, verdict
+	// and deliveries, and returns their ids. A running analysis is never deleted, nor one
+	// with a delivery still pending (it is, once delivered or given up). Audit entries are
+	// kept: the audit log outlives the analyses it names. Replicas pruning at once delete
+	// each analysis once, and neither fails on the other.
+	PruneAnalyses(ctx context.Context, before time.Time, limit int) ([]string, error)
 }
 
 // Leases say which replica runs each running analysis. A lease is an owner (a replica's id)

@@ -38,6 +38,7 @@ const (
 	defaultListen          = "127.0.0.1:8080"
 	defaultData            = "greenlight-data"
 	defaultShutdownTimeout = 20 * time.Second // within interruptGrace, so the store closes cleanly
+	defaultRetention       = 30 * 24 * time.Hour
 )
 
 func newServeCmd() *cobra.Command {
@@ -92,6 +93,7 @@ running in the store and start again with the daemon.`,
 	f.StringVar(&st.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&st.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long a graceful stop may take")
 	f.DurationVar(&st.leaseTTL, "lease-ttl", server.DefaultLeaseTTL, "how long a replica's lease of a running analysis lasts unrenewed: how soon another replica takes over those of one that died")
+	f.DurationVar(&st.retention, "retention", defaultRetention, "how long a decided analysis is kept after its verdict (or last override), then deleted with its events and deliveries (audit entries are kept); 0 keeps everything")
 	return cmd
 }
 
@@ -100,7 +102,7 @@ type serveSettings struct {
 	configFile, config, listen, data, store, tokensFile, tracesTokenFile, logLevel string
 	tlsCert, tlsKey, externalURL                                                   string
 	allowUnauthenticated                                                           bool
-	shutdownTimeout, leaseTTL                                                      time.Duration
+	shutdownTimeout, leaseTTL, retention                                           time.Duration
 }
 
 // envName is a flag's environment variable: --tokens-file is GREENLIGHT_TOKENS_FILE.
@@ -153,6 +155,9 @@ func (st *serveSettings) resolve(cmd *cobra.Command) error {
 	}
 	if st.shutdownTimeout <= 0 {
 		return invalid("--shutdown-timeout must be positive")
+	}
+	if st.retention < 0 {
+		return invalid("--retention %v: want a duration, or 0 to keep every analysis", st.retention)
 	}
 	if st.leaseTTL < server.MinLeaseTTL {
 		return invalid("--lease-ttl %v: want at least %v", st.leaseTTL, server.MinLeaseTTL)
@@ -219,7 +224,7 @@ func (st *serveSettings) serve(ctx context.Context, stderr io.Writer) error {
 	defer runner.CloseIdle()
 	srv, err := server.New(server.Options{
 		Store: db, Specs: docs, Tokens: tokens, Traces: rcv, Registry: reg, Logger: logger,
-		Notifications: notify, Delivery: delivery, LeaseTTL: st.leaseTTL,
+		Notifications: notify, Delivery: delivery, LeaseTTL: st.leaseTTL, Retention: st.retention,
 		Engine: analysis.EngineOptions{Runner: runner, Metrics: synthetic.NewMetrics(reg), Logger: logger, Traces: rcv, TracesAddr: ln.Addr().String()},
 	})
 	if err != nil {

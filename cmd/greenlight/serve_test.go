@@ -288,6 +288,7 @@ checks:
 		{"an unknown setting", []string{"serve", "--config", specDir(t, serveSpecs), "--config-file", settings}, "serve.yaml:2:1: unknown setting \"listen-addr\""},
 		{"a PostgreSQL DSN that does not parse", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "postgres://u:pw@db:port/greenlight"}, "--store: open postgres store: the DSN does not parse"},
 		{"a lease TTL too short", []string{"serve", "--config", specDir(t, serveSpecs), "--lease-ttl", "10ms"}, "--lease-ttl 10ms: want at least 300ms"},
+		{"a negative retention", []string{"serve", "--config", specDir(t, serveSpecs), "--retention=-1h"}, "--retention -1h0m0s: want a duration, or 0 to keep every analysis"},
 		{"an unknown store", []string{"serve", "--config", specDir(t, serveSpecs), "--store", "mysql://u:pw@db/greenlight"}, "want sqlite:PATH or postgres://"},
 	}
 	for _, tc := range cases {

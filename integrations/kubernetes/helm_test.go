@@ -169,6 +169,7 @@ func TestHelmChartValues(t *testing.T) {
 		v["serviceMonitor"].(map[string]any)["enabled"] = false
 		v["networkPolicy"].(map[string]any)["callerNamespaces"] = []any{"ci"}
 		v["persistence"].(map[string]any)["storageClassName"] = "fast"
+		v["retention"] = "2160h"
 	})
 	assert.NotContains(t, objs, "secret.yaml", "an existing Secret is used, none created")
 	assert.NotContains(t, objs, "servicemonitor.yaml")
@@ -177,6 +178,7 @@ func TestHelmChartValues(t *testing.T) {
 	assert.Equal(t, "delivery", d.Namespace)
 	assert.Equal(t, "ghcr.io/greenlight/greenlight:v9.9.9", d.Spec.Template.Spec.Containers[0].Image)
 	assert.Equal(t, map[string]string{"app.kubernetes.io/name": "gl"}, d.Spec.Selector.MatchLabels)
+	assert.Contains(t, d.Spec.Template.Spec.Containers[0].Env, corev1.EnvVar{Name: "GREENLIGHT_RETENTION", Value: "2160h"})
 	for _, v := range d.Spec.Template.Spec.Volumes {
 		switch {
 		case v.Secret != nil:

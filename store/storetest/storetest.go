@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"leases are taken, renewed, expire and are taken over", testLeases},
 		{"replicas taking a lease at once: one gets it", testLeaseRace},
 		{"a start takes its lease with the analysis", testLeaseWithTheStart},
+		{"decided analyses pruned, audit entries kept", testPrune},
+		{"replicas pruning at once delete each analysis once", testPruneConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
