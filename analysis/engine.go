@@ -391,6 +391,30 @@ func (e *Engine) get(id string) (*handle, error) {
 	return h, nil
 }
 
+// Forget drops an analysis from the engine once its run has ended — its status, its event
+// history, its key — waiting for the end when it is still finishing. A daemon forgets each
+// analysis once it has stored its verdict (the store answers for it from then on): the
+// engine's memory then holds the analyses that run, not every one it ever ran, and an
+// analysis stopped here on a lost lease can be restored here again later. Unknown ids are
+// ignored.
+func (e *Engine) Forget(id string) {
+	e.mu.Lock()
+	h := e.byID[id]
+	e.mu.Unlock()
+	if h == nil {
+		return
+	}
+	<-h.done
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.byID[id] == h {
+		delete(e.byID, id)
+	}
+	if h.key != "" && e.byKey[h.key] == h {
+		delete(e.byKey, h.key)
+	}
+}
+
 // Get returns an analysis's status.
 func (e *Engine) Get(id string) (Status, error) {
 	h, err := e.get(id)

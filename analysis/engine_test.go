@@ -265,3 +265,32 @@ checks:
 	require.ErrorIs(t, err, ErrInvalid)
 	assert.Zero(t, hits, "nothing ran")
 }
+
+// TestEngineForget: a finished analysis forgotten is gone from the engine — its status, its
+// key — and its id and key can be used again; a running one is forgotten only once it ends.
+func TestEngineForget(t *testing.T) {
+	url := okServer(t)
+	e := NewEngine(EngineOptions{})
+	defer e.Shutdown(context.Background())
+	p := plan(t, engineSpec(t, "a", "minDuration: 1h, maxDuration: 2h"), url)
+	id, _, err := e.Start(p, StartOptions{Key: "deploy-1"})
+	require.NoError(t, err)
+	waitForTick(t, e, id)
+	forgotten := make(chan struct{})
+	go func() {
+		e.Forget(id)
+		close(forgotten)
+	}()
+	_, err = e.Get(id)
+	require.NoError(t, err, "running: still there")
+	require.NoError(t, e.Abort(id, "stop"))
+	<-forgotten
+	_, err = e.Get(id)
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.Empty(t, e.List())
+	again, started, err := e.Start(p, StartOptions{Key: "deploy-1"})
+	require.NoError(t, err)
+	assert.True(t, started, "the key is free again")
+	assert.NotEqual(t, id, again)
+	e.Forget("nope") // unknown: ignored
+}

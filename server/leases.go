@@ -164,7 +164,10 @@ func (s *Server) takeOver(ctx context.Context, until time.Time) (int, error) {
 			}
 			took, err := s.takeOne(ctx, id)
 			if err != nil {
-				return taken, err
+				// One analysis that cannot be resumed (a spec no longer loaded, a store
+				// error) must not hold up the others' takeover.
+				s.log.Error("cannot take over an analysis", "analysis", id, "error", err)
+				continue
 			}
 			if took {
 				taken++

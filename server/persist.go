@@ -123,6 +123,8 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 	defer s.wg.Done()
 	defer sub.Close()
 	defer s.endLocal(r.rec.ID)
+	// Before endLocal: once it no longer runs here, a takeover may restore it here again.
+	defer s.engine.Forget(r.rec.ID)
 	ctx := context.Background()
 	polled, cancel := context.WithCancel(ctx)
 	cancel() // Next with an ended context returns what is already buffered, without waiting

@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -253,4 +254,52 @@ func TestCutOffReplicaStopsItsAnalyses(t *testing.T) {
 	assert.Equal(t, verdict.Interrupted, v.Decision)
 	assert.Contains(t, v.Reason, errLeaseLost.Error())
 	assert.Contains(t, a.logs.String(), "could not renew the lease of an analysis in time")
+}
+
+// TestCutOffReplicaResumesWhenTheDatabaseIsBack: a lone replica cut off from PostgreSQL for
+// longer than a lease stops its analyses; once the database is back it takes them over itself,
+// from their snapshots, and each is decided exactly once. (It used to find them still in its
+// engine and refuse to resume them, at every look, for ever.)
+func TestCutOffReplicaResumesWhenTheDatabaseIsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops a PostgreSQL server of its own; full run")
+	}
+	blue, green, openGate := gatedApps(t, app.Config{}, failingGreen)
+	t.Cleanup(openGate)
+	pg := pgtest.New(t)
+	dsn, err := pg.Database(t.Context(), "cutoff")
+	require.NoError(t, err)
+	st, err := postgres.Open(context.Background(), dsn)
+	require.NoError(t, err)
+	a := startDaemon(t, daemonConfig{store: st, opts: func(o *Options) { o.LeaseTTL, o.Owner = time.Second, "replica-a" }})
+	id := a.start("", fastOn(blue, green, "")).ID
+
+	require.NoError(t, pg.Stop())
+	// Condition wait, bounded by the test's deadline: the replica has stopped the analysis.
+	for !strings.Contains(a.logs.String(), "could not renew the lease of an analysis in time") {
+		select {
+		case <-t.Context().Done():
+			t.Fatal("the replica never stopped its analysis")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	require.NoError(t, pg.Start())
+	openGate()
+
+	v := a.waitVerdict("", id)
+	assert.Equal(t, "rollback", v.Verdict, v.Reason)
+	evs, err := st.EventsAfter(context.Background(), id, 0, 0)
+	require.NoError(t, err)
+	var verdicts, resumed int
+	for _, e := range evs {
+		switch e.Kind {
+		case string(analysis.EventVerdict):
+			verdicts++
+		case eventResumed:
+			resumed++
+		}
+	}
+	assert.Equal(t, 1, verdicts, "exactly one verdict event")
+	assert.GreaterOrEqual(t, resumed, 1, "resumed by the same replica")
+	assert.NotContains(t, a.logs.String(), "already in the engine")
 }

@@ -98,6 +98,7 @@ func bench() {
 	measure := flag.Duration("measure", 60*time.Second, "measurement window")
 	rate := flag.Int("rate", 20, "API requests per second of each kind while measuring, spread over the replicas")
 	ttl := flag.Duration("lease-ttl", 15*time.Second, "the replicas' --lease-ttl")
+	every := flag.Duration("every", time.Second, "how often each analysis's monitor probes blue and green")
 	bin := flag.String("bin", "", "a greenlight binary to run (default: build ./cmd/greenlight)")
 	asJSON := flag.Bool("json", false, "print the figures as JSON")
 	flag.Parse()
@@ -130,7 +131,7 @@ func bench() {
 	blues, greens, stop := proc.StartTargetPairs(pairs)
 	defer stop()
 
-	f, err := run(config{n: *n, replicas: *replicas, warmup: *warmup, measure: *measure, rate: *rate, ttl: *ttl,
+	f, err := run(config{n: *n, replicas: *replicas, warmup: *warmup, measure: *measure, rate: *rate, ttl: *ttl, every: *every,
 		bin: *bin, dir: dir, pg: pg, blues: blues, greens: greens})
 	if err != nil {
 		log.Print(err)
@@ -171,6 +172,7 @@ func report(w io.Writer, f figures) {
 type config struct {
 	n, replicas, rate    int
 	warmup, measure, ttl time.Duration
+	every                time.Duration
 	bin, dir             string
 	pg                   *pgtest.Server
 	blues, greens        []string
@@ -183,7 +185,7 @@ environments: {blue: {}, green: {}}
 baseline: blue
 candidate: green
 monitors:
-  - {name: m, every: 1s, step: {http: {url: /health}, expect: [status == 200]}}
+  - {name: m, every: EVERY, step: {http: {url: /health}, expect: [status == 200]}}
 checks:
   - {name: errors, errorRate: {from: m, maxIncrease: 1%}}
   - {name: p95, latency: {from: m, percentile: 95, maxRatio: 1.2}}
@@ -254,7 +256,7 @@ func run(c config) (figures, error) {
 	if err := os.MkdirAll(specs, 0o700); err != nil {
 		return figures{}, err
 	}
-	if err := os.WriteFile(filepath.Join(specs, "bench.yaml"), []byte(spec), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(specs, "bench.yaml"), []byte(strings.Replace(spec, "EVERY", c.every.String(), 1)), 0o600); err != nil {
 		return figures{}, err
 	}
 	if err := os.WriteFile(tokens, []byte("bench admin "+token+"\n"), 0o600); err != nil {

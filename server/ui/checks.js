@@ -20,7 +20,7 @@ function effect(e) {
 // the allowed region [min, max] and the effect's neutral value (no difference).
 export function limits(c) {
   const t = c.threshold || {};
-  const dir = t.Direction || 'increase';
+  const dir = t.direction || 'increase';
   const region = (limit, inverse) => {
     if (dir === 'decrease') return [inverse, Infinity];
     if (dir === 'either') return [inverse, limit];
@@ -28,8 +28,8 @@ export function limits(c) {
   };
   const set = (v) => v !== null && v !== undefined;
   if (c.kind === 'shift') {
-    if (!c.statistic || !set(t.Max)) return [];
-    const [min, max] = region(t.Max, 1 - t.Max);
+    if (!c.statistic || !set(t.max)) return [];
+    const [min, max] = region(t.max, 1 - t.max);
     return [{effect: 'statistic', interval: effect(c.statistic), min, max, neutral: 0.5}];
   }
   if (c.kind === 'values') {
@@ -38,16 +38,16 @@ export function limits(c) {
   }
   if (c.kind === 'trace-shape') return [];
   const out = [];
-  if (set(t.MaxRatio)) {
-    const [min, max] = region(t.MaxRatio, 1 / t.MaxRatio);
+  if (set(t.maxRatio)) {
+    const [min, max] = region(t.maxRatio, 1 / t.maxRatio);
     out.push({effect: 'ratio', interval: effect(c.ratio), min, max, neutral: 1});
   }
-  if (set(t.MaxIncrease)) {
-    const [min, max] = region(t.MaxIncrease, -t.MaxIncrease);
+  if (set(t.maxIncrease)) {
+    const [min, max] = region(t.maxIncrease, -t.maxIncrease);
     out.push({effect: 'difference', interval: effect(c.difference), min, max, neutral: 0});
   }
-  if (set(t.Max)) {
-    const [min, max] = dir === 'decrease' ? [t.Max, Infinity] : [-Infinity, t.Max];
+  if (set(t.max)) {
+    const [min, max] = dir === 'decrease' ? [t.max, Infinity] : [-Infinity, t.max];
     out.push({effect: 'candidate', interval: effect(c.candidate), min, max, neutral: 0});
   }
   return out;

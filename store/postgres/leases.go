@@ -11,7 +11,7 @@ import (
 // AcquireLease implements store.Leases: one upsert, which PostgreSQL applies to the row
 // atomically, so that of two replicas taking a free or expired lease at once one gets it.
 func (s *Store) AcquireLease(ctx context.Context, analysis, owner string, ttl time.Duration, now time.Time) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO leases (analysis_id, owner, expires) VALUES ($1, $2, $3)
+	tag, err := s.leases.Exec(ctx, `INSERT INTO leases (analysis_id, owner, expires) VALUES ($1, $2, $3)
 		ON CONFLICT (analysis_id) DO UPDATE SET owner = EXCLUDED.owner, expires = EXCLUDED.expires
 		WHERE leases.owner = EXCLUDED.owner OR leases.expires <= $4`,
 		analysis, owner, nanos(now.Add(ttl)), nanos(now))
@@ -29,7 +29,7 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, analyses []string
 	if len(analyses) == 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `UPDATE leases SET expires = $1 WHERE owner = $2 AND analysis_id = ANY($3) RETURNING analysis_id`,
+	rows, err := s.leases.Query(ctx, `UPDATE leases SET expires = $1 WHERE owner = $2 AND analysis_id = ANY($3) RETURNING analysis_id`,
 		nanos(now.Add(ttl)), owner, analyses)
 	if err != nil {
 		return nil, fmt.Errorf("renew leases: %w", s.scrub(err))
@@ -57,7 +57,7 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, analyses []string
 
 // ReleaseLease implements store.Leases.
 func (s *Store) ReleaseLease(ctx context.Context, analysis, owner string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM leases WHERE analysis_id = $1 AND owner = $2`, analysis, owner); err != nil {
+	if _, err := s.leases.Exec(ctx, `DELETE FROM leases WHERE analysis_id = $1 AND owner = $2`, analysis, owner); err != nil {
 		return fmt.Errorf("release lease of %s: %w", analysis, s.scrub(err))
 	}
 	return nil
@@ -68,7 +68,7 @@ func (s *Store) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT a.id FROM analyses a LEFT JOIN leases l ON l.analysis_id = a.id
+	rows, err := s.leases.Query(ctx, `SELECT a.id FROM analyses a LEFT JOIN leases l ON l.analysis_id = a.id
 		WHERE a.state = $1 AND (l.analysis_id IS NULL OR l.expires <= $2)
 		ORDER BY a.created_at, a.id LIMIT $3`, string(verdict.Running), nanos(now), limit)
 	if err != nil {

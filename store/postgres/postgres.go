@@ -48,12 +48,23 @@ const (
 // DefaultConnectTimeout bounds each connection attempt when the DSN sets no connect_timeout.
 const DefaultConnectTimeout = 10 * time.Second
 
+// Connections a Store opens: DefaultMaxConns at most for its work unless the DSN says
+// otherwise (pool_max_conns), and LeaseConns more for its leases alone.
+const (
+	DefaultMaxConns = 10
+	LeaseConns      = 2
+)
+
 // ErrDSN: the DSN does not parse (its text is not repeated: it holds a password).
 var ErrDSN = errors.New("the DSN does not parse")
 
 // Store is a store.Store in one PostgreSQL database.
 type Store struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// leases is a pool of its own for renewing, releasing and looking for leases: a replica
+	// busy writing events, snapshots and answering reads never makes its renewals wait for a
+	// connection, and so never loses its analyses for being busy.
+	leases  *pgxpool.Pool
 	redact  func(string) string
 	target  string // user@host/database, no password: how errors name the database
 	changes changes
@@ -89,13 +100,26 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		},
 		target: fmt.Sprintf("%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database),
 	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgx's default, the larger of 4 and the CPU count, is too few for a daemon writing
+		// the events and snapshots of hundreds of analyses while it answers the API.
+		cfg.MaxConns = max(DefaultMaxConns, cfg.MaxConns)
+	}
+	lcfg := cfg.Copy()
+	lcfg.MaxConns, lcfg.MinConns = LeaseConns, 0
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, s.fail("open", err)
 	}
-	s.pool = pool
+	leases, err := pgxpool.NewWithConfig(ctx, lcfg)
+	if err != nil {
+		pool.Close()
+		return nil, s.fail("open", err)
+	}
+	s.pool, s.leases = pool, leases
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
+		leases.Close()
 		return nil, err
 	}
 	return s, nil
@@ -130,6 +154,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.changes.close()
 	s.pool.Close()
+	s.leases.Close()
 	return nil
 }
 

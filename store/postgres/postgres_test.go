@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,4 +156,46 @@ func TestEventIDsCommitInOrder(t *testing.T) {
 	require.Len(t, seen, 2)
 	assert.Equal(t, "a1", seen[0].Analysis)
 	assert.Equal(t, "a2", seen[1].Analysis)
+}
+
+// TestLeasesHaveTheirOwnConnections: with every connection of the store's pool busy (a replica
+// writing the events of hundreds of analyses), its leases are still renewed at once — they
+// have connections of their own — so a busy replica does not lose its analyses.
+func TestLeasesHaveTheirOwnConnections(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	s := open(t, dsn+sep+"pool_max_conns=1")
+	defer s.Close()
+	ctx := t.Context()
+	now := time.Now()
+	a, created, err := s.CreateAnalysis(ctx, store.Analysis{ID: "a1", Spec: "s", CreatedAt: now, UpdatedAt: now, Owner: "me", LeaseUntil: now.Add(time.Minute)})
+	require.NoError(t, err)
+	require.True(t, created, a.ID)
+	assert.Equal(t, int32(1), s.pool.Config().MaxConns, "the DSN's pool_max_conns is kept")
+
+	busy, err := s.pool.Acquire(ctx) // the pool's one connection, held
+	require.NoError(t, err)
+	defer busy.Release()
+	short, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	lost, err := s.RenewLeases(short, "me", []string{"a1"}, time.Minute, time.Now())
+	require.NoError(t, err, "renewed while the pool is busy")
+	assert.Empty(t, lost)
+	ok, err := s.AcquireLease(short, "a1", "other", time.Minute, time.Now())
+	require.NoError(t, err)
+	assert.False(t, ok, "still held")
+	_, err = s.ExpiredLeases(short, time.Now(), 10)
+	require.NoError(t, err)
+	require.NoError(t, s.ReleaseLease(short, "a1", "me"))
+}
+
+// TestDefaultPoolSize: without pool_max_conns in the DSN a store opens up to DefaultMaxConns.
+func TestDefaultPoolSize(t *testing.T) {
+	s := open(t, pgtest.DSN(t))
+	defer s.Close()
+	assert.GreaterOrEqual(t, s.pool.Config().MaxConns, int32(DefaultMaxConns))
+	assert.Equal(t, int32(LeaseConns), s.leases.Config().MaxConns)
 }
