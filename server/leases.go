@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/greenlight/greenlight/store"
@@ -37,6 +38,9 @@ type leases struct {
 	// lost are local analyses whose lease another replica took: they stop without a verdict,
 	// and write nothing more.
 	lost map[string]bool
+	// renewed is when this replica last renewed its leases (UnixNano; 0 before the lease
+	// loop starts): from renewed+LeaseTTL on, its leases may have expired and been taken.
+	renewed atomic.Int64
 
 	stop chan struct{} // closed by Shutdown: the lease loop ends
 	done chan struct{} // closed when it has
@@ -69,6 +73,14 @@ func (s *Server) endLocal(id string) {
 	defer s.mu.Unlock()
 	delete(s.leases.local, id)
 	delete(s.leases.lost, id)
+}
+
+// leasesStale says whether this replica's leases may have expired in the store — its last
+// renewal is a whole LeaseTTL old — so that another replica may be running its analyses: until
+// the lease loop knows (renewed, or fenced off), they write nothing.
+func (s *Server) leasesStale() bool {
+	at := s.leases.renewed.Load()
+	return at != 0 && s.now().Sub(time.Unix(0, at)) >= s.o.LeaseTTL
 }
 
 func (s *Server) leaseLost(id string) bool {
@@ -240,6 +252,7 @@ func (s *Server) runLeases() {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	renewed := s.now()
+	s.leases.renewed.Store(renewed.UnixNano())
 	for {
 		select {
 		case <-loop.Done():
@@ -257,6 +270,7 @@ func (s *Server) runLeases() {
 			}
 		} else {
 			renewed = s.now()
+			s.leases.renewed.Store(renewed.UnixNano())
 		}
 		if n, err := s.takeOver(loop, time.Now().Add(every)); err != nil {
 			s.log.Error("cannot take over analyses", "error", err)

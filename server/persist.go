@@ -178,6 +178,13 @@ func (s *Server) persist(r *run, sub *analysis.Subscription) {
 			}
 			continue
 		}
+		if final == nil && s.leasesStale() {
+			// Another replica may run it already (its lease expired unrenewed): its events
+			// could take the numbers that replica gives its own. The verdict is still recorded
+			// (the store keeps exactly one).
+			s.log.Warn("leases not renewed for a lease: events not stored until they are", "analysis", r.rec.ID, "events", len(evs))
+			continue
+		}
 		if final == nil {
 			if len(evs) > 0 || phase != "" {
 				s.writes <- w

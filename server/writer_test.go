@@ -81,6 +81,59 @@ func (f *flakyStore) AppendEvents(ctx context.Context, evs []store.Event, keep i
 	return f.countingStore.AppendEvents(ctx, evs, keep, out...)
 }
 
+// Ping fails while appends do: the database is away.
+func (f *flakyStore) Ping(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail > 0 {
+		return fmt.Errorf("connection refused")
+	}
+	return nil
+}
+
+// poisonStore answers, but refuses any transaction holding an event of the analysis "bad" (one
+// already stored by another replica, say).
+type poisonStore struct {
+	countingStore
+	refused int
+}
+
+func (p *poisonStore) AppendEvents(ctx context.Context, evs []store.Event, keep int, out ...store.Delivery) error {
+	for _, e := range evs {
+		if e.Analysis == "bad" {
+			p.mu.Lock()
+			p.refused++
+			p.mu.Unlock()
+			return fmt.Errorf("duplicate key value violates unique constraint")
+		}
+	}
+	return p.countingStore.AppendEvents(ctx, evs, keep, out...)
+}
+
+func (p *poisonStore) Ping(context.Context) error { return nil }
+
+// TestOneBadWriteCostsNoOtherAnalysisItsEvents: a batch the store refuses while it answers is
+// committed analysis by analysis, at once; only the refused analysis's events are given up.
+func TestOneBadWriteCostsNoOtherAnalysisItsEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := &poisonStore{}
+		srv, err := New(Options{Store: ps, LeaseTTL: 15 * time.Second})
+		require.NoError(t, err)
+		start := time.Now()
+		srv.writes <- write{analysis: "a", events: []store.Event{{Analysis: "a", Seq: 1}}}
+		srv.writes <- write{analysis: "bad", events: []store.Event{{Analysis: "bad", Seq: 7}}}
+		done := make(chan struct{})
+		srv.writes <- write{analysis: "b", events: []store.Event{{Analysis: "b", Seq: 1}, {Analysis: "b", Seq: 2}}, done: done}
+		<-done
+		ps.mu.Lock()
+		assert.Equal(t, 3, ps.events, "a's and b's events stored")
+		assert.Equal(t, 2, ps.refused, "the batch, then bad's write alone")
+		ps.mu.Unlock()
+		assert.Less(t, time.Since(start), time.Second, "no waiting for a store that answers")
+		require.NoError(t, srv.Shutdown(context.Background()))
+	})
+}
+
 // TestEventsRetriedOverAShortOutage: a batch the store refuses is tried again until it is
 // stored, within a lease; longer, it is given up and the writer goes on with the next.
 func TestEventsRetriedOverAShortOutage(t *testing.T) {
@@ -111,6 +164,23 @@ func TestEventsRetriedOverAShortOutage(t *testing.T) {
 		fs.mu.Lock()
 		assert.Equal(t, 2, fs.appends)
 		fs.mu.Unlock()
+		require.NoError(t, srv.Shutdown(context.Background()))
+	})
+}
+
+// TestLeasesStaleAfterALease: a replica whose last renewal is a lease old may have lost its
+// analyses to another replica without knowing yet: its leases are stale (its events wait).
+func TestLeasesStaleAfterALease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, err := New(Options{Store: &countingStore{}, LeaseTTL: 15 * time.Second})
+		require.NoError(t, err)
+		assert.False(t, srv.leasesStale(), "before the lease loop starts")
+		srv.leases.renewed.Store(time.Now().UnixNano())
+		assert.False(t, srv.leasesStale())
+		time.Sleep(14 * time.Second)
+		assert.False(t, srv.leasesStale())
+		time.Sleep(time.Second)
+		assert.True(t, srv.leasesStale(), "a whole lease unrenewed")
 		require.NoError(t, srv.Shutdown(context.Background()))
 	})
 }
