@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/greenlight/greenlight/analysis"
 	"github.com/greenlight/greenlight/smoke"
@@ -24,15 +25,8 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var (
-		envs      []string
-		vars      []string
-		reports   []string
-		output    string
-		name      string
-		baseline  string
-		candidate string
-		watch     time.Duration
-		metrics   string
+		rf    runFlags
+		watch time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "verify ANALYSIS.yaml [SUITES...]",
@@ -46,61 +40,79 @@ reached. Give the analysis file and the files or folders holding the suites it n
 
 Exit codes: 0 promote, 1 rollback, 2 inconclusive, 3 invalid input, 4 internal error.`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			if output != "text" && output != "json" {
-				return invalid("--output %q: want text or json", output)
-			}
-			overrides, err := parseVars(vars)
-			if err != nil {
-				return err
-			}
-			envURLs, err := parseEnvFlags(envs)
-			if err != nil {
-				return err
-			}
-			files, err := parseReports(reports)
-			if err != nil {
-				return err
-			}
-			if err := checkDestinations(files); err != nil {
-				return err
-			}
-			analysisName := name
-			defer func() { err = reportInvalid(err, files, analysisName) }()
-			// Only the suites this analysis runs need their secrets (a folder may hold others').
-			docs, err := loadSpecsWith(cmd.Context(), args, specs.LoadOptions{Vars: overrides, SecretsWhenUsed: true})
-			if err != nil {
-				return err
-			}
-			a, err := pickAnalysis(docs, name)
-			if err != nil {
-				return err
-			}
-			analysisName = a.Metadata.Name
-			if err := a.RequireSecrets(); err != nil {
-				return invalid("invalid spec:\n%s", err)
-			}
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("watch") && watch == 0 {
 				watch = -1 // --watch 0 turns a policy's watch off
 			}
-			v := &verifyRun{
-				opts:   analysis.Options{Analysis: a, Envs: envURLs, Baseline: baseline, Candidate: candidate, Watch: watch},
-				output: output, reports: files, stdout: cmd.OutOrStdout(), metricsAddr: metrics,
-			}
-			return v.execute(cmd.Context())
+			return rf.run(cmd, args, func(o *analysis.Options) { o.Watch = watch })
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&envs, "env", nil, "set an environment's URL: NAME=URL (repeatable)")
-	f.StringVar(&baseline, "baseline", "", "the environment serving users now (overrides the spec)")
-	f.StringVar(&candidate, "candidate", "", "the environment to judge (overrides the spec)")
-	f.StringVar(&name, "analysis", "", "which analysis to run when the files hold several")
-	f.StringArrayVar(&vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
-	f.StringArrayVar(&reports, "report", nil, "write a report: junit=FILE, json=FILE, markdown=FILE or github=FILE (GitHub Actions annotations) (repeatable)")
-	f.StringVarP(&output, "output", "o", "text", "standard output: text (live) or json (the verdict at the end)")
-	f.StringVar(&metrics, "metrics-addr", "", "serve the probes' Prometheus metrics on this address while the analysis runs (e.g. :9464)")
+	rf.register(f, "the environment serving users now (overrides the spec)", "the environment to judge (overrides the spec)", "analysis")
 	f.DurationVar(&watch, "watch", 0, "after promote, keep monitoring this long and roll back on a late regression (overrides policy.watch; 0 turns it off)")
 	return cmd
+}
+
+// runFlags are the flags verify and watch share, and what they do with them.
+type runFlags struct {
+	envs, vars, reports                        []string
+	output, name, baseline, candidate, metrics string
+}
+
+// register declares the shared flags, with the wording of the roles and of what runs.
+func (rf *runFlags) register(f *pflag.FlagSet, baselineHelp, candidateHelp, what string) {
+	f.StringArrayVar(&rf.envs, "env", nil, "set an environment's URL: NAME=URL (repeatable)")
+	f.StringVar(&rf.baseline, "baseline", "", baselineHelp)
+	f.StringVar(&rf.candidate, "candidate", "", candidateHelp)
+	f.StringVar(&rf.name, "analysis", "", "which analysis to run when the files hold several")
+	f.StringArrayVar(&rf.vars, "var", nil, "override a suite variable: NAME=VALUE (repeatable)")
+	f.StringArrayVar(&rf.reports, "report", nil, "write a report: junit=FILE, json=FILE, markdown=FILE or github=FILE (GitHub Actions annotations) (repeatable)")
+	f.StringVarP(&rf.output, "output", "o", "text", "standard output: text (live) or json (the verdict at the end)")
+	f.StringVar(&rf.metrics, "metrics-addr", "", "serve the probes' Prometheus metrics on this address while the "+what+" runs (e.g. :9464)")
+}
+
+// run reads the flags and the specs and runs the analysis, set up further by set. Invalid input
+// still writes the reports asked for (exit 3); only the suites the analysis runs need their
+// secrets (a folder may hold others').
+func (rf *runFlags) run(cmd *cobra.Command, args []string, set func(*analysis.Options)) (err error) {
+	if rf.output != "text" && rf.output != "json" {
+		return invalid("--output %q: want text or json", rf.output)
+	}
+	overrides, err := parseVars(rf.vars)
+	if err != nil {
+		return err
+	}
+	envURLs, err := parseEnvFlags(rf.envs)
+	if err != nil {
+		return err
+	}
+	files, err := parseReports(rf.reports)
+	if err != nil {
+		return err
+	}
+	if err := checkDestinations(files); err != nil {
+		return err
+	}
+	analysisName := rf.name
+	defer func() { err = reportInvalid(err, files, analysisName) }()
+	docs, err := loadSpecsWith(cmd.Context(), args, specs.LoadOptions{Vars: overrides, SecretsWhenUsed: true})
+	if err != nil {
+		return err
+	}
+	a, err := pickAnalysis(docs, rf.name)
+	if err != nil {
+		return err
+	}
+	analysisName = a.Metadata.Name
+	if err := a.RequireSecrets(); err != nil {
+		return invalid("invalid spec:\n%s", err)
+	}
+	v := &verifyRun{
+		opts:   analysis.Options{Analysis: a, Envs: envURLs, Baseline: rf.baseline, Candidate: rf.candidate},
+		output: rf.output, reports: files, stdout: cmd.OutOrStdout(), metricsAddr: rf.metrics,
+	}
+	set(&v.opts)
+	return v.execute(cmd.Context())
 }
 
 // parseEnvFlags reads --env NAME=URL into a map (URLs are checked by the analysis).
