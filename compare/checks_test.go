@@ -249,7 +249,7 @@ func TestShift(t *testing.T) {
 	}
 	o := c.Evaluate()
 	assert.Equal(t, Fail, o.State, o.Reason)
-	assert.Regexp(t, `^P\(green > blue\) = 0\.\d\d \[0\.\d\d, 0\.\d\d\] > 0\.60 allowed over 400 pairs \(medians 0\.1\d+ vs 0\.\d+\)$`, o.Reason)
+	assert.Regexp(t, `^P\(green > blue\) = 0\.\d\d \[0\.\d\d, 0\.\d\d\] > 0\.60 allowed over 400 pairs \(medians 1\d\d(\.\d+)?ms vs \d+(\.\d+)?ms\)$`, o.Reason)
 	require.NotNil(t, o.Statistic)
 	assert.Greater(t, o.Statistic.Lower, 0.6)
 
