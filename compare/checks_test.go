@@ -249,7 +249,7 @@ func TestShift(t *testing.T) {
 	}
 	o := c.Evaluate()
 	assert.Equal(t, Fail, o.State, o.Reason)
-	assert.Regexp(t, `^P\(green > blue\) = 0\.\d\d \[0\.\d\d, 0\.\d\d\] > 0\.60 allowed over 400 pairs \(medians 0\.1\d+ vs 0\.\d+\)$`, o.Reason)
+	assert.Regexp(t, `^P\(green > blue\) = 0\.\d\d \[0\.\d\d, 0\.\d\d\] > 0\.60 allowed over 400 pairs \(medians 1\d\d(\.\d+)?ms vs \d+(\.\d+)?ms\)$`, o.Reason)
 	require.NotNil(t, o.Statistic)
 	assert.Greater(t, o.Statistic.Lower, 0.6)
 
@@ -363,6 +363,10 @@ func TestBoundBesideTheLimitShowsTheDifference(t *testing.T) {
 			"+2pp [+1.0004pp, +3pp] > +1pp allowed"},
 		{"latency", constraint{label: "green", est: Effect{0.31, 0.30004, 0.32}, min: math.Inf(-1), max: 0.3, show: secondsUnit.value}, Fail,
 			"green 310ms [300.04ms, 320ms] > 300ms allowed"},
+		{"inconclusive: the upper bound just above the limit", constraint{est: Effect{0.48, 0.36, 0.6004}, min: math.Inf(-1), max: 0.6, show: fmtProb}, Inconclusive,
+			"0.48 [0.36, 0.6004] inconclusive against ≤ 0.60"},
+		{"inconclusive: the lower bound just below the limit", constraint{label: "ratio", est: Effect{0.9, 0.83329, 1.1}, min: 1 / 1.2, max: math.Inf(1), show: fmtRatio}, Inconclusive,
+			"ratio 0.90 [0.83329, 1.10] inconclusive against ≥ 0.83"},
 		{"far from the limit: usual digits", constraint{label: "ratio", est: Effect{1.76, 1.61, 2.17}, min: math.Inf(-1), max: 1.5, show: fmtRatio}, Fail,
 			"ratio 1.76 [1.61, 2.17] > 1.50 allowed"},
 	}

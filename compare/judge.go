@@ -58,13 +58,18 @@ func (c constraint) satisfied() bool { return c.est.Lower >= c.min && c.est.Uppe
 
 func (c constraint) describe(state State) string {
 	lo, hi := c.show(c.est.Lower, 0), c.show(c.est.Upper, 0)
-	// A bound just beyond a limit would print as the limit itself, a failure reading like
-	// equality: give it the digits that show which side it is on.
+	// A bound just beyond a limit would print as the limit itself, a failure (or an interval
+	// still straddling the limit) reading like equality: give it the digits that show which
+	// side it is on.
 	if c.est.Lower > c.max {
 		lo = c.beside(c.est.Lower, c.max, ">")
+	} else if c.est.Lower < c.min {
+		lo = c.beside(c.est.Lower, c.min, "<")
 	}
 	if c.est.Upper < c.min {
 		hi = c.beside(c.est.Upper, c.min, "<")
+	} else if c.est.Upper > c.max {
+		hi = c.beside(c.est.Upper, c.max, ">")
 	}
 	body := fmt.Sprintf("%s [%s, %s]", c.show(c.est.Value, 0), lo, hi)
 	if c.label != "" {

@@ -103,7 +103,7 @@ func (c *Shift) Evaluate() Outcome {
 		o.State = Inconclusive
 	}
 	o.Reason = fmt.Sprintf("%s = %s over %d pairs (medians %s vs %s)", o.Metric, k.describe(o.State), c.n,
-		trimFloat(o.Candidate.Value, 0), trimFloat(o.Baseline.Value, 0))
+		fmtSeconds(o.Candidate.Value, 0), fmtSeconds(o.Baseline.Value, 0))
 	if c.ties > 0 {
 		o.Reason += fmt.Sprintf(", %d ties", c.ties)
 	}

@@ -421,6 +421,22 @@ func TestGitLabSnippet(t *testing.T) {
 		return j, cmd
 	}
 	t.Run("verify", func(t *testing.T) { check(t, "verify") })
+	t.Run("version", func(t *testing.T) {
+		// The release it pins is one that exists: the one the Helm chart and the manifests run.
+		var vars struct {
+			Version string `yaml:"GREENLIGHT_VERSION"`
+		}
+		node := pipeline["variables"]
+		require.NoError(t, node.Decode(&vars))
+		chartData, err := os.ReadFile(repoFile(t, "deploy", "helm", "greenlight", "Chart.yaml"))
+		require.NoError(t, err)
+		var chart struct {
+			AppVersion string `yaml:"appVersion"`
+		}
+		require.NoError(t, yaml.Unmarshal(chartData, &chart))
+		require.NotEmpty(t, chart.AppVersion)
+		assert.Equal(t, chart.AppVersion, vars.Version, "GREENLIGHT_VERSION")
+	})
 	t.Run("watch", func(t *testing.T) {
 		j, cmd := check(t, "watch")
 		watchFor, err := cmd.Flags().GetDuration("for")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -85,4 +86,34 @@ policy: {evidence: {minSuccesses: 0}}
 	assert.Equal(t, verdict.ExitPass, code, errOut)
 	assert.Equal(t, "0 suites, 0 steps, 1 analysis: valid\n", out)
 	assert.Contains(t, errOut, "warning: "+p+`:10:5: check "server-p95" bounds its p95 by the edges of classic le buckets`)
+}
+
+// plan simulates and sends nothing, so it needs no secret: an analysis whose suites declare one
+// that is not set is planned as it is validated.
+func TestPlanNeedsNoSecrets(t *testing.T) {
+	const unset = "GL_TEST_PLAN_SMOKE_PASS"
+	t.Setenv(unset, "")
+	require.NoError(t, os.Unsetenv(unset))
+	p := writeAnalysis(t, `apiVersion: greenlight/v1
+kind: Suite
+metadata: {name: journey}
+secrets: {password: {env: `+unset+`}}
+steps:
+  - {name: login, http: {method: POST, url: /auth/login, json: {password: "{{ secret `+"`password`"+` }}"}}, expect: [status == 200]}
+---
+apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: a}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+smoke: [journey]
+monitors: [{name: m, every: 100ms, suite: journey}]
+checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
+policy: {maxDuration: 30s}
+`)
+	code, out, errOut := cli(t, "plan", p, "--runs", "5")
+	require.Equal(t, verdict.ExitPass, code, errOut)
+	assert.Contains(t, out, "plan for analysis a: 5 simulated analyses per scenario")
+	assert.NotContains(t, errOut, unset)
 }
