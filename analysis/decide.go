@@ -89,6 +89,17 @@ func (r *run) decide(phase verdict.Phase, results []verdict.CheckResult, elapsed
 		if short := r.shortfall(); short != "" {
 			r.watchWithoutEvidence(short)
 		}
+		var open []string
+		for _, c := range results {
+			if c.Critical && c.State != compare.Pass {
+				open = append(open, c.Name+" "+string(c.State))
+			}
+		}
+		if len(open) > 0 {
+			// A watch looks for regressions: a check that neither failed nor passed in it is
+			// no regression, but the reason says which ones the watch could not clear.
+			r.v.Reason += fmt.Sprintf(" (not cleared in the watch: %s)", strings.Join(open, ", "))
+		}
 		return true
 	case phase == verdict.PhaseWatch:
 		return false

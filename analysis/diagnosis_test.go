@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,5 +97,23 @@ func TestBaselineBackInTimeIsCompared(t *testing.T) {
 		a := spec(t, "minDuration: 1s, maxDuration: 5m, onInconclusive: hold", "")
 		v, _ := runAnalysis(t, n, a, "http://blue:80", green, nil)
 		assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
+	})
+}
+
+// TestWatchSaysWhatItDidNotClear: a watch that ends with no regression, while a critical check
+// neither failed nor passed in it, promotes and says which one it could not clear.
+func TestWatchSaysWhatItDidNotClear(t *testing.T) {
+	inBubble(t, func(t *testing.T, n *memnet.Network) {
+		_, blue := serveApp(t, n, "blue", app.Config{Faults: jittered(4), Seed: 1})
+		_, green := serveApp(t, n, "green", app.Config{Faults: jittered(4), Seed: 2})
+		a := spec(t, "minDuration: 1s, maxDuration: 5m, onInconclusive: hold", "")
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+		defer cancel()
+		// Two seconds of probes every 10ms: too few for the 5% error check to pass.
+		v, err := Run(ctx, Options{Analysis: a, Envs: map[string]string{"blue": blue, "green": green}, Tick: 100 * time.Millisecond,
+			DialContext: n.DialContext, WatchOnly: true, Watch: 2 * time.Second})
+		require.NoError(t, err)
+		require.Equal(t, verdict.Promote, v.Decision, v.Reason)
+		assert.Contains(t, v.Reason, "no regression in 2s of watching (not cleared in the watch: errors inconclusive")
 	})
 }
