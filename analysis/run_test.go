@@ -130,7 +130,7 @@ func TestIdenticalPromotes(t *testing.T) {
 		v, events := runAnalysis(t, n, spec(t, "minDuration: 1s, maxDuration: 40s", ""), blue, green, nil)
 		assert.Equal(t, verdict.Promote, v.Decision, v.Reason)
 		assert.Equal(t, verdict.ExitPass, v.ExitCode())
-		assert.True(t, strings.HasPrefix(v.Reason, "all 2 critical checks passed; green shown working: at least "), v.Reason)
+		assert.True(t, strings.HasPrefix(v.Reason, "both critical checks passed; green shown working: at least "), v.Reason)
 		assert.Contains(t, v.Reason, "in every critical check (floor: 10, 50%)")
 		assert.Equal(t, compare.Pass, checkState(v, "p95"))
 		assert.GreaterOrEqual(t, v.Duration, time.Second, "never before minDuration")

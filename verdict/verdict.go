@@ -176,6 +176,12 @@ func Aggregate(checks []CheckResult) (Decision, string) {
 	case len(waiting) > 0:
 		return Running, "inconclusive: " + strings.Join(waiting, ", ")
 	}
+	switch critical {
+	case 1:
+		return Promote, "the critical check passed"
+	case 2:
+		return Promote, "both critical checks passed"
+	}
 	return Promote, fmt.Sprintf("all %d critical checks passed", critical)
 }
 

@@ -31,7 +31,7 @@ func TestAggregate(t *testing.T) {
 		reason string
 	}{
 		{"a failed critical check rolls back", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Fail)}, Rollback, "b: b reason"},
-		{"an advisory failure never decides", []CheckResult{check("a", true, compare.Pass), check("b", false, compare.Fail)}, Promote, "all 1 critical checks passed"},
+		{"an advisory failure never decides", []CheckResult{check("a", true, compare.Pass), check("b", false, compare.Fail)}, Promote, "the critical check passed"},
 		{"undecided critical keeps running", []CheckResult{check("a", true, compare.Pass), check("b", true, compare.Inconclusive)}, Running, "inconclusive: b"},
 		{"fail wins over undecided", []CheckResult{check("a", true, compare.Inconclusive), check("b", true, compare.Fail)}, Rollback, "b: b reason"},
 		{"nothing critical never promotes", []CheckResult{check("a", false, compare.Pass)}, Running, "no critical check: nothing can justify a promote"},

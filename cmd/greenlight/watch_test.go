@@ -157,7 +157,7 @@ func TestVerifyWritesReportsAtEachTurn(t *testing.T) {
 		assert.Equal(t, verdict.Interrupted, v.Decision)
 		assert.Equal(t, verdict.PhaseWatch, v.Phase)
 		assert.Contains(t, v.Reason, "interrupted by SIGTERM during the watch phase")
-		assert.Contains(t, v.Reason, "it had been promoted: all 2 critical checks passed")
+		assert.Contains(t, v.Reason, "it had been promoted: both critical checks passed")
 		assert.False(t, v.PromotedAt.IsZero(), "the promote stays visible")
 		s = string(readFile(t, summary))
 		assert.True(t, strings.HasPrefix(s, "an earlier step's summary\n### ⏹️ greenlight: interrupted — fast"), s)
