@@ -185,3 +185,47 @@ type rankKey struct {
 var rankCache sync.Map
 
 const rankCacheMaxN = 1 << 17
+
+// runningCS is the running intersection of a confidence sequence's intervals over the looks
+// taken at it. It is as valid as each of them — the sequence covers the truth at every look at
+// once, so it covers it in their intersection — and it never widens again: a check decided by it
+// does not flip between pass and inconclusive as its estimate wanders near the limit. An empty
+// intersection means the data stopped being one proportion (a drift); it starts again from the
+// current interval.
+type runningCS struct {
+	lo, hi float64
+	set    bool
+}
+
+// narrow takes the interval of this look and returns the running one.
+func (r *runningCS) narrow(lo, hi float64) (float64, float64) {
+	if r.set {
+		nlo, nhi := max(r.lo, lo), min(r.hi, hi)
+		if nlo <= nhi {
+			lo, hi = nlo, nhi
+		}
+	}
+	r.lo, r.hi, r.set = lo, hi, true
+	return lo, hi
+}
+
+// writeState saves the running interval.
+func (r *runningCS) writeState(w *stateWriter) {
+	w.boolean(r.set)
+	if r.set {
+		w.float(r.lo)
+		w.float(r.hi)
+	}
+}
+
+// readRunningCS reads what writeState saved: a proportion's interval, 0 ≤ lo ≤ hi ≤ 1.
+func readRunningCS(r *stateReader) runningCS {
+	if !r.boolean() {
+		return runningCS{}
+	}
+	cs := runningCS{lo: r.float(), hi: r.float(), set: true}
+	if r.ok() && !(cs.lo >= 0 && cs.lo <= cs.hi && cs.hi <= 1) {
+		r.fail("interval [%v, %v] is not a proportion's", cs.lo, cs.hi)
+	}
+	return cs
+}

@@ -22,6 +22,9 @@ type Shift struct {
 	wins, n int64
 	ties    int64
 	medians [2]*Sketch
+	// cs narrows the interval of the probability over the looks (not saved: a restored check
+	// starts it again, which is as valid).
+	cs runningCS
 }
 
 // NewShift returns a distribution-shift check.
@@ -76,6 +79,9 @@ func (c *Shift) Evaluate() Outcome {
 	o.Threshold = Threshold{Direction: c.dir, Max: F(c.maxP)}
 
 	lo, hi := proportionCS(c.wins, c.n, c.cfg.Alpha, shiftMixture)
+	if c.n > 0 {
+		lo, hi = c.cs.narrow(lo, hi)
+	}
 	prob := Effect{Value: math.NaN(), Lower: lo, Upper: hi}
 	if c.n > 0 {
 		prob.Value = float64(c.wins) / float64(c.n)

@@ -32,7 +32,7 @@ import (
 // the bytes that remain, and rejects the values the check would have refused (NaN, infinities,
 // negative latencies, impossible counts). A failed restore leaves the check as it was.
 //
-// Format, version 1: the magic "glcs", the version and the kind (one byte each), the
+// Format, version 2 (1 lacked the running intervals of shift and values checks): the magic "glcs", the version and the kind (one byte each), the
 // fingerprint (a uvarint length and its text), then the body compressed with DEFLATE. In the
 // body every count is a varint and every value a little-endian float64; a quantile grid's
 // log-wealths, which change little from one boundary to the next, are written as differences.
@@ -47,7 +47,7 @@ var (
 
 const (
 	stateMagic   = "glcs"
-	stateVersion = 1
+	stateVersion = 2
 	// maxStateBytes bounds a state, compressed and not. The largest a check holds is a latency
 	// check's two open blocks (2 × 16,384 values) and grids (2 × 12,560 wealths), under 1 MiB.
 	maxStateBytes  = 8 << 20

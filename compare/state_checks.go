@@ -348,6 +348,7 @@ func (c *Values) SaveState() ([]byte, error) {
 	for _, s := range c.med {
 		s.writeState(&w)
 	}
+	c.cs.writeState(&w)
 	return sealState(kindValues, c.fingerprint(), w.b)
 }
 
@@ -366,10 +367,11 @@ func (c *Values) RestoreState(data []byte) error {
 	for s := range med {
 		med[s] = readSketch(r)
 	}
+	cs := readRunningCS(r)
 	if err := r.end(); err != nil {
 		return err
 	}
-	c.pairs, c.over, c.n, c.med = pairs, over, n, med
+	c.pairs, c.over, c.n, c.med, c.cs = pairs, over, n, med, cs
 	return nil
 }
 
@@ -400,6 +402,7 @@ func (c *Shift) SaveState() ([]byte, error) {
 	for _, s := range c.medians {
 		s.writeState(&w)
 	}
+	c.cs.writeState(&w)
 	return sealState(kindShift, c.fingerprint(), w.b)
 }
 
@@ -419,10 +422,11 @@ func (c *Shift) RestoreState(data []byte) error {
 	for s := range med {
 		med[s] = readSketch(r)
 	}
+	cs := readRunningCS(r)
 	if err := r.end(); err != nil {
 		return err
 	}
-	c.pairs, c.wins, c.n, c.ties, c.medians = pairs, wins, n, ties, med
+	c.pairs, c.wins, c.n, c.ties, c.medians, c.cs = pairs, wins, n, ties, med, cs
 	return nil
 }
 

@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -340,7 +341,8 @@ func TestBadStatesAreRefused(t *testing.T) {
 	assert.Less(t, len(bomb), 64<<10)
 	assert.ErrorContains(t, c.RestoreState(bomb), "once decompressed")
 
-	assert.ErrorContains(t, c.RestoreState([]byte("glcs\x02\x01")), "version 2, this build reads version 1")
+	assert.ErrorContains(t, c.RestoreState([]byte{'g', 'l', 'c', 's', stateVersion + 1, 1}), fmt.Sprintf("version %d, this build reads version %d", stateVersion+1, stateVersion))
+	assert.ErrorContains(t, c.RestoreState([]byte{'g', 'l', 'c', 's', stateVersion - 1, 1}), fmt.Sprintf("version %d, this build reads version %d", stateVersion-1, stateVersion), "an older format is refused too: the analysis starts anew")
 	assert.ErrorContains(t, c.RestoreState([]byte("{\"json\":1}")), "not a check state")
 
 	after, err := c.SaveState()

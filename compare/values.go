@@ -18,6 +18,7 @@ type Values struct {
 	pairs   pairer
 	over, n int64
 	med     [2]*Sketch // for the medians shown; negative values are judged but not shown
+	cs      runningCS  // narrows the interval of the share over the looks (see Shift)
 }
 
 // NewValues returns a value-series check. Threshold: MaxRatio (relative), MaxIncrease
@@ -89,6 +90,9 @@ func (c *Values) Evaluate() Outcome {
 	o.Diff = Effect{Value: o.Candidate.Value - o.Baseline.Value, Lower: nan, Upper: nan}
 
 	lo, hi := proportionCS(c.over, c.n, c.cfg.Alpha, shiftMixture)
+	if c.n > 0 {
+		lo, hi = c.cs.narrow(lo, hi)
+	}
 	share := Effect{Value: nan, Lower: lo, Upper: hi}
 	if c.n > 0 {
 		share.Value = float64(c.over) / float64(c.n)

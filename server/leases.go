@@ -248,6 +248,12 @@ func (s *Server) runLeases() {
 		case <-loop.Done():
 		}
 	}()
+	takeovers := make(chan struct{})
+	go func() {
+		defer close(takeovers)
+		s.runTakeovers(loop)
+	}()
+	defer func() { <-takeovers }() // after stop, below
 	every := max(s.o.LeaseTTL/3, time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -272,7 +278,24 @@ func (s *Server) runLeases() {
 			renewed = s.now()
 			s.leases.renewed.Store(renewed.UnixNano())
 		}
-		if n, err := s.takeOver(loop, time.Now().Add(every)); err != nil {
+	}
+}
+
+// runTakeovers looks for expired leases every third of LeaseTTL and takes those analyses over,
+// until Shutdown. It runs beside the renewals, never in their way: resuming hundreds of
+// analyses of a dead replica on a busy machine takes longer than a lease, and renewals held up
+// meanwhile would cost this replica its own analyses.
+func (s *Server) runTakeovers(loop context.Context) {
+	every := max(s.o.LeaseTTL/3, time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-loop.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.takeOver(loop, time.Time{}); err != nil {
 			s.log.Error("cannot take over analyses", "error", err)
 		} else if n > 0 {
 			s.log.Info("took over analyses whose lease had expired", "analyses", n)
