@@ -46,15 +46,7 @@ checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
 
 	// Invalid once loaded: no URL for an environment. The analysis's name is known by then.
 	fixed := filepath.Join(dir, "b.yaml")
-	require.NoError(t, os.WriteFile(fixed, []byte(`apiVersion: greenlight/v1
-kind: Analysis
-metadata: {name: checkout}
-environments: {blue: {}, green: {}}
-baseline: blue
-candidate: green
-monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
-checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
-`), 0o600))
+	require.NoError(t, os.WriteFile(fixed, []byte(noEnvURLs), 0o600))
 	code, _, errOut = cli(t, "verify", fixed, "--report", "json="+js)
 	require.Equal(t, verdict.ExitInvalid, code, errOut)
 	require.NoError(t, json.Unmarshal(readFile(t, js), &v))
@@ -87,15 +79,7 @@ func TestWatchInvalidInputWritesReports(t *testing.T) {
 	summary := filepath.Join(dir, "summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summary)
 	spec := filepath.Join(dir, "a.yaml")
-	require.NoError(t, os.WriteFile(spec, []byte(`apiVersion: greenlight/v1
-kind: Analysis
-metadata: {name: checkout}
-environments: {blue: {}, green: {}}
-baseline: blue
-candidate: green
-monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
-checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
-`), 0o600))
+	require.NoError(t, os.WriteFile(spec, []byte(noEnvURLs), 0o600))
 	js := filepath.Join(dir, "w.json")
 	code, _, errOut := cli(t, "watch", spec, "--for", "30m", "--report", "json="+js)
 	require.Equal(t, verdict.ExitInvalid, code, errOut)
@@ -110,3 +94,15 @@ checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
 	assert.NotEmpty(t, v.Problems)
 	assert.Contains(t, string(readFile(t, summary)), "### ⛔ greenlight: invalid input — checkout\n")
 }
+
+// noEnvURLs is an analysis that loads but names no URL for its environments: invalid once
+// loaded, when its name is known.
+const noEnvURLs = `apiVersion: greenlight/v1
+kind: Analysis
+metadata: {name: checkout}
+environments: {blue: {}, green: {}}
+baseline: blue
+candidate: green
+monitors: [{name: m, every: 1s, step: {http: {url: /}}}]
+checks: [{name: e, errorRate: {from: m, maxIncrease: 1%}}]
+`

@@ -156,10 +156,19 @@ func (f *flakyHook) setDown(down bool) {
 // waitFor blocks until cond holds over what was processed.
 func (f *flakyHook) waitFor(t *testing.T, what string, cond func(processed map[string][][]byte) bool) {
 	t.Helper()
-	for {
+	waitChanged(t, what, func() (bool, <-chan struct{}) {
 		f.mu.Lock()
-		ok, ch := cond(f.processed), f.changed
-		f.mu.Unlock()
+		defer f.mu.Unlock()
+		return cond(f.processed), f.changed
+	})
+}
+
+// waitChanged blocks until check says ok, looking again each time the channel it returned
+// closes, or fails the test when its context ends.
+func waitChanged(t *testing.T, what string, check func() (ok bool, changed <-chan struct{})) {
+	t.Helper()
+	for {
+		ok, ch := check()
 		if ok {
 			return
 		}

@@ -143,19 +143,11 @@ func (h *signedHook) events() map[string][]string {
 // waitFor blocks until cond holds over the accepted bodies, or the test's context ends.
 func (h *signedHook) waitFor(t *testing.T, what string, cond func(accepted map[string][][]byte) bool) {
 	t.Helper()
-	for {
+	waitChanged(t, what, func() (bool, <-chan struct{}) {
 		h.mu.Lock()
-		ok, ch := cond(h.accepted), h.changed
-		h.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-t.Context().Done():
-			t.Fatalf("waiting for %s", what)
-		}
-	}
+		defer h.mu.Unlock()
+		return cond(h.accepted), h.changed
+	})
 }
 
 // all waits until the receiver has an event of type typ of every analysis in ids.
